@@ -1,0 +1,760 @@
+#!/usr/bin/env python3
+"""The lab harness: real libvirtd + qemu and a real dockerd inside a private network namespace.
+
+Used by scripts/lab (the main job), scripts/test and the integration tests.
+
+    lab.py up          network namespace, dockerd, virtlogd + libvirtd, default network, storage pool
+    lab.py image       build (or reuse) the cached Debian guest base image and import it into the pool
+    lab.py images      build the local container images (no registry) and save them as an archive
+    lab.py boot NAME.. boot guests from overlays of the base image, wait for SSH and dockerd
+    lab.py destroy NAME..  destroy guests made by the lab (and their overlays)
+    lab.py down        destroy lab guests, stop the daemons the lab started (by PID)
+    lab.py status      what is running
+
+Network rule: every command that reaches a VM or container address runs inside
+the namespace; this script re-enters it with nsenter (not `ip netns exec`, which
+remounts /sys and breaks dockerd's cgroups).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+NETNS = os.environ.get("HYBRIDOPS_LAB_NETNS", "hybridops-lab")
+RUN_DIR = "/run/hybridops-lab"
+STATE_DIR = "/var/lib/hybridops-lab"
+LOG_DIR = "/var/log/hybridops-lab"
+POOL_NAME = "hybridops"
+POOL_DIR = STATE_DIR + "/pool"
+BOOT_DIR = STATE_DIR + "/boot"
+NETWORK_NAME = "default"
+LIBVIRT_URI = "qemu:///system"
+DOCKER_SOCK = RUN_DIR + "/docker.sock"
+DOCKER_HOST = "unix://" + DOCKER_SOCK
+IMAGE_CACHE = os.environ.get("HYBRIDOPS_IMAGE_CACHE", "/var/cache/hybridops/images")
+LAB_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(LAB_DIR, "..", ".."))
+METADATA_NS = "https://hybridops.dev/fleet/1"
+GUEST_PREFIX = "hybridops-lab-"
+
+
+def log(msg):
+    print("==> [lab] " + msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, check=True, capture=True, **kwargs):
+    return subprocess.run(cmd, check=check, capture_output=capture, text=True, **kwargs)
+
+
+def netns_path():
+    return "/run/netns/" + NETNS
+
+
+def in_netns():
+    """True when this process already lives in the lab's network namespace."""
+    try:
+        return os.stat("/proc/self/ns/net").st_ino == os.stat(netns_path()).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def nsenter(cmd):
+    return ["nsenter", "--net=" + netns_path()] + list(cmd)
+
+
+def reexec_in_netns():
+    """Re-run this very command inside the namespace (for commands that reach VM addresses)."""
+    if not in_netns():
+        os.execvp("nsenter", nsenter([sys.executable] + sys.argv))
+
+
+# --------------------------------------------------------------------- daemons
+
+def ensure_netns():
+    if not os.path.exists(netns_path()):
+        log("creating network namespace " + NETNS)
+        run(["ip", "netns", "add", NETNS])
+    run(["ip", "-n", NETNS, "link", "set", "lo", "up"])
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_pid(path):
+    try:
+        with open(path) as handle:
+            pid = int(handle.read().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if pid_alive(pid) else None
+
+
+def pid_in_netns(pid):
+    try:
+        return os.stat("/proc/%d/ns/net" % pid).st_ino == os.stat(netns_path()).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def spawn_daemon(name, cmd, pidfile):
+    """Start a daemon in the namespace, detached, logging to LOG_DIR; record its PID."""
+    os.makedirs(LOG_DIR, exist_ok=True)
+    logfile = open(os.path.join(LOG_DIR, name + ".log"), "ab")  # pylint: disable=consider-using-with
+    proc = subprocess.Popen(nsenter(cmd), stdout=logfile, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    with open(pidfile, "w") as handle:
+        handle.write(str(proc.pid))
+    return proc.pid
+
+
+def wait_for(what, probe, timeout, interval=1.0, diagnose=None):
+    """Poll probe() until it returns a truthy value; fail with a diagnosis on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            detail = diagnose() if diagnose else ""
+            raise LabError("timed out after %ds waiting for %s%s" % (timeout, what, ("\n" + detail) if detail else ""))
+        time.sleep(interval)
+
+
+class LabError(Exception):
+    pass
+
+
+def docker_ping():
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(3)
+            sock.connect(DOCKER_SOCK)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return b"OK" in sock.recv(4096)
+    except OSError:
+        return False
+
+
+def tail(path, lines=30):
+    try:
+        with open(path, errors="replace") as handle:
+            return "".join(handle.readlines()[-lines:])
+    except FileNotFoundError:
+        return "(no %s)" % path
+
+
+def ensure_dockerd():
+    pidfile = RUN_DIR + "/dockerd.pid"
+    if docker_ping():
+        return
+    stale = read_pid(pidfile)
+    if stale:
+        raise LabError("dockerd (pid %d) runs but %s does not answer; see %s" % (stale, DOCKER_SOCK, LOG_DIR + "/dockerd.log"))
+    log("starting dockerd in namespace %s (socket %s)" % (NETNS, DOCKER_SOCK))
+    os.makedirs(STATE_DIR + "/docker", exist_ok=True)
+    spawn_daemon("dockerd", [
+        "dockerd", "--host", DOCKER_HOST,
+        "--data-root", STATE_DIR + "/docker",
+        "--exec-root", RUN_DIR + "/docker-exec",
+        "--pidfile", RUN_DIR + "/docker-daemon.pid",
+        "--log-opt", "max-size=10m",
+    ], pidfile)
+    wait_for("dockerd on " + DOCKER_SOCK, docker_ping, 60,
+             diagnose=lambda: tail(LOG_DIR + "/dockerd.log"))
+
+
+def libvirt_ping():
+    return run(["virsh", "-c", LIBVIRT_URI, "version"], check=False).returncode == 0
+
+
+def find_pid(exe_name):
+    """PID of a running process whose executable is exe_name (first match), else None."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.path.basename(os.readlink("/proc/%s/exe" % entry)) == exe_name:
+                return int(entry)
+        except OSError:
+            continue
+    return None
+
+
+def ensure_libvirtd():
+    for name in ("virtlogd", "libvirtd"):
+        pid = find_pid(name)
+        if pid:
+            if not pid_in_netns(pid):
+                log("WARNING: %s (pid %d) already runs outside namespace %s; using it as it is" % (name, pid, NETNS))
+            continue
+        log("starting %s in namespace %s" % (name, NETNS))
+        spawn_daemon(name, [name], RUN_DIR + "/" + name + ".pid")
+        if name == "virtlogd":
+            wait_for("virtlogd socket", lambda: os.path.exists("/run/libvirt/virtlogd-sock"), 30,
+                     diagnose=lambda: tail(LOG_DIR + "/virtlogd.log"))
+    wait_for("libvirtd (%s)" % LIBVIRT_URI, libvirt_ping, 60, interval=1,
+             diagnose=lambda: tail(LOG_DIR + "/libvirtd.log"))
+
+
+def ensure_network():
+    conn = libvirt_connect()
+    try:
+        try:
+            net = conn.networkLookupByName(NETWORK_NAME)
+        except libvirt_module().libvirtError:
+            log("defining libvirt network %s" % NETWORK_NAME)
+            with open("/usr/share/libvirt/networks/default.xml") as handle:
+                net = conn.networkDefineXML(handle.read())
+        if not net.isActive():
+            log("starting libvirt network %s (inside %s)" % (NETWORK_NAME, NETNS))
+            net.create()
+        net.setAutostart(True)
+    finally:
+        conn.close()
+
+
+def ensure_pool():
+    os.makedirs(POOL_DIR, exist_ok=True)
+    conn = libvirt_connect()
+    try:
+        try:
+            pool = conn.storagePoolLookupByName(POOL_NAME)
+        except libvirt_module().libvirtError:
+            log("defining storage pool %s at %s" % (POOL_NAME, POOL_DIR))
+            pool = conn.storagePoolDefineXML(
+                "<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>" % (POOL_NAME, POOL_DIR), 0)
+        if not pool.isActive():
+            pool.create(0)
+        pool.setAutostart(True)
+        pool.refresh(0)
+    finally:
+        conn.close()
+
+
+def up():
+    os.makedirs(RUN_DIR, exist_ok=True)
+    ensure_netns()
+    ensure_dockerd()
+    ensure_libvirtd()
+    ensure_network()
+    ensure_pool()
+    log("lab daemons up: namespace %s, DOCKER_HOST=%s, libvirt %s" % (NETNS, DOCKER_HOST, LIBVIRT_URI))
+
+
+def stop_pidfile(name):
+    pidfile = RUN_DIR + "/" + name + ".pid"
+    pid = read_pid(pidfile)
+    if pid is None:
+        return
+    log("stopping %s (pid %d, started by the lab)" % (name, pid))
+    os.kill(pid, 15)
+    try:
+        wait_for(name + " to exit", lambda: not pid_alive(pid), 30)
+    except LabError:
+        os.kill(pid, 9)
+    os.unlink(pidfile)
+
+
+def down():
+    if libvirt_ping():
+        for name in lab_guest_names():
+            destroy_guest(name)
+    for name in ("libvirtd", "virtlogd", "dockerd"):
+        stop_pidfile(name)
+
+
+# ------------------------------------------------------------------- libvirt
+
+def libvirt_module():
+    import libvirt  # pylint: disable=import-outside-toplevel
+    return libvirt
+
+
+def libvirt_connect():
+    libvirt = libvirt_module()
+    libvirt.registerErrorHandler(lambda *_: None, None)
+    return libvirt.open(LIBVIRT_URI)
+
+
+def lab_guest_names():
+    conn = libvirt_connect()
+    try:
+        return [dom.name() for dom in conn.listAllDomains(0) if dom.name().startswith(GUEST_PREFIX)]
+    finally:
+        conn.close()
+
+
+# ------------------------------------------------------------------ accelerator
+
+def kvm_works(image_dir):
+    """KVM can exist and still hang: boot the lab kernel briefly and look for its banner."""
+    forced = os.environ.get("HYBRIDOPS_LAB_ACCEL")
+    if forced in ("kvm", "tcg"):
+        return forced == "kvm"
+    cache = os.path.join(RUN_DIR, "kvm-probe")
+    if os.path.exists(cache):
+        with open(cache) as handle:
+            return handle.read().strip() == "kvm"
+    result = False
+    if os.access("/dev/kvm", os.R_OK | os.W_OK):
+        try:
+            proc = subprocess.run(
+                ["qemu-system-x86_64", "-accel", "kvm", "-M", "q35", "-m", "256", "-nographic", "-no-reboot",
+                 "-kernel", os.path.join(image_dir, "vmlinuz"), "-append", "console=ttyS0 panic=-1 root=/dev/null",
+                 "-serial", "stdio", "-monitor", "none", "-display", "none", "-nodefaults"],
+                capture_output=True, timeout=20, check=False)
+            result = b"Linux version" in proc.stdout and b"Kernel panic" in proc.stdout
+        except subprocess.TimeoutExpired:
+            result = False
+    with open(cache, "w") as handle:
+        handle.write("kvm" if result else "tcg")
+    log("accelerator: %s" % ("kvm" if result else "tcg (KVM missing or not working)"))
+    return result
+
+
+# ------------------------------------------------------------------ guest image
+
+class BaseImage:
+    """The cached guest base image, imported into the lab pool."""
+
+    def __init__(self, cache_dir):
+        self.cache_dir = cache_dir
+        self.key = os.path.basename(cache_dir)
+        self.volume = "%s.qcow2" % self.key
+        self.path = os.path.join(POOL_DIR, self.volume)
+        self.kernel = os.path.join(BOOT_DIR, self.key + "-vmlinuz")
+        self.initrd = os.path.join(BOOT_DIR, self.key + "-initrd.img")
+        with open(os.path.join(cache_dir, "cmdline")) as handle:
+            self.cmdline = handle.read().strip()
+        self.ssh_key = os.path.join(cache_dir, "id_ed25519")
+
+    def as_dict(self):
+        return {"cache_dir": self.cache_dir, "volume": self.volume, "path": self.path, "pool": POOL_NAME,
+                "kernel": self.kernel, "initrd": self.initrd, "cmdline": self.cmdline, "ssh_key": self.ssh_key}
+
+
+def build_image():
+    """Run guest_image.sh (cached by recipe hash) and import the result into the pool."""
+    proc = subprocess.run([os.path.join(LAB_DIR, "guest_image.sh")], stdout=subprocess.PIPE, text=True, check=False)
+    if proc.returncode != 0:
+        raise LabError("guest image build failed (exit %d)" % proc.returncode)
+    cache_dir = proc.stdout.strip().splitlines()[-1]
+    image = BaseImage(cache_dir)
+    os.makedirs(BOOT_DIR, exist_ok=True)
+    for src, dest in (("vmlinuz", image.kernel), ("initrd.img", image.initrd)):
+        if not os.path.exists(dest):
+            shutil.copyfile(os.path.join(cache_dir, src), dest + ".tmp")
+            os.rename(dest + ".tmp", dest)
+    if not os.path.exists(image.path):
+        log("importing base image into pool %s as %s" % (POOL_NAME, image.volume))
+        shutil.copyfile(os.path.join(cache_dir, "base.qcow2"), image.path + ".tmp")
+        os.rename(image.path + ".tmp", image.path)
+    os.chmod(image.path, 0o644)
+    conn = libvirt_connect()
+    try:
+        conn.storagePoolLookupByName(POOL_NAME).refresh(0)
+    finally:
+        conn.close()
+    with open(os.path.join(RUN_DIR, "image.json"), "w") as handle:
+        json.dump(image.as_dict(), handle, indent=2)
+    return image
+
+
+def current_image():
+    try:
+        with open(os.path.join(RUN_DIR, "image.json")) as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return build_image()
+    if not os.path.exists(data["path"]):
+        return build_image()
+    return BaseImage(data["cache_dir"])
+
+
+# ------------------------------------------------------------------- guests
+
+DOMAIN_TEMPLATE = """<domain type='{domain_type}'>
+  <name>{name}</name>
+  <metadata><fleet:instance xmlns:fleet='{ns}'><fleet:owner>hybridops-lab</fleet:owner></fleet:instance></metadata>
+  <memory unit='MiB'>{memory}</memory>
+  <vcpu>{vcpus}</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>{kernel}</kernel>
+    <initrd>{initrd}</initrd>
+    <cmdline>{cmdline}</cmdline>
+  </os>
+  <features><acpi/>{tcg}</features>
+  {cpu}
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <disk type='volume' device='disk'>
+      <driver name='qemu' type='qcow2' discard='unmap'/>
+      <source pool='{pool}' volume='{volume}'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='network'>
+      <source network='{network}'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='file'><source path='{console}'/><target port='0'/></serial>
+    <console type='file'><source path='{console}'/><target type='serial' port='0'/></console>
+    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+"""
+
+
+def overlay_volume_xml(name, image):
+    return ("<volume><name>{name}.qcow2</name><capacity unit='G'>8</capacity>"
+            "<target><format type='qcow2'/></target>"
+            "<backingStore><path>{base}</path><format type='qcow2'/></backingStore></volume>").format(
+                name=name, base=image.path)
+
+
+def define_guest(conn, name, image, memory=512, vcpus=1):
+    use_kvm = kvm_works(image.cache_dir)
+    pool = conn.storagePoolLookupByName(POOL_NAME)
+    pool.refresh(0)
+    try:
+        pool.storageVolLookupByName(name + ".qcow2").delete(0)
+    except libvirt_module().libvirtError:
+        pass
+    pool.createXML(overlay_volume_xml(name, image), 0)
+    console = os.path.join(LOG_DIR, name + ".console.log")
+    if os.path.exists(console):
+        os.unlink(console)
+    xml = DOMAIN_TEMPLATE.format(
+        domain_type="kvm" if use_kvm else "qemu", name=name, ns=METADATA_NS, memory=memory, vcpus=vcpus,
+        kernel=image.kernel, initrd=image.initrd, cmdline=image.cmdline,
+        tcg="" if use_kvm else "<tcg><tb-cache unit='MiB'>256</tb-cache></tcg>",
+        cpu="<cpu mode='host-passthrough'/>" if use_kvm else "",
+        pool=POOL_NAME, volume=name + ".qcow2", network=NETWORK_NAME, console=console)
+    return conn.defineXML(xml)
+
+
+def domain_macs(dom):
+    root = ET.fromstring(dom.XMLDesc(0))
+    return [mac.get("address") for mac in root.findall("./devices/interface/mac")]
+
+
+def lease_ip(conn, dom):
+    macs = set(domain_macs(dom))
+    for lease in conn.networkLookupByName(NETWORK_NAME).DHCPLeases():
+        if lease.get("mac") in macs and lease.get("type") == 0:  # IPv4
+            return lease["ipaddr"]
+    return None
+
+
+def tcp_open(host, port, timeout=3):
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            return sock.recv(64).startswith(b"SSH-") if port == 22 else True
+    except OSError:
+        return False
+
+
+def ssh_cmd(image, ip, command):
+    return ["ssh", "-i", image.ssh_key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-o", "BatchMode=yes", "root@" + ip, command]
+
+
+def guest_diagnosis(conn, name):
+    try:
+        dom = conn.lookupByName(name)
+        state = dom.state()[0]
+        macs = domain_macs(dom)
+        ip = lease_ip(conn, dom)
+    except libvirt_module().libvirtError as exc:
+        return "domain %s: %s" % (name, exc)
+    return ("domain %s: libvirt state %s, MACs %s, lease %s\nlast console lines:\n%s"
+            % (name, state, macs, ip, tail(os.path.join(LOG_DIR, name + ".console.log"), 25)))
+
+
+def boot_guests(names, memory=512, wait_docker=True, timeout=600):
+    """Boot guests concurrently (they are CPU-bound under TCG) and wait until each answers SSH (and docker)."""
+    reexec_check()
+    image = current_image()
+    os.chmod(image.ssh_key, 0o600)
+    conn = libvirt_connect()
+    started = time.monotonic()
+    guests = {}
+    try:
+        for name in names:
+            try:
+                dom = conn.lookupByName(name)
+                if not dom.isActive():
+                    dom.create()
+            except libvirt_module().libvirtError:
+                log("defining and starting %s (overlay on %s)" % (name, image.volume))
+                dom = define_guest(conn, name, image, memory=memory)
+                dom.create()
+            guests[name] = {"name": name}
+        pending = dict(guests)
+        deadline = started + timeout
+        phase = {}
+        while pending:
+            if time.monotonic() > deadline:
+                raise LabError("guests not ready after %ds:\n%s" % (
+                    timeout, "\n".join(guest_diagnosis(conn, n) for n in pending)))
+            for name in list(pending):
+                guest = guests[name]
+                dom = conn.lookupByName(name)
+                if not dom.isActive():
+                    raise LabError("guest %s stopped while booting\n%s" % (name, guest_diagnosis(conn, name)))
+                if "ip" not in guest:
+                    ip = lease_ip(conn, dom)
+                    if ip:
+                        guest["ip"] = ip
+                        guest["lease_s"] = round(time.monotonic() - started, 1)
+                        log("%s: DHCP lease %s after %.0fs; waiting for SSH" % (name, ip, guest["lease_s"]))
+                    continue
+                if "ssh_s" not in guest:
+                    if tcp_open(guest["ip"], 22) and run(ssh_cmd(image, guest["ip"], "true"), check=False).returncode == 0:
+                        guest["ssh_s"] = round(time.monotonic() - started, 1)
+                        log("%s: SSH up after %.0fs%s" % (name, guest["ssh_s"], "; waiting for dockerd" if wait_docker else ""))
+                    if not wait_docker or "ssh_s" not in guest:
+                        if "ssh_s" in guest:
+                            del pending[name]
+                        continue
+                probe = run(ssh_cmd(image, guest["ip"], "docker info --format '{{.ServerVersion}}'"), check=False)
+                if probe.returncode == 0:
+                    guest["docker_s"] = round(time.monotonic() - started, 1)
+                    guest["docker_version"] = probe.stdout.strip()
+                    log("%s: dockerd %s up after %.0fs" % (name, guest["docker_version"], guest["docker_s"]))
+                    del pending[name]
+            phase_key = tuple(sorted(pending))
+            if phase.get("last") != phase_key:
+                phase["last"] = phase_key
+            if pending:
+                time.sleep(3)  # gentle polling: fast polling slows TCG guests
+    finally:
+        conn.close()
+    for guest in guests.values():
+        guest.update({"ssh_key": image.ssh_key, "user": "root"})
+    return list(guests.values())
+
+
+def destroy_guest(name):
+    conn = libvirt_connect()
+    libvirt = libvirt_module()
+    try:
+        try:
+            dom = conn.lookupByName(name)
+        except libvirt.libvirtError:
+            dom = None
+        if dom is not None:
+            if dom.isActive():
+                dom.destroy()
+            dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+            log("destroyed guest " + name)
+        try:
+            pool = conn.storagePoolLookupByName(POOL_NAME)
+            pool.refresh(0)
+            pool.storageVolLookupByName(name + ".qcow2").delete(0)
+        except libvirt.libvirtError:
+            pass
+    finally:
+        conn.close()
+
+
+def write_inventory(guests, path):
+    """An INI inventory for the booted guests (group `lab_guests`)."""
+    lines = ["[lab_guests]"]
+    for guest in guests:
+        lines.append("%s ansible_host=%s ansible_user=root ansible_ssh_private_key_file=%s" % (
+            guest["name"], guest["ip"], guest["ssh_key"]))
+    lines += ["", "[lab_guests:vars]", "ansible_python_interpreter=/usr/bin/python3",
+              "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'"]
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
+
+
+def reexec_check():
+    if not in_netns():
+        raise LabError("this must run inside namespace %s (nsenter --net=%s ...)" % (NETNS, netns_path()))
+
+
+# --------------------------------------------------------------- local images
+
+def busybox_rootfs_tar(dest):
+    """A tar of a busybox-static root filesystem (no registry needed)."""
+    import tarfile  # pylint: disable=import-outside-toplevel
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    applets = run([busybox, "--list"]).stdout.split()
+    with tarfile.open(dest, "w") as tar:
+        for directory in ("bin", "etc", "tmp", "www", "data", "proc", "sys", "dev", "var", "root"):
+            info = tarfile.TarInfo(directory)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if directory == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(busybox, arcname="bin/busybox")
+        for applet in applets:
+            if applet == "busybox":
+                continue
+            info = tarfile.TarInfo("bin/" + applet)
+            info.type = tarfile.SYMTYPE
+            info.linkname = "busybox"
+            tar.addfile(info)
+        for name, content in (("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"),
+                              ("etc/group", "root:x:0:\nnogroup:x:65534:\n")):
+            data = content.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            import io  # pylint: disable=import-outside-toplevel
+            tar.addfile(info, io.BytesIO(data))
+
+
+WEB_DOCKERFILE = """FROM {base}
+RUN mkdir -p /www && echo '{body}' > /www/index.html
+EXPOSE 8080
+HEALTHCHECK --interval=2s --timeout=2s --retries=3 CMD wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1
+CMD ["httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
+"""
+
+LOCAL_IMAGES = {
+    "hybridops/web:1": {"body": "hybridops web v1"},
+    "hybridops/web:2": {"body": "hybridops web v2"},
+}
+BASE_IMAGE_TAG = "hybridops/busybox:lab"
+
+
+def build_local_images(docker_host=DOCKER_HOST, archive=None):
+    """Build hybridops/busybox:lab and hybridops/web:{1,2} locally; optionally save them to an archive."""
+    import tempfile  # pylint: disable=import-outside-toplevel
+    env = dict(os.environ, DOCKER_HOST=docker_host, DOCKER_BUILDKIT="0")
+    with tempfile.TemporaryDirectory() as tmp:
+        busybox_rootfs_tar(os.path.join(tmp, "rootfs.tar"))
+        with open(os.path.join(tmp, "Dockerfile"), "w") as handle:
+            handle.write('FROM scratch\nADD rootfs.tar /\nCMD ["sh"]\n')
+        run(["docker", "build", "-q", "-t", BASE_IMAGE_TAG, tmp], env=env)
+        for tag, spec in LOCAL_IMAGES.items():
+            ctx = os.path.join(tmp, tag.replace("/", "_").replace(":", "_"))
+            os.makedirs(ctx)
+            with open(os.path.join(ctx, "Dockerfile"), "w") as handle:
+                handle.write(WEB_DOCKERFILE.format(base=BASE_IMAGE_TAG, body=spec["body"]))
+            run(["docker", "build", "-q", "-t", tag, ctx], env=env)
+    tags = [BASE_IMAGE_TAG] + list(LOCAL_IMAGES)
+    if archive:
+        run(["docker", "save", "-o", archive] + tags, env=env)
+    log("local images built: %s" % ", ".join(tags))
+    return tags
+
+
+# --------------------------------------------------------------- environment
+
+class LabEnv:
+    """What tests need to know about the running lab."""
+
+    def __init__(self):
+        self.netns = NETNS
+        self.docker_host = DOCKER_HOST
+        self.libvirt_uri = LIBVIRT_URI
+        self.pool = POOL_NAME
+        self.network = NETWORK_NAME
+        self.log_dir = LOG_DIR
+
+    @classmethod
+    def from_environment(cls):
+        return cls()
+
+    def check(self):
+        problems = []
+        if not os.path.exists(netns_path()):
+            problems.append("namespace %s does not exist" % NETNS)
+        elif not in_netns():
+            problems.append("tests are not running inside namespace %s" % NETNS)
+        if not docker_ping():
+            problems.append("dockerd does not answer on %s" % DOCKER_SOCK)
+        if not libvirt_ping():
+            problems.append("libvirtd does not answer on %s" % LIBVIRT_URI)
+        return problems
+
+    def image(self):
+        return current_image()
+
+    def boot(self, names, **kwargs):
+        return boot_guests(names, **kwargs)
+
+    def destroy(self, name):
+        destroy_guest(name)
+
+
+def recipe_digest(paths):
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up")
+    sub.add_parser("image")
+    images = sub.add_parser("images")
+    images.add_argument("--archive")
+    boot = sub.add_parser("boot")
+    boot.add_argument("names", nargs="+")
+    boot.add_argument("--memory", type=int, default=512)
+    boot.add_argument("--no-docker", action="store_true")
+    boot.add_argument("--inventory")
+    boot.add_argument("--timeout", type=int, default=600)
+    destroy = sub.add_parser("destroy")
+    destroy.add_argument("names", nargs="+")
+    sub.add_parser("down")
+    sub.add_parser("status")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        os.execvp("sudo", ["sudo", "-E", sys.executable] + sys.argv)
+    try:
+        if args.command == "up":
+            up()
+        elif args.command == "image":
+            print(json.dumps(build_image().as_dict(), indent=2))
+        elif args.command == "images":
+            build_local_images(archive=args.archive)
+        elif args.command == "boot":
+            reexec_in_netns()
+            names = [n if n.startswith(GUEST_PREFIX) else GUEST_PREFIX + n for n in args.names]
+            guests = boot_guests(names, memory=args.memory, wait_docker=not args.no_docker, timeout=args.timeout)
+            if args.inventory:
+                write_inventory(guests, args.inventory)
+            print(json.dumps(guests, indent=2))
+        elif args.command == "destroy":
+            for name in args.names:
+                destroy_guest(name if name.startswith(GUEST_PREFIX) else GUEST_PREFIX + name)
+        elif args.command == "down":
+            down()
+        elif args.command == "status":
+            print(json.dumps({"netns": os.path.exists(netns_path()), "dockerd": docker_ping(),
+                              "libvirtd": libvirt_ping(), "guests": lab_guest_names() if libvirt_ping() else []},
+                             indent=2))
+    except LabError as exc:
+        print("lab: " + str(exc), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
