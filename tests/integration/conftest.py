@@ -108,3 +108,24 @@ class AnsibleRunner:
 def ansible():
     with tempfile.TemporaryDirectory(prefix="hybridops-it-") as workdir:
         yield AnsibleRunner(workdir)
+
+
+@pytest.fixture(scope="session")
+def lab_guest(lab_env, tmp_path_factory):
+    """One booted Debian guest (overlay on the cached base), shared by the whole session.
+
+    Booting under TCG costs about a minute, so tests share this guest and reset
+    what they change instead of rebooting. Yields the guest dict (name, ip,
+    ssh_key, timings) plus `inventory`, an INI inventory with group lab_guests.
+    """
+    name = lab.GUEST_PREFIX + "it"
+    try:
+        guests = lab_env.boot([name])
+    except lab.LabError as exc:
+        lab_env.destroy(name)
+        pytest.fail("lab guest did not come up: %s" % exc)
+    guest = guests[0]
+    guest["inventory"] = lab.write_inventory(guests, str(tmp_path_factory.mktemp("inventory") / "hosts.ini"))
+    yield guest
+    if not os.environ.get("HYBRIDOPS_LAB_KEEP"):
+        lab_env.destroy(name)
