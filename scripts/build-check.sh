@@ -10,7 +10,10 @@ artifact=$(ls "$out"/hybridops-fleet-*.tar.gz)
 ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-galaxy collection install --force --offline -p "$out/collections" "$artifact"
 installed="$out/collections/ansible_collections/hybridops/fleet"
 test -f "$installed/MANIFEST.json"
-modules=$(cd "$installed/plugins/modules" 2>/dev/null && ls ./*.py 2>/dev/null | sed 's|^\./||; s|\.py$||' | grep -v '^__init__$' || true)
+modules=""
+if [ -d "$installed/plugins/modules" ]; then
+  modules=$(find "$installed/plugins/modules" -maxdepth 1 -name '*.py' ! -name '__init__.py' -printf '%f\n' | sed 's/\.py$//' | sort)
+fi
 for m in $modules; do
   ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc "hybridops.fleet.$m" >/dev/null
 done

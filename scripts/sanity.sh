@@ -4,7 +4,8 @@
 # Usage: scripts/sanity.sh [extra ansible-test args, e.g. --test pylint]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
-work="${HYBRIDOPS_SANITY_DIR:-$REPO/tests/output/sanity-tree}"
+# outside any git work tree: inside one, ansible-test lists files with git and would see none
+work="${HYBRIDOPS_SANITY_DIR:-${TMPDIR:-/tmp}/hybridops-sanity-$(id -u)}"
 dest="$work/ansible_collections/hybridops/fleet"
 rm -rf "$work"; mkdir -p "$dest"
 # copy tracked and new (not ignored) files; delete what no longer exists

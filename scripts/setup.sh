@@ -18,7 +18,7 @@ APT_PACKAGES=(
   qemu-system-x86 qemu-utils dnsmasq-base iptables iproute2
   docker.io busybox-static
   debootstrap genisoimage e2fsprogs zstd
-  openssh-client ca-certificates git rsync
+  openssh-client ca-certificates git rsync shellcheck
   python3 python3-venv python3-dev gcc
 )
 
@@ -108,12 +108,12 @@ link_collection() {
   ln -sfn "$REPO" "$COLLECTIONS_DIR/ansible_collections/hybridops/fleet"
 }
 
-if [ "${BASH_SOURCE[0]}" = "$0" ] || [ "${HYBRIDOPS_SETUP_RUN:-}" != done ]; then
+if [ "${BASH_SOURCE[0]}" = "$0" ] || [ "${HYBRIDOPS_SETUP_RUN:-}" != 1 ]; then
   install_apt_packages
   create_venv
   write_get_pip_standin
   link_collection
-  export HYBRIDOPS_SETUP_RUN=done
+  export HYBRIDOPS_SETUP_RUN=1
 fi
 export PATH="$VENV/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_DIR"

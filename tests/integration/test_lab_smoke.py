@@ -1,4 +1,5 @@
 """Smoke test of the lab itself: a real guest booted from the cached base, driven by Ansible over SSH."""
+import json
 
 DOCKER_SDK_INFO = (
     "import json, docker; info = docker.from_env().info(); "
@@ -20,7 +21,6 @@ def test_guest_boots_and_runs_docker_through_ansible(lab_guest, ansible):
     assert facts["ansible_facts"]["ansible_distribution"] == "Debian"
     assert facts["ansible_facts"]["ansible_distribution_major_version"] == "12"
     assert not docker_info.get("failed"), docker_info
-    import json
     info = json.loads(docker_info["stdout"])
     assert info["server_version"], info
     assert "Debian" in info["os"], info

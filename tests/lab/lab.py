@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The lab harness: real libvirtd + qemu and a real dockerd inside a private network namespace.
 
 Used by scripts/lab (the main job), scripts/test and the integration tests.
