@@ -28,6 +28,20 @@ def lab_env():
     return env
 
 
+def parse_recap(stdout):
+    """{host: {"ok": n, "changed": n, ...}} from ansible-playbook's PLAY RECAP."""
+    recap = {}
+    in_recap = False
+    for line in stdout.splitlines():
+        if line.startswith("PLAY RECAP"):
+            in_recap = True
+            continue
+        if in_recap and " : " in line:
+            host, counts = line.split(" : ", 1)
+            recap[host.strip()] = {k: int(v) for k, v in (item.split("=") for item in counts.split())}
+    return recap
+
+
 class AnsibleRunner:
     """Runs tasks in a real ansible-playbook process and returns each task's registered result."""
 
@@ -95,6 +109,23 @@ class AnsibleRunner:
                                  % (proc.returncode, proc.stdout[-6000:], proc.stderr[-4000:]))
         self.last_stdout = proc.stdout
         return results
+
+    def run_playbook(self, playbook, inventory, extra_vars=None, check=False, diff=False, timeout=1800):
+        """Run a playbook file; returns (recap, stdout) with recap = {host: {ok, changed, failed, ...}}."""
+        cmd = ["ansible-playbook", playbook, "-i", inventory]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="False")
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        recap = parse_recap(proc.stdout)
+        if not recap:
+            raise AssertionError("no PLAY RECAP (rc=%s)\nSTDOUT:\n%s\nSTDERR:\n%s"
+                                 % (proc.returncode, proc.stdout[-6000:], proc.stderr[-4000:]))
+        return recap, proc.stdout
 
     def run_module(self, module, args, check=False, diff=False, **kwargs):
         """Run one module task on localhost; returns its result dict."""
