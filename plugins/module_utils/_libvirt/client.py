@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The only place in the collection that opens a libvirt connection.
+
+Everything else receives a :class:`LibvirtClient` and calls libvirt through
+:meth:`LibvirtClient.call`, which turns ``libvirt.libvirtError`` into
+:class:`BackendError` carrying libvirt's own message.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    BackendError,
+)
+
+LIBVIRT_IMPORT_ERROR = None
+try:
+    import libvirt
+except ImportError:  # pragma: no cover - exercised by the module's missing_required_lib
+    libvirt = None
+    LIBVIRT_IMPORT_ERROR = traceback.format_exc()
+
+HAS_LIBVIRT = libvirt is not None
+
+
+def _silence(_ctx, _err):
+    """libvirt prints every error to stderr by default; we report them ourselves."""
+
+
+if HAS_LIBVIRT:
+    libvirt.registerErrorHandler(_silence, None)
+
+
+def error_code(exc):
+    try:
+        return exc.get_error_code()
+    except Exception:  # pylint: disable=broad-except
+        return None
+
+
+def error_message(exc):
+    """libvirt's message for an exception (falls back to str())."""
+    try:
+        msg = exc.get_error_message()
+    except Exception:  # pylint: disable=broad-except
+        msg = None
+    return msg or str(exc)
+
+
+class LibvirtClient(object):
+    """A libvirt connection for one URI. Use as a context manager or call close()."""
+
+    def __init__(self, uri):
+        self.uri = uri
+        self.conn = None
+
+    # connection -------------------------------------------------------
+    def open(self):
+        if self.conn is None:
+            try:
+                self.conn = libvirt.open(self.uri)
+            except libvirt.libvirtError as exc:
+                raise BackendError("cannot connect to libvirt at %s: %s" % (self.uri, error_message(exc)), uri=self.uri)
+            if self.conn is None:  # pragma: no cover - old bindings
+                raise BackendError("cannot connect to libvirt at %s" % self.uri, uri=self.uri)
+        return self
+
+    def close(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:  # pylint: disable=broad-except
+                pass
+            self.conn = None
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def is_local(self):
+        """True when the hypervisor runs on this machine (paths are shared)."""
+        uri = self.uri or ""
+        return uri.startswith("test:") or "://" in uri and uri.split("://", 1)[1].startswith("/")
+
+    # calls --------------------------------------------------------------
+    def call(self, what, func, *args):
+        """Run ``func(*args)``; libvirt errors become BackendError('<what>: <libvirt message>')."""
+        try:
+            return func(*args)
+        except libvirt.libvirtError as exc:
+            raise BackendError("%s: %s" % (what, error_message(exc)), libvirt_error_code=error_code(exc))
+
+    def _lookup(self, func, name, not_found_codes):
+        try:
+            return func(name)
+        except libvirt.libvirtError as exc:
+            if error_code(exc) in not_found_codes:
+                return None
+            raise BackendError("lookup of %s failed: %s" % (name, error_message(exc)))
+
+    def domain(self, name):
+        """The virDomain called ``name`` or None."""
+        return self._lookup(self.conn.lookupByName, name, (libvirt.VIR_ERR_NO_DOMAIN,))
+
+    def pool(self, name):
+        return self._lookup(self.conn.storagePoolLookupByName, name, (libvirt.VIR_ERR_NO_STORAGE_POOL,))
+
+    def network(self, name):
+        return self._lookup(self.conn.networkLookupByName, name, (libvirt.VIR_ERR_NO_NETWORK,))
+
+    def volume(self, pool, name):
+        """Volume ``name`` in virStoragePool ``pool`` (or None)."""
+        return self._lookup(pool.storageVolLookupByName, name, (libvirt.VIR_ERR_NO_STORAGE_VOL,))
+
+    def volume_by_path(self, path):
+        return self._lookup(self.conn.storageVolLookupByPath, path,
+                            (libvirt.VIR_ERR_NO_STORAGE_VOL, libvirt.VIR_ERR_OPERATION_INVALID))
+
+    def domains(self):
+        return self.call("listing domains", self.conn.listAllDomains, 0)
+
+    def networks(self):
+        return self.call("listing networks", self.conn.listAllNetworks, 0)
+
+    def pools(self):
+        return self.call("listing storage pools", self.conn.listAllStoragePools, 0)
+
+
+def domain_state_name(state):
+    """virDomainState integer -> running/paused/stopped/... string."""
+    names = {
+        0: "nostate", 1: "running", 2: "blocked", 3: "paused", 4: "shutdown",
+        5: "stopped", 6: "crashed", 7: "pmsuspended",
+    }
+    return names.get(state, "unknown")
+
+
+def domain_state(client, dom):
+    state = client.call("reading state of %s" % dom.name(), dom.state)[0]
+    name = domain_state_name(state)
+    if name == "blocked":
+        name = "running"
+    return name

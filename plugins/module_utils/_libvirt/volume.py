@@ -1,0 +1,221 @@
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Storage volumes: facts, create (empty or qcow2 overlay), streamed upload, checksum, resize, delete."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import xml.etree.ElementTree as ET
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    BackendError,
+    NotFoundError,
+    ValidationError,
+)
+
+CHUNK = 1024 * 1024
+CHECKSUM_ALGORITHMS = ("sha256", "sha512", "sha1", "md5")
+
+
+def volume_info(client, vol):
+    """Facts of a virStorageVol: name, pool, path, capacity, allocation, format, backing."""
+    xml = client.call("reading volume", vol.XMLDesc, 0)
+    root = ET.fromstring(xml)
+    fmt = root.find("target/format")
+    backing = root.find("backingStore/path")
+    info = client.call("reading volume info", vol.info)
+    return {
+        "name": vol.name(),
+        "pool": client.call("reading volume pool", vol.storagePoolLookupByVolume).name(),
+        "path": vol.path(),
+        "capacity": int(info[1]),
+        "allocation": int(info[2]),
+        "format": fmt.get("type") if fmt is not None else None,
+        "backing_path": backing.text if backing is not None else None,
+    }
+
+
+def require_pool(client, name, option="pool"):
+    pool = client.pool(name)
+    if pool is None:
+        names = sorted(p.name() for p in client.pools())
+        raise ValidationError(option, "storage pool %r does not exist" % name, accepted=", ".join(names) or "no pools defined")
+    if not pool.isActive():
+        raise ValidationError(option, "storage pool %r is not active" % name, accepted="an active pool")
+    return pool
+
+
+def volume_xml(name, capacity, fmt="qcow2", backing_path=None, backing_format=None):
+    root = ET.Element("volume")
+    ET.SubElement(root, "name").text = name
+    ET.SubElement(root, "capacity", {"unit": "bytes"}).text = str(int(capacity))
+    if fmt == "qcow2" or backing_path:
+        ET.SubElement(root, "allocation", {"unit": "bytes"}).text = "0"
+    target = ET.SubElement(root, "target")
+    ET.SubElement(target, "format", {"type": fmt})
+    if backing_path:
+        backing = ET.SubElement(root, "backingStore")
+        ET.SubElement(backing, "path").text = backing_path
+        ET.SubElement(backing, "format", {"type": backing_format or "qcow2"})
+    return ET.tostring(root, encoding="unicode")
+
+
+def create_volume(client, pool, name, capacity, fmt="qcow2", backing_path=None, backing_format=None):
+    xml = volume_xml(name, capacity, fmt, backing_path, backing_format)
+    return client.call("creating volume %s in pool %s" % (name, pool.name()), pool.createXML, xml, 0)
+
+
+def delete_volume(client, vol):
+    name = vol.name()
+    client.call("deleting volume %s" % name, vol.delete, 0)
+
+
+def resize_volume(client, vol, capacity):
+    client.call("resizing volume %s" % vol.name(), vol.resize, int(capacity), 0)
+
+
+def file_checksum(path, algorithm="sha256"):
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def parse_checksum(value, option="checksum"):
+    """'sha256:abc...' (or a bare sha256 hex) -> (algorithm, hex)."""
+    if not value:
+        return None, None
+    if ":" in value:
+        algorithm, digest = value.split(":", 1)
+    else:
+        algorithm, digest = "sha256", value
+    algorithm = algorithm.lower()
+    if algorithm not in CHECKSUM_ALGORITHMS:
+        raise ValidationError(option, "unknown checksum algorithm %r" % algorithm,
+                              accepted="ALGORITHM:HEX with ALGORITHM one of " + ", ".join(CHECKSUM_ALGORITHMS))
+    digest = digest.strip().lower()
+    if not digest or any(c not in "0123456789abcdef" for c in digest) or len(digest) != hashlib.new(algorithm).digest_size * 2:
+        raise ValidationError(option, "%r is not a %s hex digest" % (digest, algorithm), accepted="ALGORITHM:HEX, e.g. sha256:<64 hex digits>")
+    return algorithm, digest
+
+
+def volume_checksum(client, vol, algorithm="sha256"):
+    """Checksum of a volume's bytes: read directly on a local hypervisor, streamed otherwise."""
+    path = vol.path()
+    if client.is_local() and path and os.access(path, os.R_OK):
+        return file_checksum(path, algorithm)
+    digest = hashlib.new(algorithm)
+    stream = client.call("opening stream", client.conn.newStream, 0)
+    try:
+        client.call("downloading volume %s" % vol.name(), vol.download, stream, 0, 0, 0)
+        while True:
+            data = client.call("downloading volume %s" % vol.name(), stream.recv, CHUNK)
+            if not data or data == -2:
+                break
+            digest.update(data)
+        client.call("finishing download", stream.finish)
+    except BackendError:
+        try:
+            stream.abort()
+        except Exception:  # pylint: disable=broad-except
+            pass
+        raise
+    return digest.hexdigest()
+
+
+def upload_file(client, pool, name, src, fmt="raw"):
+    """Create volume ``name`` and stream the file ``src`` into it (never read whole into memory).
+
+    The volume is removed again when the upload fails. Returns the new virStorageVol.
+    """
+    size = os.path.getsize(src)
+    vol = create_volume(client, pool, name, size, "raw" if fmt in (None, "raw", "iso") else fmt)
+    try:
+        _stream_into(client, vol, src, size)
+        try:
+            pool.refresh(0)
+        except Exception:  # pylint: disable=broad-except
+            pass
+        vol = client.volume(pool, name) or vol
+    except Exception:
+        try:
+            vol.delete(0)
+        except Exception:  # pylint: disable=broad-except
+            pass
+        raise
+    return vol
+
+
+def replace_content(client, pool, vol, src):
+    """Stream ``src`` over an existing volume (resizing it first if needed)."""
+    size = os.path.getsize(src)
+    _stream_into(client, vol, src, size)
+    try:
+        pool.refresh(0)
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+def _stream_into(client, vol, src, size):
+    stream = client.call("opening stream", client.conn.newStream, 0)
+    try:
+        client.call("uploading into volume %s" % vol.name(), vol.upload, stream, 0, size, 0)
+        with open(src, "rb") as handle:
+            while True:
+                chunk = handle.read(CHUNK)
+                if not chunk:
+                    break
+                view = memoryview(chunk)
+                while view:
+                    sent = client.call("uploading into volume %s" % vol.name(), stream.send, bytes(view))
+                    if sent is None or sent < 0:
+                        raise BackendError("uploading into volume %s: stream refused data" % vol.name())
+                    view = view[sent:]
+        client.call("finishing upload into volume %s" % vol.name(), stream.finish)
+    except Exception:
+        try:
+            stream.abort()
+        except Exception:  # pylint: disable=broad-except
+            pass
+        raise
+
+
+def find_volume(client, pool_name, name, option):
+    """Volume ``name`` in pool ``pool_name`` or a ValidationError naming ``option``."""
+    pool = require_pool(client, pool_name, option)
+    vol = client.volume(pool, name)
+    if vol is None:
+        try:
+            names = sorted(pool.listVolumes())
+        except Exception:  # pylint: disable=broad-except
+            names = []
+        shown = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
+        raise ValidationError(option, "volume %r does not exist in pool %r" % (name, pool_name), accepted=shown or "the pool is empty")
+    return pool, vol
+
+
+def resolve_volume_ref(client, ref, default_pool, option):
+    """A volume given as a name in ``default_pool``, 'pool/name', or an absolute path -> (pool, vol)."""
+    if ref.startswith("/"):
+        vol = client.volume_by_path(ref)
+        if vol is None:
+            raise ValidationError(option, "%r is not a volume of any storage pool" % ref,
+                                  accepted="a volume name, POOL/NAME, or the path of a volume in an active pool (refresh the pool after copying files in)")
+        return client.call("reading pool", vol.storagePoolLookupByVolume), vol
+    if "/" in ref:
+        pool_name, name = ref.split("/", 1)
+        return find_volume(client, pool_name, name, option)
+    return find_volume(client, default_pool, ref, option)
+
+
+__all__ = [
+    "NotFoundError", "volume_info", "require_pool", "create_volume", "delete_volume", "resize_volume",
+    "file_checksum", "volume_checksum", "upload_file", "replace_content", "find_volume", "resolve_volume_ref",
+    "parse_checksum",
+]

@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Waits for a guest: IP address (lease, agent, arp), SSH port, guest agent.
+
+Every wait has a deadline and polls gently (a busy poll slows TCG guests). On
+timeout a :class:`WaitTimeout` carries a diagnosis: domain state, interfaces
+with MACs, what each IP source answered, and the end of the console log.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    BackendError,
+    WaitTimeout,
+)
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import (
+    domain_state,
+    error_message,
+    libvirt,
+)
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml
+
+IP_SOURCES = ("lease", "agent", "arp")
+
+
+def _source_const(name):
+    return {
+        "lease": libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
+        "agent": libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT,
+        "arp": libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP,
+    }[name]
+
+
+def query_addresses(dom, source, macs=None):
+    """(addresses, answer) for one source. addresses: [{'mac','ip','family','prefix','source'}];
+    answer: a short text of what the source said (for diagnosis)."""
+    try:
+        data = dom.interfaceAddresses(_source_const(source), 0) or {}
+    except libvirt.libvirtError as exc:
+        return [], "error: %s" % error_message(exc)
+    found = []
+    for ifname, iface in data.items():
+        mac = (iface.get("hwaddr") or "").lower()
+        if macs is not None and mac not in macs:
+            continue
+        for addr in iface.get("addrs") or []:
+            family = "ipv4" if addr.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4 else "ipv6"
+            ip = addr.get("addr")
+            if not ip or ip.startswith("127.") or ip == "::1" or ip.startswith("fe80:"):
+                continue
+            found.append({"interface": ifname, "mac": mac, "ip": ip, "family": family,
+                          "prefix": addr.get("prefix"), "source": source})
+    return found, ("%d address(es)" % len(found)) if found else "no addresses"
+
+
+def guest_macs(dom):
+    try:
+        root = domain_xml.parse(dom.XMLDesc(0))
+    except Exception:  # pylint: disable=broad-except
+        return set()
+    return set(n["mac"] for n in domain_xml.read_networks(root) if n.get("mac"))
+
+
+def addresses(dom, sources=("lease", "arp")):
+    """All guest addresses found by the first sources that answer (no waiting)."""
+    macs = guest_macs(dom)
+    result = []
+    for source in sources:
+        found, _answer = query_addresses(dom, source, macs or None)
+        for item in found:
+            if not any(r["ip"] == item["ip"] for r in result):
+                result.append(item)
+    return result
+
+
+def ssh_banner(host, port, timeout=5.0):
+    """'SSH-2.0-...' when an SSH server answers on host:port, else None."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            data = sock.recv(256)
+    except (OSError, socket.timeout):
+        return None
+    if data.startswith(b"SSH-"):
+        return data.split(b"\r\n")[0].decode("ascii", "replace")
+    return None
+
+
+def agent_ping(dom):
+    """True when the guest agent answers (an agent address query succeeds)."""
+    try:
+        dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT, 0)
+        return True, "answered"
+    except libvirt.libvirtError as exc:
+        return False, error_message(exc)
+
+
+def console_tail(path, lines=20):
+    if not path or not os.access(path, os.R_OK):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 8192))
+            data = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    return "\n".join(data.splitlines()[-lines:])
+
+
+def wait_for_guest(client, dom, options, sleep=time.sleep, clock=time.monotonic):
+    """Wait for what ``options`` asks (ip, ssh, agent). Returns {'ip', 'addresses', 'ssh', 'agent', 'waited'}.
+
+    options: ip (bool), ip_sources (list), ssh (bool), ssh_port (int), agent (bool),
+    timeout (s), interval (s), family (ipv4/ipv6/any).
+    """
+    sources = list(options.get("ip_sources") or IP_SOURCES)
+    want_ip = options.get("ip") or options.get("ssh")
+    want_ssh = options.get("ssh")
+    want_agent = options.get("agent")
+    port = options.get("ssh_port") or 22
+    family = options.get("family") or "ipv4"
+    timeout = float(options.get("timeout") or 300)
+    interval = float(options.get("interval") or 3)
+    start = clock()
+    deadline = start + timeout
+    answers = dict((s, "not asked yet") for s in sources)
+    result = {"ip": None, "addresses": [], "ssh": None, "agent": None}
+    macs = guest_macs(dom)
+    while True:
+        state = domain_state(client, dom)
+        if state not in ("running",):
+            raise WaitTimeout("wait: domain %s is %s, not running" % (dom.name(), state),
+                              diagnosis=_diagnosis(client, dom, answers, macs))
+        if want_agent and not result["agent"]:
+            ok, answer = agent_ping(dom)
+            answers["agent_ping"] = answer
+            if ok:
+                result["agent"] = True
+        if want_ip and not result["ip"]:
+            for source in sources:
+                found, answers[source] = query_addresses(dom, source, macs or None)
+                found = [f for f in found if family == "any" or f["family"] == family]
+                if found:
+                    result["ip"] = found[0]["ip"]
+                    result["ip_source"] = source
+                    result["addresses"] = found
+                    break
+        if want_ssh and result["ip"] and not result["ssh"]:
+            banner = ssh_banner(result["ip"], port)
+            answers["ssh"] = banner or "no SSH banner on %s:%s" % (result["ip"], port)
+            if banner:
+                result["ssh"] = banner
+        done = ((not want_ip or result["ip"]) and (not want_ssh or result["ssh"])
+                and (not want_agent or result["agent"]))
+        if done:
+            result["waited"] = round(clock() - start, 1)
+            return result
+        if clock() + interval > deadline:
+            raise WaitTimeout(
+                "wait: timed out after %ss waiting for %s of domain %s" % (
+                    int(timeout), ", ".join(k for k, v in (("ip", want_ip), ("ssh", want_ssh), ("agent", want_agent)) if v),
+                    dom.name()),
+                diagnosis=_diagnosis(client, dom, answers, macs))
+        sleep(interval)
+
+
+def _diagnosis(client, dom, answers, macs):
+    try:
+        state = domain_state(client, dom)
+    except BackendError as exc:
+        state = "unknown (%s)" % exc
+    try:
+        root = domain_xml.parse(dom.XMLDesc(0))
+        nics = domain_xml.read_networks(root)
+        log = domain_xml.FIELD_MAP["console_log"].read(root)
+    except Exception:  # pylint: disable=broad-except
+        nics, log = [], None
+    diagnosis = {"state": state, "interfaces": nics, "macs": sorted(macs), "answers": dict(answers)}
+    tail = console_tail(log)
+    if log:
+        diagnosis["console_log"] = log
+        diagnosis["console_tail"] = tail if tail is not None else "(not readable from the controller)"
+    return diagnosis

@@ -1,0 +1,574 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: libvirt_vm
+short_description: Declarative libvirt virtual machines with in-place updates
+version_added: 0.1.0
+description:
+  - Creates, updates, starts, stops, pauses and deletes one libvirt domain from structured options.
+  - An existing VM is updated in place; its UUID and MAC addresses are kept. Memory, vCPUs, disks and
+    network interfaces are changed on the running VM when libvirt allows it (O(live=true)); what only
+    takes effect after a restart is listed in RV(restart_required_for), and the VM is restarted only with O(restart=allowed).
+  - Only the options you give are managed; a VM defined elsewhere is not changed in fields you do not mention.
+  - Disks can be qcow2 overlays on a base volume, new empty volumes, existing volumes or existing files.
+    A cloud-init NoCloud seed ISO is built on the controller and uploaded when O(cloud_init) is given.
+  - Ownership is recorded in the domain's C(<metadata>) (namespace C(https://hybridops.dev/fleet/1));
+    O(state=absent) refuses to delete a VM without it unless O(force=true).
+  - Every option is validated (including pools, base volumes and networks) before anything is changed;
+    if a create fails halfway, the volumes it made are removed again.
+author:
+  - hybridops.fleet developers (@hybridops)
+extends_documentation_fragment:
+  - hybridops.fleet.libvirt
+attributes:
+  check_mode:
+    description: Predicts exactly what would change, including volumes to create and restarts.
+    support: full
+  diff_mode:
+    description: Shows the structured spec (not raw XML) before and after.
+    support: full
+options:
+  name:
+    description: Name of the domain.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) defines or updates the VM and leaves its power state alone (a new VM stays off).
+      - V(running), V(stopped) and V(paused) also converge the power state. V(stopped) shuts down gracefully
+        and powers off after O(shutdown_timeout).
+      - V(absent) removes the VM (see O(force) and O(remove_storage)); it is not an error if it does not exist.
+    type: str
+    choices: [present, running, stopped, paused, absent]
+    default: present
+  domain_type:
+    description: libvirt domain type. Use V(qemu) (TCG) where KVM is not available. Default on create V(qemu).
+    type: str
+    choices: [qemu, kvm]
+  memory:
+    description: Memory, as a size (V(512MiB), V(2GiB)) or an integer in MiB. Default on create 512 MiB.
+    type: raw
+  max_memory:
+    description: Maximum memory (the balloon ceiling). Defaults to O(memory) on create; raising O(memory) above it raises it too.
+    type: raw
+  vcpus:
+    description: Number of active vCPUs. Default on create 1.
+    type: int
+  max_vcpus:
+    description: Maximum vCPUs (hot-plug ceiling). Defaults to O(vcpus) on create.
+    type: int
+  cpu_mode:
+    description: CPU mode.
+    type: str
+    choices: [host-passthrough, host-model, maximum, custom]
+  machine:
+    description: Machine type, e.g. V(q35) or V(pc). V(q35) matches the versioned C(pc-q35-*) libvirt reports. Default on create V(q35).
+    type: str
+  arch:
+    description: Guest architecture. Default on create V(x86_64).
+    type: str
+  firmware:
+    description: V(efi) for UEFI (nvram is created by libvirt and removed with the VM), V(bios) otherwise.
+    type: str
+    choices: [bios, efi]
+  kernel:
+    description: Absolute path (on the hypervisor) of a kernel for direct kernel boot. V('') removes it.
+    type: str
+  initrd:
+    description: Absolute path of the initrd for direct kernel boot. V('') removes it.
+    type: str
+  cmdline:
+    description: Kernel command line for direct kernel boot.
+    type: str
+  tb_cache:
+    description:
+      - TCG translation cache size (size or integer MiB). Defaults to 256 MiB for new V(qemu) domains, which keeps the
+        qemu process near 0.85 GB for a 512 MiB guest instead of 1.5 GB+. V(0) removes the setting.
+    type: raw
+  graphics:
+    description: Graphical console. Default on create V(none) (serial console only).
+    type: str
+    choices: [none, vnc, spice]
+  console:
+    description: Whether the VM has a serial console (pty). Default on create V(true).
+    type: bool
+  console_log:
+    description:
+      - File on the hypervisor that records the serial console. Used in the diagnosis of failed waits.
+      - Defaults on create for local qemu URIs to C(/var/log/libvirt/qemu/NAME-console.log). V('') removes it.
+    type: str
+  description:
+    description: Free text stored in the domain's C(<description>).
+    type: str
+  tags:
+    description: Tags stored in the collection's metadata; M(hybridops.fleet.libvirt_vm_info) filters by them.
+    type: list
+    elements: str
+  autostart:
+    description: Start the VM when the hypervisor starts.
+    type: bool
+  pool:
+    description: Default storage pool for disks and the cloud-init seed.
+    type: str
+    default: default
+  disks:
+    description:
+      - The complete list of disks, in order. Disks left out are detached (their volumes are kept).
+      - Each disk is exactly one of a qcow2 overlay (O(disks[].base)), a new empty volume (only O(disks[].size)),
+        an existing volume (O(disks[].volume)) or an existing file (O(disks[].path)).
+      - New volumes are named C(VMNAME-DISKNAME.qcow2). Giving a larger O(disks[].size) later grows the volume
+        (live with C(blockResize) when the VM runs); shrinking is refused.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Disk name, used in the volume name. Defaults to C(diskN) (N = position).
+        type: str
+      base:
+        description: Base volume for a qcow2 overlay, as a volume name in O(disks[].base_pool), C(POOL/NAME) or the path of a volume.
+        type: str
+      base_pool:
+        description: Pool of O(disks[].base). Defaults to O(disks[].pool).
+        type: str
+      size:
+        description: Size (V(20GiB), or an integer in GiB). For an overlay, defaults to the base's size.
+        type: raw
+      volume:
+        description: Existing volume to attach (name in O(disks[].pool), C(POOL/NAME) or a volume path).
+        type: str
+      path:
+        description: Existing file or block device on the hypervisor to attach.
+        type: str
+      pool:
+        description: Pool for new volumes. Defaults to O(pool).
+        type: str
+      format:
+        description: Image format. New volumes default to V(qcow2); existing ones are detected.
+        type: str
+        choices: [qcow2, raw]
+      bus:
+        description: Disk bus. Defaults to V(virtio) (V(sata) for cdroms).
+        type: str
+        choices: [virtio, scsi, sata, ide, usb]
+      target:
+        description: Target device (V(vda), V(sdb)...). Assigned in order by bus when omitted.
+        type: str
+      device:
+        description: Device type.
+        type: str
+        choices: [disk, cdrom]
+        default: disk
+      readonly:
+        description: Attach read-only. Defaults to V(true) for cdroms.
+        type: bool
+  networks:
+    description:
+      - The complete list of network interfaces, in order. Interfaces keep their MAC address unless O(networks[].mac) is given.
+    type: list
+    elements: dict
+    suboptions:
+      network:
+        description: Name of a libvirt network (must exist).
+        type: str
+      bridge:
+        description: Name of a host bridge.
+        type: str
+      model:
+        description: NIC model.
+        type: str
+        default: virtio
+      mac:
+        description: MAC address. Generated by libvirt (and then kept) when omitted.
+        type: str
+  cloud_init:
+    description:
+      - Builds a NoCloud seed ISO (volume id C(cidata)) on the controller with C(genisoimage), C(mkisofs) or C(xorrisofs),
+        uploads it as volume C(VMNAME-cidata.iso) and attaches it as a read-only virtio disk.
+      - The seed is rebuilt when its content changes (tracked by a checksum in the metadata); the guest reads it on the next boot.
+    type: dict
+    suboptions:
+      user_data:
+        description: user-data as a dict (written as C(#cloud-config)) or a string (written verbatim).
+        type: raw
+      meta_data:
+        description: meta-data as a dict or string. C(instance-id) and C(local-hostname) are added to a dict when missing.
+        type: raw
+      network_config:
+        description: network-config (version 1 or 2) as a dict or string.
+        type: raw
+      ssh_authorized_keys:
+        description: Public keys merged into the user-data (needs O(cloud_init.user_data) as a dict or omitted).
+        type: list
+        elements: str
+      hostname:
+        description: Hostname of the guest. Defaults to O(name).
+        type: str
+      pool:
+        description: Pool of the seed volume. Defaults to O(pool).
+        type: str
+  xml:
+    description:
+      - Escape hatch for anything the options do not cover. A complete C(<domain>) document used as the starting point
+        of a new VM; the structured options are applied on top of it.
+      - When the template text changes, an existing VM is rebuilt from it with its UUID, MACs and ownership kept.
+    type: str
+  live:
+    description: Apply memory, vCPU, disk and NIC changes to a running VM where libvirt allows it.
+    type: bool
+    default: true
+  restart:
+    description:
+      - V(never) only reports changes that need a restart (RV(restart_required)); V(allowed) restarts a running VM to apply them.
+    type: str
+    choices: [never, allowed]
+    default: never
+  shutdown_timeout:
+    description: Seconds to wait for a graceful shutdown before powering off (0 powers off at once).
+    type: int
+    default: 120
+  force:
+    description: With O(state=absent), also delete a VM this collection did not create.
+    type: bool
+    default: false
+  remove_storage:
+    description:
+      - With O(state=absent), delete the VM's writable disk volumes and the volumes this collection created for it
+        (overlays, seeds). Base volumes, read-only disks and cdroms are kept.
+    type: bool
+    default: false
+  wait:
+    description:
+      - With O(state=running), wait until the guest is reachable. Fails after O(wait.timeout) with a diagnosis
+        (domain state, interfaces and MACs, what each IP source answered, the end of the console log).
+    type: dict
+    suboptions:
+      ip:
+        description: Wait for an IP address.
+        type: bool
+        default: false
+      ip_sources:
+        description: Where to look for addresses, in order. V(lease) (libvirt DHCP), V(agent) (qemu guest agent), V(arp).
+        type: list
+        elements: str
+        default: [lease, agent, arp]
+      family:
+        description: Address family to wait for.
+        type: str
+        choices: [ipv4, ipv6, any]
+        default: ipv4
+      ssh:
+        description: Wait until an SSH server answers on the address (implies O(wait.ip)).
+        type: bool
+        default: false
+      ssh_port:
+        description: SSH port.
+        type: int
+        default: 22
+      agent:
+        description: Wait until the qemu guest agent answers.
+        type: bool
+        default: false
+      timeout:
+        description: Seconds before giving up.
+        type: int
+        default: 300
+      interval:
+        description: Seconds between polls (polling a TCG guest fast slows it down).
+        type: int
+        default: 3
+notes:
+  - To provision many VMs concurrently, run this module with C(async) and C(poll=0) in a loop and collect the results
+    with M(ansible.builtin.async_status); each VM boots and is waited for in parallel, so the batch takes about as long as the slowest VM.
+seealso:
+  - module: hybridops.fleet.libvirt_vm_info
+  - module: hybridops.fleet.libvirt_volume
+  - module: hybridops.fleet.libvirt_snapshot
+'''
+
+EXAMPLES = r'''
+- name: A VM on a qcow2 overlay of a base image, booted, waited for
+  hybridops.fleet.libvirt_vm:
+    name: web1
+    state: running
+    memory: 1GiB
+    vcpus: 2
+    disks:
+      - name: root
+        base: debian12.qcow2
+        size: 20GiB
+    networks:
+      - network: default
+    cloud_init:
+      ssh_authorized_keys:
+        - "{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"
+    tags: [web]
+    wait:
+      ssh: true
+      timeout: 600
+  register: web1
+
+- name: Grow memory; restart only if the running VM cannot take it live
+  hybridops.fleet.libvirt_vm:
+    name: web1
+    memory: 2GiB
+    restart: allowed
+
+- name: Direct kernel boot under TCG
+  hybridops.fleet.libvirt_vm:
+    name: lab1
+    domain_type: qemu
+    kernel: /var/cache/images/vmlinuz
+    initrd: /var/cache/images/initrd.img
+    cmdline: console=ttyS0 root=/dev/vda rw
+    disks:
+      - base: debian12.qcow2
+    networks:
+      - network: default
+
+- name: Three VMs provisioned concurrently
+  hybridops.fleet.libvirt_vm:
+    name: "{{ item }}"
+    state: running
+    disks:
+      - base: debian12.qcow2
+    networks:
+      - network: default
+    wait:
+      ip: true
+  loop: [node1, node2, node3]
+  async: 900
+  poll: 0
+  register: jobs
+
+- name: Collect them
+  ansible.builtin.async_status:
+    jid: "{{ item.ansible_job_id }}"
+  loop: "{{ jobs.results }}"
+  register: done
+  until: done.finished
+  retries: 300
+  delay: 3
+
+- name: Delete a VM and the volumes made for it
+  hybridops.fleet.libvirt_vm:
+    name: web1
+    state: absent
+    remove_storage: true
+'''
+
+RETURN = r'''
+changed:
+  description: Whether anything changed (or would change, in check mode).
+  returned: always
+  type: bool
+created:
+  description: Whether the VM was created by this run.
+  returned: unless O(state=absent)
+  type: bool
+changes:
+  description: Spec fields that differed (V(memory), V(disks), V(autostart)...), or V(created).
+  returned: unless O(state=absent)
+  type: list
+  elements: str
+restart_required:
+  description: Whether changes were saved that only take effect after the running VM restarts.
+  returned: unless O(state=absent)
+  type: bool
+restart_required_for:
+  description: The fields that need a restart.
+  returned: when the VM existed
+  type: list
+  elements: str
+restarted:
+  description: Whether the VM was restarted to apply changes (O(restart=allowed)).
+  returned: when it happened
+  type: bool
+actions:
+  description: What was done, in order (for example C(create volume ...), C(define), C(live:memory), C(start)).
+  returned: always
+  type: list
+  elements: str
+removed_volumes:
+  description: Paths of volumes deleted (or to be deleted in check mode) with O(remove_storage).
+  returned: when O(state=absent)
+  type: list
+  elements: str
+wait:
+  description: What the wait found.
+  returned: when O(wait) asked for something
+  type: dict
+  contains:
+    ip:
+      description: First address found.
+      type: str
+      sample: 192.168.122.10
+    ip_source:
+      description: The source that answered.
+      type: str
+      sample: lease
+    ssh:
+      description: The SSH banner.
+      type: str
+    agent:
+      description: Whether the guest agent answered.
+      type: bool
+    waited:
+      description: Seconds waited.
+      type: float
+vm:
+  description: Facts of the VM after the run (predicted in check mode). Memory values are MiB, disk sizes bytes.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Domain name.
+      type: str
+    uuid:
+      description: Domain UUID.
+      type: str
+    state:
+      description: V(running), V(paused), V(stopped), V(absent)...
+      type: str
+    memory:
+      description: Memory in MiB.
+      type: int
+    vcpus:
+      description: Active vCPUs.
+      type: int
+    disks:
+      description: Disks with target, bus, device, format, path, readonly and, for pool volumes, volume, pool and capacity.
+      type: list
+      elements: dict
+    interfaces:
+      description: Interfaces with type, source, model, mac and ips.
+      type: list
+      elements: dict
+    ip:
+      description: First IPv4 address found (lease or arp), or null.
+      type: str
+    ips:
+      description: All addresses found.
+      type: list
+      elements: str
+    tags:
+      description: Tags from the metadata.
+      type: list
+      elements: str
+    managed:
+      description: Whether the collection created (owns) the VM.
+      type: bool
+    autostart:
+      description: Autostart flag.
+      type: bool
+  sample:
+    name: web1
+    uuid: 0b2b6f5e-6a57-4dc0-9d9f-2b0f3f1b7a11
+    state: running
+    memory: 1024
+    vcpus: 2
+    ip: 192.168.122.10
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import VmManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, run_with_client
+
+
+DISK_SPEC = dict(
+    name=dict(type="str"),
+    base=dict(type="str"),
+    base_pool=dict(type="str"),
+    size=dict(type="raw"),
+    volume=dict(type="str"),
+    path=dict(type="str"),
+    pool=dict(type="str"),
+    format=dict(type="str", choices=["qcow2", "raw"]),
+    bus=dict(type="str", choices=["virtio", "scsi", "sata", "ide", "usb"]),
+    target=dict(type="str"),
+    device=dict(type="str", choices=["disk", "cdrom"], default="disk"),
+    readonly=dict(type="bool"),
+)
+
+NIC_SPEC = dict(
+    network=dict(type="str"),
+    bridge=dict(type="str"),
+    model=dict(type="str", default="virtio"),
+    mac=dict(type="str"),
+)
+
+CLOUD_INIT_SPEC = dict(
+    user_data=dict(type="raw"),
+    meta_data=dict(type="raw"),
+    network_config=dict(type="raw"),
+    ssh_authorized_keys=dict(type="list", elements="str", no_log=False),
+    hostname=dict(type="str"),
+    pool=dict(type="str"),
+)
+
+WAIT_SPEC = dict(
+    ip=dict(type="bool", default=False),
+    ip_sources=dict(type="list", elements="str", default=["lease", "agent", "arp"]),
+    family=dict(type="str", choices=["ipv4", "ipv6", "any"], default="ipv4"),
+    ssh=dict(type="bool", default=False),
+    ssh_port=dict(type="int", default=22),
+    agent=dict(type="bool", default=False),
+    timeout=dict(type="int", default=300),
+    interval=dict(type="int", default=3),
+)
+
+ARGUMENT_SPEC = dict(
+    uri=URI_ARG,
+    name=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "running", "stopped", "paused", "absent"], default="present"),
+    domain_type=dict(type="str", choices=["qemu", "kvm"]),
+    memory=dict(type="raw"),
+    max_memory=dict(type="raw"),
+    vcpus=dict(type="int"),
+    max_vcpus=dict(type="int"),
+    cpu_mode=dict(type="str", choices=["host-passthrough", "host-model", "maximum", "custom"]),
+    machine=dict(type="str"),
+    arch=dict(type="str"),
+    firmware=dict(type="str", choices=["bios", "efi"]),
+    kernel=dict(type="str"),
+    initrd=dict(type="str"),
+    cmdline=dict(type="str"),
+    tb_cache=dict(type="raw"),
+    graphics=dict(type="str", choices=["none", "vnc", "spice"]),
+    console=dict(type="bool"),
+    console_log=dict(type="str"),
+    description=dict(type="str"),
+    tags=dict(type="list", elements="str"),
+    autostart=dict(type="bool"),
+    pool=dict(type="str", default="default"),
+    disks=dict(type="list", elements="dict", options=DISK_SPEC),
+    networks=dict(type="list", elements="dict", options=NIC_SPEC),
+    cloud_init=dict(type="dict", options=CLOUD_INIT_SPEC),
+    xml=dict(type="str"),
+    live=dict(type="bool", default=True),
+    restart=dict(type="str", choices=["never", "allowed"], default="never"),
+    shutdown_timeout=dict(type="int", default=120),
+    force=dict(type="bool", default=False),
+    remove_storage=dict(type="bool", default=False),
+    wait=dict(type="dict", options=WAIT_SPEC),
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+
+    def converge(client):
+        manager = VmManager(client, module.params, check_mode=module.check_mode, diff_mode=module._diff,
+                            run_command=module.run_command)
+        return manager.run()
+
+    run_with_client(module, converge)
+
+
+if __name__ == "__main__":
+    main()
