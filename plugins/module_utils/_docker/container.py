@@ -1,0 +1,456 @@
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ContainerManager: converge one container to a spec (check mode, diff, rolling replace).
+
+The manager takes a DockerClient and plain dicts; the module and the stack
+manager both use it. Every engine mutation sits behind ``if not self.check_mode``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    BackendError, FleetError, ValidationError, WaitTimeout)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
+    address, backend_error, is_not_found, split_image_ref)
+
+STATES = ("present", "started", "stopped", "absent", "healthy")
+RECREATE_MODES = ("auto", "always", "never", "rolling")
+PULL_MODES = ("missing", "always", "never")
+ROLLING_SUFFIX = "-hybridops-next"
+POLL_INTERVAL = 0.5
+
+
+class RolloutFailed(FleetError):
+    """A rolling replace whose new container never became healthy (old one still serving)."""
+
+
+class ImageResolver(object):
+    """Looks up (and, when allowed, pulls) images; caches by reference for a whole run."""
+
+    def __init__(self, client, check_mode=False):
+        self.client = client
+        self.check_mode = check_mode
+        self._cache = {}
+        self.pulled = []
+
+    def inspect(self, ref):
+        if ref in self._cache:
+            return self._cache[ref]
+        try:
+            data = self.client.api.inspect_image(ref)
+        except Exception as exc:
+            if is_not_found(exc):
+                data = None
+            else:
+                raise backend_error(self.client, "inspecting image %s" % ref, exc)
+        self._cache[ref] = data
+        return data
+
+    def resolve(self, ref, pull="missing"):
+        """Image inspect data for ``ref``; None only in check mode when it would be pulled."""
+        data = self.inspect(ref)
+        if pull == "always" or (data is None and pull == "missing"):
+            if self.check_mode:
+                return data
+            if ref not in self.pulled:
+                self._pull(ref, data is not None)
+                self._cache.pop(ref, None)
+                data = self.inspect(ref)
+        if data is None:
+            raise ValidationError(
+                "image", "%s is not on the engine at %s and pull=never. Load it from an archive or build it "
+                "with hybridops.fleet.container_image (source: load or build), or allow pull" % (ref, address(self.client)),
+                accepted="an image present on the engine, or pull: missing/always with a reachable registry")
+        return data
+
+    def _pull(self, ref, have_local):
+        repo, tag = split_image_ref(ref)
+        try:
+            self.client.api.pull(repo, tag=tag)
+        except Exception as exc:
+            if have_local:
+                # keep the local image (air-gapped engines): pull=always is best effort then
+                self.pulled.append(ref)
+                return
+            err = backend_error(self.client, "pulling %s" % ref, exc)
+            raise ValidationError(
+                "image", "%s is not on the engine at %s and pulling it failed (%s). On engines without a "
+                "registry, load or build it first with hybridops.fleet.container_image" % (ref, address(self.client), err.msg),
+                accepted="an image present on the engine or pullable from a reachable registry")
+        self.pulled.append(ref)
+
+
+def _state_of(inspect):
+    return ((inspect or {}).get("State") or {})
+
+
+def is_running(inspect):
+    state = _state_of(inspect)
+    return bool(state.get("Running")) and not state.get("Restarting")
+
+
+class ContainerManager(object):
+    """Converges containers. One instance can be shared by threads (no per-call state)."""
+
+    def __init__(self, client, check_mode=False, images=None):
+        self.client = client
+        self.api = client.api
+        self.check_mode = check_mode
+        self.images = images or ImageResolver(client, check_mode)
+
+    # ------------------------------------------------------------------ engine helpers
+
+    def inspect(self, name):
+        try:
+            return self.api.inspect_container(name)
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise backend_error(self.client, "inspecting container %s" % name, exc)
+
+    def _call(self, what, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except FleetError:
+            raise
+        except Exception as exc:
+            raise backend_error(self.client, what, exc)
+
+    def _create(self, desired, name, extra_labels):
+        body = cs.create_body(desired, extra_labels=extra_labels)
+        result = self._call("creating container %s" % name, self.api.create_container_from_config, body, name)
+        cid = result["Id"]
+        # the first network goes in the create call; the others are connected now
+        for net in (desired["networks"] or [])[1:]:
+            self._connect(cid, net)
+        return cid
+
+    def _connect(self, cid, net):
+        kwargs = {}
+        if net["aliases"]:
+            kwargs["aliases"] = list(net["aliases"])
+        if net["ipv4_address"]:
+            kwargs["ipv4_address"] = net["ipv4_address"]
+        self._call("connecting %s to network %s" % (cid[:12], net["name"]),
+                   self.api.connect_container_to_network, cid, net["name"], **kwargs)
+
+    def _remove(self, cid, stop_timeout=None):
+        try:
+            if stop_timeout is not None:
+                self.api.stop(cid, timeout=stop_timeout)
+            self.api.remove_container(cid, force=True, v=False)
+        except Exception as exc:
+            if is_not_found(exc):
+                return
+            raise backend_error(self.client, "removing container %s" % cid[:12], exc)
+
+    def _update(self, cid, body):
+        api = self.api
+        response = self._call("updating container %s" % cid[:12], api._post_json,
+                              api._url("/containers/{0}/update", cid), data=body)
+        self._call("updating container %s" % cid[:12], api._result, response, True)
+
+    def wait_healthy(self, cid, timeout, require_health=True):
+        """Wait until the container is healthy (or running, when it has no healthcheck)."""
+        deadline = time.time() + timeout
+        last = None
+        while True:
+            last = self.inspect(cid)
+            if last is None:
+                raise BackendError("container %s disappeared while waiting for it to become healthy" % cid[:12])
+            state = _state_of(last)
+            status = cs.health_status(last)
+            if status == "healthy" or (status is None and state.get("Running") and not require_health):
+                return last
+            if not state.get("Running") and state.get("Status") in ("exited", "dead"):
+                raise WaitTimeout("container %s exited (code %s) instead of becoming healthy%s"
+                                  % (last.get("Name", cid).lstrip("/"), state.get("ExitCode"), self._health_log(last)),
+                                  health=status, exit_code=state.get("ExitCode"))
+            if status == "unhealthy":
+                # the engine only reports unhealthy after `retries` failed probes in a row
+                raise WaitTimeout("container %s is unhealthy%s"
+                                  % (last.get("Name", cid).lstrip("/"), self._health_log(last)), health=status)
+            if time.time() >= deadline:
+                raise WaitTimeout("container %s was not healthy after %ss (health: %s)%s"
+                                  % (last.get("Name", cid).lstrip("/"), timeout, status or "no healthcheck, not running",
+                                     self._health_log(last)), health=status)
+            time.sleep(POLL_INTERVAL)
+
+    @staticmethod
+    def _health_log(inspect):
+        log = (((_state_of(inspect).get("Health")) or {}).get("Log")) or []
+        if not log:
+            return ""
+        last = log[-1]
+        return "; last probe exit %s: %s" % (last.get("ExitCode"), (last.get("Output") or "").strip()[:200])
+
+    # ------------------------------------------------------------------ planning
+
+    def plan(self, params, inspect=None, image=None, extra_labels=None, known=False):
+        """Compute what converging ``params`` would do; no engine mutation.
+
+        ``known=True`` means ``inspect`` is already the current container (or None when
+        it does not exist) and ``image`` resolved, as the stack manager supplies them.
+        """
+        state = params.get("state") or "started"
+        if state == "absent":
+            desired = {"name": params["name"]}
+            if not known:
+                inspect = self.inspect(params["name"])
+            return {"name": params["name"], "state": state, "desired": None, "inspect": inspect, "image": None,
+                    "action": "remove" if inspect else "none", "differences": [], "run": None}
+        desired = cs.normalize_spec(params)
+        if extra_labels:
+            desired["labels"] = dict(desired["labels"], **extra_labels)
+        recreate = params.get("recreate") or "auto"
+        if recreate not in RECREATE_MODES:
+            raise ValidationError("recreate", "unknown mode %r" % recreate, accepted=", ".join(RECREATE_MODES))
+        if recreate == "rolling" and cs.fixed_host_ports(desired["ports"]):
+            raise ValidationError(
+                "recreate", "rolling cannot be used with fixed host ports (%s): the new container could not bind "
+                "them while the old one still serves. Publish random host ports, or reach the service through a "
+                "network alias, or use recreate=auto" % ", ".join(cs._port_view(cs.fixed_host_ports(desired["ports"]))),
+                accepted="auto, always, never, rolling (rolling without fixed host ports)")
+        if not known:
+            image = self.images.resolve(desired["image"], params.get("pull") or "missing")
+            inspect = self.inspect(desired["name"])
+        diffs = []
+        if inspect is None:
+            action = "create"
+        else:
+            diffs = cs.compare(desired, image, inspect)
+            if recreate == "always":
+                action = "recreate"
+            elif cs.needs_recreate(diffs):
+                action = "recreate"
+                if recreate == "never":
+                    raise ValidationError(
+                        "recreate", "container %s differs in %s, which needs a new container, and recreate=never"
+                        % (desired["name"], ", ".join(d.option for d in diffs if d.update == cs.RECREATE)))
+            elif diffs:
+                action = "update"
+            else:
+                action = "none"
+        if action == "recreate" and recreate == "rolling" and inspect is not None and is_running(inspect):
+            action = "rolling"
+        run = self._run_action(state, inspect, action, desired)
+        return {"name": desired["name"], "state": state, "desired": desired, "inspect": inspect, "image": image,
+                "action": action, "differences": diffs, "run": run, "params": params,
+                "extra_labels": extra_labels, "image_missing": image is None}
+
+    @staticmethod
+    def _run_action(state, inspect, action, desired):
+        was_running = is_running(inspect) if inspect else False
+        fresh = action in ("create", "recreate", "rolling")
+        if state in ("started", "healthy"):
+            if fresh or not was_running:
+                return "start"
+            if state == "healthy" and cs.health_status(inspect) not in (None, "healthy"):
+                return "wait"
+            return None
+        if state == "stopped":
+            return "stop" if was_running and not fresh else None
+        # present: keep the container's running state across a recreate
+        if fresh and was_running:
+            return "start"
+        return None
+
+    # ------------------------------------------------------------------ applying
+
+    def apply(self, plan, wait_timeout=120):
+        """Carry out a plan; returns the per-container result dict."""
+        result = self._result_skeleton(plan)
+        action = plan["action"]
+        run = plan["run"]
+        result["changed"] = action != "none" or run in ("start", "stop")
+        if self.check_mode:
+            result["container"] = cs.mask_inspect(plan["inspect"], self._secret_keys(plan))
+            return result
+        inspect = plan["inspect"]
+        desired = plan["desired"]
+        if action == "remove":
+            self._remove(inspect["Id"], self._stop_timeout(plan))
+            result["container"] = None
+            return result
+        if action == "none" and run is None:
+            result["container"] = cs.mask_inspect(inspect, self._secret_keys(plan))
+            return result
+        cid = inspect["Id"] if inspect else None
+        if action == "rolling":
+            cid = self._rolling(plan, wait_timeout)
+            run = None
+        elif action in ("create", "recreate"):
+            if action == "recreate":
+                self._remove(cid, self._stop_timeout(plan))
+            cid = self._create(desired, desired["name"], None)
+            if action == "recreate":
+                result["recreated"] = True
+        elif action == "update":
+            self._apply_update(cid, desired, plan["differences"], plan["inspect"])
+        if run == "start":
+            self._call("starting container %s" % desired["name"], self.api.start, cid)
+        elif run == "stop":
+            self._call("stopping container %s" % desired["name"], self.api.stop, cid,
+                       timeout=desired["stop_timeout"] if desired["stop_timeout"] is not None else 10)
+        final = self.inspect(cid)
+        if plan["state"] == "healthy" and run in ("start", "wait"):
+            final = self.wait_healthy(cid, wait_timeout, require_health=False)
+        result["container"] = cs.mask_inspect(final, self._secret_keys(plan))
+        return result
+
+    def _apply_update(self, cid, desired, diffs, inspect):
+        body = cs.update_body(desired, diffs)
+        if body:
+            self._update(cid, body)
+        if any(d.update == cs.NETWORK for d in diffs):
+            actual = dict((n["name"], n) for n in cs._networks_actual(inspect))
+            wanted = dict((n["name"], n) for n in desired["networks"] or [])
+            for name in actual:
+                if name not in wanted or not cs.networks_match([wanted[name]], [actual[name]]):
+                    self._call("disconnecting %s from %s" % (desired["name"], name),
+                               self.api.disconnect_container_from_network, cid, name)
+            for name, net in wanted.items():
+                if name not in actual or not cs.networks_match([net], [actual[name]]):
+                    self._connect(cid, net)
+
+    def _rolling(self, plan, wait_timeout):
+        """Start the replacement beside the old container; swap only once it is healthy."""
+        desired = plan["desired"]
+        old = plan["inspect"]
+        temp = desired["name"] + ROLLING_SUFFIX
+        leftover = self.inspect(temp)
+        if leftover is not None:
+            self._remove(leftover["Id"])
+        new_id = self._create(desired, temp, None)
+        try:
+            self._call("starting container %s" % temp, self.api.start, new_id)
+            self.wait_healthy(new_id, wait_timeout, require_health=cs.has_healthcheck(desired, plan["image"]))
+        except FleetError as exc:
+            self._remove(new_id)
+            raise RolloutFailed(
+                "rolling replace of %s failed: the new container did not become healthy (%s). It was removed; "
+                "the old container %s is still running unchanged" % (desired["name"], exc.msg, old["Id"][:12]),
+                rolled_back=True, old_container_id=old["Id"])
+        self._remove(old["Id"], self._stop_timeout(plan))
+        self._call("renaming %s to %s" % (temp, desired["name"]), self.api.rename, new_id, desired["name"])
+        return new_id
+
+    @staticmethod
+    def _stop_timeout(plan):
+        desired = plan.get("desired")
+        if desired and desired.get("stop_timeout") is not None:
+            return desired["stop_timeout"]
+        inspect = plan.get("inspect") or {}
+        value = (inspect.get("Config") or {}).get("StopTimeout")
+        return value if value is not None else 10
+
+    @staticmethod
+    def _secret_keys(plan):
+        desired = plan.get("desired") or {}
+        return desired.get("secret_keys") or []
+
+    def _result_skeleton(self, plan):
+        actions = []
+        if plan["action"] != "none":
+            actions.append(plan["action"])
+        if plan["run"] and plan["run"] != "wait":
+            actions.append(plan["run"])
+        result = {
+            "name": plan["name"],
+            "changed": False,
+            "action": plan["action"],
+            "actions": actions,
+            "differences": [d.as_dict() for d in plan["differences"]],
+        }
+        if plan.get("image_missing") and plan["action"] != "remove":
+            result["image_pull_pending"] = True
+        result["diff"] = self.diff(plan)
+        return result
+
+    def diff(self, plan):
+        """Structured before/after of one container (secrets masked)."""
+        inspect = plan["inspect"]
+        desired = plan["desired"]
+        image = plan["image"]
+        if inspect is None:
+            before = {}
+        elif desired is None:
+            before = {"name": plan["name"], "image": (inspect.get("Config") or {}).get("Image"),
+                      "running": is_running(inspect)}
+        else:
+            before = cs.spec_view(desired, image, inspect)
+            before["name"] = plan["name"]
+            before["running"] = is_running(inspect)
+        if desired is None:
+            after = {}
+        else:
+            after = cs.spec_view(desired, image)
+            after["name"] = plan["name"]
+            running = is_running(inspect) if inspect else False
+            if plan["run"] == "start":
+                running = True
+            elif plan["run"] == "stop":
+                running = False
+            elif plan["action"] in ("create",):
+                running = False
+            after["running"] = running
+        return {"before": before, "after": after}
+
+    # ------------------------------------------------------------------ one-shot
+
+    def ensure(self, params, extra_labels=None):
+        plan = self.plan(params, extra_labels=extra_labels)
+        return self.apply(plan, wait_timeout=params.get("wait_timeout") or 120)
+
+
+# ---------------------------------------------------------------------- argument spec
+
+# Options of one container, shared by the container module and stack members.
+CONTAINER_SPEC_ARGS = dict(
+    name=dict(type="str", required=True),
+    image=dict(type="str"),
+    command=dict(type="raw"),
+    entrypoint=dict(type="raw"),
+    env=dict(type="dict"),
+    secret_env=dict(type="dict", no_log=True),
+    labels=dict(type="dict"),
+    ports=dict(type="list", elements="raw"),
+    mounts=dict(type="list", elements="dict", options=dict(
+        type=dict(type="str", choices=list(cs.MOUNT_TYPES), default="volume"),
+        source=dict(type="str"),
+        target=dict(type="str", required=True),
+        read_only=dict(type="bool", default=False),
+    )),
+    volumes=dict(type="list", elements="str"),
+    restart_policy=dict(type="str", choices=list(cs.RESTART_POLICIES)),
+    restart_retries=dict(type="int"),
+    healthcheck=dict(type="dict", options=dict(
+        test=dict(type="raw"),
+        interval=dict(type="str"),
+        timeout=dict(type="str"),
+        start_period=dict(type="str"),
+        retries=dict(type="int"),
+        disable=dict(type="bool", default=False),
+    )),
+    user=dict(type="str"),
+    working_dir=dict(type="str"),
+    hostname=dict(type="str"),
+    memory=dict(type="str"),
+    cpus=dict(type="float"),
+    pids_limit=dict(type="int"),
+    networks=dict(type="list", elements="raw"),
+    log_driver=dict(type="str"),
+    log_options=dict(type="dict"),
+    stop_timeout=dict(type="int"),
+)
+
+CONTAINER_RUN_ARGS = dict(
+    state=dict(type="str", choices=list(STATES), default="started"),
+    recreate=dict(type="str", choices=list(RECREATE_MODES), default="auto"),
+    pull=dict(type="str", choices=list(PULL_MODES), default="missing"),
+    wait_timeout=dict(type="int", default=120),
+)
