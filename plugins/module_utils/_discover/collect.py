@@ -1,0 +1,403 @@
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Discovery of what a systemd host runs: ``discover(params, run, reader, which)`` -> result dict.
+
+Read-only by construction: it reads /proc, /sys/fs/cgroup and files the
+units name, and runs ``systemctl show/list-units``, ``dpkg -S``/``dpkg-query``
+or ``rpm -qf``/``rpm -qc``. ``run(argv) -> (rc, stdout, stderr)`` and
+``which(name) -> path or None`` are injected (AnsibleModule in the module,
+captured outputs in unit tests); ``reader`` is a :class:`ProcReader`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths as pathlib
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover import systemd
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover.packages import PackageDB, detect_manager
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover.proc import parse_cgroup_memory
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover.procnet import listening_sockets
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover.secrets import (
+    is_secret_name, redact_argv, redact_env, redact_text, scrub,
+)
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover.spec import (
+    HARMLESS_DEVICES, assess, guess_image, guess_probe, is_core_unit, propose_container_spec,
+)
+
+
+class SystemdMissingError(FleetError):
+    """The host is not managed by systemd (PID 1 is something else)."""
+
+
+def check_systemd(reader):
+    """Raise SystemdMissingError unless systemd is PID 1 (sd_booted(): /run/systemd/system exists)."""
+    comm = (reader.read("proc/1/comm") or "").strip()
+    booted = reader.isdir("/run/systemd/system")
+    if comm == "systemd" or (booted and comm in ("", "init")):
+        return
+    raise SystemdMissingError(
+        "vm_discover needs a host whose PID 1 is systemd; PID 1 here is %r%s. Discovery reads units "
+        "through systemctl and maps processes to units through their systemd cgroup."
+        % (comm or "unknown", "" if booted else " and /run/systemd/system does not exist"),
+        pid1=comm or None)
+
+
+def parse_os_release(text):
+    result = {}
+    for key, value in systemd.parse_env_file(text or ""):
+        result[key] = value
+    return result
+
+
+def _raw_inodes(reader):
+    """Inodes of raw and packet sockets (a process holding one needs the host network)."""
+    inodes = set()
+    for name in ("raw", "raw6", "packet"):
+        text = reader.read("proc/net/" + name) or ""
+        lines = text.splitlines()[1:]
+        for line in lines:
+            fields = line.split()
+            if not fields:
+                continue
+            column = -1 if name == "packet" else 9
+            try:
+                inodes.add(int(fields[column]))
+            except (ValueError, IndexError):
+                continue
+    return inodes
+
+
+def _run_ok(run, argv):
+    rc, out, err = run(argv)
+    if rc != 0:
+        raise FleetError("%s failed (rc=%s): %s" % (" ".join(argv), rc, (err or out).strip()[:500]),
+                         command=argv, rc=rc)
+    return out
+
+
+def _env_files(reader, files):
+    """Read EnvironmentFiles (as root, like systemd does) -> list of (key, value), files read."""
+    pairs = []
+    read = []
+    for item in files:
+        text = reader.read(item["path"])
+        if text is None:
+            continue
+        read.append(item["path"])
+        pairs.extend(systemd.parse_env_file(text))
+    return pairs, read
+
+
+def _trust_cmdline(cmdline, exec_path, exe, realpath):
+    """A daemon may rewrite its process title ('sshd: /usr/sbin/sshd -D [listener] ...'): only
+    trust /proc/PID/cmdline when its argv[0] is the unit's binary or the process executable."""
+    if not cmdline:
+        return False
+    first = cmdline[0]
+    if " " in first or ":" in first:
+        return False
+    names = set()
+    for path in (exec_path, exe):
+        if path:
+            names.add(path)
+            names.add(path.rsplit("/", 1)[-1])
+            names.add(realpath(path).rsplit("/", 1)[-1])
+    return first in names or first.rsplit("/", 1)[-1] in names
+
+
+def _data_dir(path, isdir):
+    """Mount unit of a data file: its directory /var/lib/NAME, /srv/NAME, ... (files stay files at the root)."""
+    for root in pathlib.DATA_ROOTS:
+        if path.startswith(root):
+            rest = path[len(root):].split("/")
+            top = root + rest[0]
+            if len(rest) > 1 or isdir(top):
+                return top
+            return path
+    return path
+
+
+def _log_dir(path):
+    """/var/log/nginx/access.log -> /var/log/nginx; /var/log/foo.log stays."""
+    rest = path[len("/var/log/"):].split("/")
+    return "/var/log/" + rest[0] if len(rest) > 1 else path
+
+
+class Discovery:
+    """One discovery run over a host."""
+
+    def __init__(self, run, reader, which):
+        self.run = run
+        self.reader = reader
+        self.which = which
+        self.secrets = set()
+        self.isdir = reader.isdir
+        self.exists = reader.exists
+
+    # ------------------------------------------------------------------ host-wide facts
+    def host_facts(self):
+        os_release = parse_os_release(self.reader.read("etc/os-release") or self.reader.read("usr/lib/os-release"))
+        rc, out, _err = self.run(["systemctl", "--version"])
+        match = re.match(r"systemd (\d+)", out or "") if rc == 0 else None
+        self.manager = detect_manager(self.which)
+        self.os_release = os_release
+        return {
+            "hostname": (self.reader.read("proc/sys/kernel/hostname") or "").strip() or None,
+            "os": {"id": os_release.get("ID"), "version_id": os_release.get("VERSION_ID"),
+                   "pretty_name": os_release.get("PRETTY_NAME")},
+            "systemd_version": int(match.group(1)) if match else None,
+            "cgroup_version": 2 if self.exists("sys/fs/cgroup/cgroup.controllers") else 1,
+            "package_manager": self.manager,
+        }
+
+    # ------------------------------------------------------------------ sockets and processes
+    def scan(self):
+        self.processes = self.reader.processes()
+        self.raw = _raw_inodes(self.reader)
+        by_inode = {}
+        for pid, proc in self.processes.items():
+            for inode in proc["sockets"]:
+                by_inode.setdefault(inode, []).append(pid)
+        self.sockets = []
+        for sock in listening_sockets(self.reader.net_tables()):
+            pids = sorted(by_inode.get(sock["inode"], []))
+            units = sorted(set(self.processes[p]["unit"] for p in pids if self.processes[p]["unit"]))
+            # socket activation: PID 1 holds the socket too; the service is the other holder
+            service_units = [u for u in units if u != "init.scope"] or units
+            self.sockets.append({
+                "proto": sock["proto"], "family": sock["family"], "address": sock["address"],
+                "port": sock["port"], "inode": sock["inode"], "pids": pids,
+                "process": self.processes[pids[0]]["name"] if pids else None,
+                "unit": service_units[0] if service_units else None,
+            })
+
+    def unit_processes(self, unit):
+        return [p for p in self.processes.values() if p["unit"] == unit]
+
+    # ------------------------------------------------------------------ units
+    def list_service_units(self):
+        out = _run_ok(self.run, ["systemctl", "list-units", "--type=service", "--all", "--plain",
+                                 "--no-legend", "--no-pager"])
+        return [u["unit"] for u in systemd.parse_list_units(out) if u["load"] != "not-found"]
+
+    def show(self, units):
+        if not units:
+            return []
+        out = _run_ok(self.run, ["systemctl", "show", "--no-pager", "-p", ",".join(systemd.SHOW_PROPERTIES)]
+                      + list(units))
+        return systemd.parse_show(out)
+
+    def base_facts(self, props):
+        """What `systemctl show` and /proc say about a unit, before the costly look-ups."""
+        unit = props.get("Id")
+        exec_cmds = systemd.parse_exec(props.get("ExecStart"))
+        main = exec_cmds[0] if exec_cmds else {"path": None, "argv": []}
+        procs = self.unit_processes(unit)
+        main_pid = systemd.int_or_none(props.get("MainPID")) or None
+        listen = []
+        for sock in self.sockets:
+            if sock["unit"] == unit:
+                listen.append(dict((k, sock[k]) for k in ("proto", "family", "address", "port")))
+        return {
+            "unit": unit,
+            "names": (props.get("Names") or unit).split(),
+            "description": props.get("Description"),
+            "load_state": props.get("LoadState"),
+            "active_state": props.get("ActiveState"),
+            "sub_state": props.get("SubState"),
+            "unit_file_state": props.get("UnitFileState") or None,
+            "enabled": (props.get("UnitFileState") or "").startswith(("enabled", "linked", "alias")),
+            "active": props.get("ActiveState") == "active",
+            "type": props.get("Type") or None,
+            "main_pid": main_pid,
+            "pids": sorted(p["pid"] for p in procs),
+            "fragment_path": props.get("FragmentPath") or None,
+            "_exec": main,
+            "_procs": procs,
+            "_props": props,
+            "listen": listen,
+        }
+
+    def enrich(self, facts, packages):
+        props = facts.pop("_props")
+        main = facts.pop("_exec")
+        procs = facts.pop("_procs")
+        secrets = self.secrets
+        # environment: Environment= then EnvironmentFiles, later assignments win (like systemd)
+        env_files = systemd.parse_environment_files(props.get("EnvironmentFiles"))
+        file_pairs, files_read = _env_files(self.reader, env_files)
+        pairs = systemd.parse_environment(props.get("Environment")) + file_pairs
+        raw_env = dict(pairs)
+        environment = redact_env(list(raw_env.items()), secrets)
+        secret_keys = sorted(k for k, v in raw_env.items() if v and is_secret_name(k))
+        exec_start = list(main["argv"])
+        expanded = systemd.expand_argv(exec_start, raw_env)
+        main_proc = self.processes.get(facts["main_pid"]) if facts["main_pid"] else None
+        cmdline = main_proc["cmdline"] if main_proc else []
+        command = cmdline if _trust_cmdline(cmdline, main["path"], main_proc and main_proc["exe"], self.reader.realpath) else expanded
+        binary = self.reader.realpath(main["path"]) if main["path"] else None
+        user = props.get("User") or None
+        uid = main_proc.get("uid") if main_proc else None
+        gid = main_proc.get("gid") if main_proc else None
+        if uid is None and not user:
+            uid, gid = 0, 0
+        facts.update({
+            "exec_start": redact_argv(exec_start, secrets),
+            "command": redact_argv(command, secrets),
+            "cmdline": redact_argv(cmdline, secrets),
+            "binary": binary,
+            "user": user or ("root" if uid == 0 else None),
+            "group": props.get("Group") or None,
+            "uid": uid,
+            "gid": gid,
+            "dynamic_user": props.get("DynamicUser") == "yes",
+            "environment": environment,
+            "environment_files": [f["path"] for f in env_files],
+            "secret_env_keys": secret_keys,
+            "working_directory": props.get("WorkingDirectory") or None,
+            "restart": props.get("Restart") or None,
+            "triggered_by": (props.get("TriggeredBy") or "").split(),
+            "ambient_capabilities": (props.get("AmbientCapabilities") or "").split(),
+            "device_allow": props.get("DeviceAllow") or None,
+        })
+        facts["description"] = redact_text(facts["description"], secrets)
+        # packages
+        package = packages.owner(binary) if binary else None
+        if not package and facts["fragment_path"]:
+            package = packages.owner(facts["fragment_path"])
+        version, conffiles = packages.info(package)
+        facts["package"] = package
+        facts["package_version"] = version
+        facts["unit_package"] = packages.owner(facts["fragment_path"]) if facts["fragment_path"] else None
+        # paths
+        self.add_paths(facts, props, procs, expanded, conffiles, files_read)
+        # usage
+        memory = systemd.int_or_none(props.get("MemoryCurrent"))
+        cpu_ns = systemd.int_or_none(props.get("CPUUsageNSec"))
+        cg_memory, cg_cpu = self.reader.cgroup_usage(props.get("ControlGroup"))
+        if memory is None:
+            memory = cg_memory
+        if memory is None and procs:
+            memory = sum(p.get("rss_bytes", 0) for p in procs)
+        cpu = cpu_ns / 1e9 if cpu_ns is not None else cg_cpu
+        if cpu is None and procs:
+            cpu = sum(p.get("utime", 0) + p.get("stime", 0) for p in procs) / float(self.reader.clock_ticks())
+        facts["memory_bytes"] = memory
+        facts["cpu_seconds"] = round(cpu, 3) if cpu is not None else None
+        facts["tasks"] = systemd.int_or_none(props.get("TasksCurrent"))
+        # verdict
+        devices = sorted(set(f for p in procs for f in p["files"]
+                             if f.startswith("/dev/") and not f.startswith(HARMLESS_DEVICES)))
+        raw = any(i in self.raw for p in procs for i in p["sockets"])
+        facts["probe"] = guess_probe(facts)
+        facts["migratable"], facts["reasons"], facts["notes"] = assess(facts, devices, raw)
+        image, reason = guess_image(facts, self.os_release)
+        facts["image_guess"] = {"image": image, "reason": reason}
+        return facts
+
+    def add_paths(self, facts, props, procs, argv, conffiles, env_files_read):
+        config, data, logs = [], [], []
+
+        def add(path, explicit):
+            path = pathlib.normalize(path)
+            kind = pathlib.classify(path)
+            if not kind or not self.exists(path):
+                return
+            if kind == "config":
+                config.append(path)
+            elif kind == "log":
+                logs.append(_log_dir(path))
+            elif explicit and self.isdir(path):
+                data.append(path)
+            elif explicit:
+                parent = os.path.dirname(path)
+                data.append(parent if pathlib.classify(parent) == "data" else path)
+            else:
+                data.append(_data_dir(path, self.isdir))
+
+        for path in pathlib.argv_paths(argv):
+            add(path, True)
+        workdir = props.get("WorkingDirectory") or ""
+        if workdir.startswith("/"):
+            add(workdir.lstrip("!-"), True)
+        for path in systemd.split_paths(props.get("ReadWritePaths")):
+            add(path, True)
+        for name in systemd.split_paths(props.get("StateDirectory")):
+            add("/var/lib/" + name, True)
+        for name in systemd.split_paths(props.get("CacheDirectory")):
+            add("/var/cache/" + name, True)
+        for name in systemd.split_paths(props.get("LogsDirectory")):
+            add("/var/log/" + name, True)
+        for name in systemd.split_paths(props.get("ConfigurationDirectory")):
+            add("/etc/" + name, True)
+        for path in conffiles:
+            add(path, False)
+        for proc in procs:
+            for path in proc["files"]:
+                add(path, False)
+        env_files = set(env_files_read)
+        config = [p for p in config if p not in env_files]
+        names = [facts["unit"], facts.get("package"), facts.get("binary")]
+        facts["config_paths"] = pathlib.group_config(pathlib.reduce_paths(config), self.isdir, names)
+        facts["data_paths"] = pathlib.reduce_paths(data)
+        facts["log_paths"] = pathlib.reduce_paths(logs)
+
+    # ------------------------------------------------------------------ the whole run
+    def discover(self, services=None, include_all=False, propose=True):
+        check_systemd(self.reader)
+        host = self.host_facts()
+        self.scan()
+        requested = [systemd.normalize_unit(s) for s in services or []]
+        units = requested or self.list_service_units()
+        shown = self.show(units)
+        if len(shown) != len(units):
+            raise FleetError("systemctl show returned %d units for %d asked" % (len(shown), len(units)))
+        selected = []
+        skipped = []
+        missing = []
+        for name, props in zip(units, shown):
+            if props.get("LoadState") == "not-found":
+                if requested:
+                    missing.append(name)
+                continue
+            facts = self.base_facts(props)
+            if requested:
+                selected.append((name, facts))
+                continue
+            if not (facts["enabled"] or facts["active"]):
+                continue
+            if is_core_unit(facts["unit"]):
+                if facts["listen"]:
+                    skipped.append({"unit": facts["unit"], "reason": "core/infrastructure service of the VM",
+                                    "ports": sorted(set(s["port"] for s in facts["listen"]))})
+                continue
+            if facts["listen"] or include_all:
+                selected.append((facts["unit"], facts))
+        if missing:
+            raise FleetError("no such systemd unit: %s" % ", ".join(missing), missing=missing)
+        packages = PackageDB(self.run, self.manager)
+        result_services = {}
+        for key, facts in selected:
+            facts = self.enrich(facts, packages)
+            if propose:
+                facts["container_spec"] = propose_container_spec(facts, self.os_release)
+            result_services[key] = facts
+        sockets = [dict((k, v) for k, v in s.items() if k != "inode") for s in self.sockets]
+        result = {
+            "host": host,
+            "services": result_services,
+            "sockets": sockets,
+            "skipped": skipped,
+        }
+        return scrub(result, self.secrets)
+
+
+def discover(params, run, reader, which):
+    """Module entry point: params has services, include_all, propose."""
+    return Discovery(run, reader, which).discover(
+        services=params.get("services"), include_all=params.get("include_all", False),
+        propose=params.get("propose", True))

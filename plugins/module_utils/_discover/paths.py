@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which paths a service needs: configuration (read-only in a container) and data (read-write).
+
+Pure functions over path strings; existence checks go through an ``exists``
+callable so unit tests do not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+CONFIG_ROOTS = ("/etc/",)
+DATA_ROOTS = ("/var/lib/", "/srv/", "/var/www/", "/var/opt/", "/opt/", "/home/", "/var/spool/", "/var/cache/")
+LOG_ROOTS = ("/var/log/",)
+# never worth mounting: the OS itself, pseudo file systems, per-boot state
+IGNORED_ROOTS = ("/proc/", "/sys/", "/dev/", "/run/", "/tmp/", "/var/tmp/", "/usr/", "/lib/", "/lib64/",
+                 "/bin/", "/sbin/", "/boot/", "/var/run/", "/var/lock/", "/memfd:", "/etc/ld.so.cache",
+                 "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/nsswitch.conf",
+                 "/etc/hosts", "/etc/resolv.conf", "/etc/host.conf", "/etc/gai.conf", "/etc/ssl/certs/")
+# package config files that belong to the host integration, not to the service itself
+HOST_CONFIG = ("/etc/init.d/", "/etc/init/", "/etc/systemd/", "/etc/pam.d/", "/etc/logrotate.d/",
+               "/etc/default/", "/etc/sysconfig/", "/etc/cron.", "/etc/ufw/", "/etc/apparmor.d/",
+               "/etc/rsyslog.d/", "/etc/sudoers.d/", "/etc/security/", "/etc/profile.d/",
+               "/etc/bash_completion.d/", "/etc/network/", "/etc/insserv.conf.d/", "/etc/X11/",
+               "/etc/xdg/", "/etc/dbus-1/", "/etc/modprobe.d/", "/etc/sysctl.d/", "/etc/tmpfiles.d/",
+               "/etc/update-motd.d/", "/etc/firewalld/", "/etc/selinux/", "/etc/sv/", "/etc/runit/",
+               "/etc/monit/", "/etc/logcheck/", "/etc/kernel/", "/etc/apt/", "/etc/dpkg/")
+
+
+def normalize(path):
+    """Absolute, normalised path, or None for anything that is not an absolute path."""
+    if not path or not path.startswith("/"):
+        return None
+    path = path.split(" (deleted)")[0]
+    return posixpath.normpath(path)
+
+
+def _under(path, roots):
+    probe = path if path.endswith("/") else path + "/"
+    return any(probe.startswith(root) or path.startswith(root) for root in roots)
+
+
+def classify(path):
+    """'config', 'data', 'log' or None (not worth mounting)."""
+    path = normalize(path)
+    if not path or path in ("/", "/etc", "/var", "/var/lib", "/srv", "/opt", "/home", "/var/www"):
+        return None
+    if _under(path, IGNORED_ROOTS):
+        return None
+    if _under(path, CONFIG_ROOTS):
+        return None if _under(path, HOST_CONFIG) else "config"
+    if _under(path, LOG_ROOTS):
+        return "log"
+    if _under(path, DATA_ROOTS):
+        return "data"
+    return None
+
+
+def argv_paths(argv):
+    """Absolute paths mentioned in argv: bare words and the value of --opt=/path."""
+    found = []
+    for word in argv[1:]:
+        _name, sep, value = word.partition("=")
+        for candidate in ([value] if sep else []) + [word]:
+            path = normalize(candidate)
+            if path and path not in found:
+                found.append(path)
+    return found
+
+
+def reduce_paths(paths):
+    """Drop duplicates and paths inside another listed directory path; keep order."""
+    unique = []
+    for path in paths:
+        path = normalize(path)
+        if path and path not in unique:
+            unique.append(path)
+    result = []
+    for path in unique:
+        if any(other != path and path.startswith(other.rstrip("/") + "/") for other in unique):
+            continue
+        result.append(path)
+    return result
+
+
+def _related(name, names):
+    """/etc/ssh belongs to openssh-server / ssh.service / sshd: one name contains the other."""
+    name = name.lower()
+    for other in names:
+        other = (other or "").lower().rsplit("/", 1)[-1].split(".")[0]
+        if len(name) >= 3 and len(other) >= 3 and (name in other or other in name):
+            return True
+    return False
+
+
+def group_config(paths, isdir, names=()):
+    """Config files in a directory /etc/NAME become that directory when there are 2 or more of them,
+    or when NAME is the service's own (related to one of ``names``: package, unit, binary).
+
+    Mounting /etc/nginx beats mounting its 20 files one by one, and brings the
+    files that are not package conffiles (sshd_config is generated, not shipped);
+    a lone unrelated file stays a file mount.
+    """
+    by_dir = {}
+    for path in paths:
+        parts = path.split("/")
+        if len(parts) > 3 and parts[1] == "etc":
+            top = "/etc/" + parts[2]
+            by_dir.setdefault(top, []).append(path)
+    result = []
+    for path in paths:
+        parts = path.split("/")
+        if len(parts) > 3 and parts[1] == "etc":
+            top = "/etc/" + parts[2]
+            if (len(by_dir[top]) >= 2 or _related(parts[2], names)) and isdir(top) and classify(top) == "config":
+                result.append(top)
+                continue
+        result.append(path)
+    return reduce_paths(result)

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Capture a discovery fixture on a real systemd host (run as root on the lab guest).
+
+Usage: PYTHONPATH=<dir holding ansible_collections> python3 capture_fixture.py OUT.json [UNIT ...]
+
+Runs the real discovery twice, with the default selection and with the given
+units, through one recording reader and runner, and writes every file, link
+and command output it used to OUT.json.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from discover_replay import RecordingReader, recording_run  # noqa: E402
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import Discovery  # noqa: E402
+
+
+def run(argv):
+    proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, LC_ALL="C", SYSTEMD_COLORS="0"),
+                          check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def main():
+    out = sys.argv[1]
+    units = sys.argv[2:] or None
+    reader = RecordingReader("/")
+    calls = []
+    which_log = {}
+
+    def which(name):
+        which_log[name] = shutil.which(name)
+        return which_log[name]
+
+    Discovery(recording_run(calls, run), reader, which).discover()
+    if units:
+        Discovery(recording_run(calls, run), reader, which).discover(services=units)
+    capture = dict(reader.log)
+    capture.update({"run": calls, "which": which_log, "clock_ticks": os.sysconf("SC_CLK_TCK"), "services": units})
+    with open(out, "w") as handle:
+        json.dump(capture, handle, indent=1, sort_keys=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Whole discovery replayed from a capture of the real Debian 12 lab guest.
+
+The capture (fixtures/debian12-guest.json, made by capture_fixture.py on the
+guest) holds every /proc file, fd link and command output discovery used on a
+guest running sshd and hybridops-web.service (python3 -m http.server 8080 as a
+dedicated user, EnvironmentFile with two secrets, ConfigurationDirectory and
+StateDirectory).
+"""
+import json
+import os
+
+import pytest
+
+from discover_replay import ReplayReader, load, replay_run, replay_which
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import (
+    SystemdMissingError, discover)
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover.systemd import SHOW_PROPERTIES
+
+FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "debian12-guest.json")
+SECRETS = ("s3cr3t-t0ken-4242", "hunter2-pw-9931")
+
+
+@pytest.fixture(scope="module")
+def capture():
+    return load(FIXTURE)
+
+
+def run_discovery(capture, **params):
+    return discover(params, replay_run(capture), ReplayReader(capture), replay_which(capture))
+
+
+def test_capture_holds_the_secrets_it_must_hide(capture):
+    text = capture["read"]["/etc/default/hybridops-web"]
+    assert all(secret in text for secret in SECRETS)
+
+
+def test_default_selection(capture):
+    result = run_discovery(capture)
+    assert list(result["services"]) == ["hybridops-web.service"]
+    assert {s["unit"] for s in result["skipped"]} == {"ssh.service", "systemd-networkd.service"}
+    assert result["host"] == {
+        "hostname": "debian", "os": {"id": "debian", "version_id": "12", "pretty_name": "Debian GNU/Linux 12 (bookworm)"},
+        "systemd_version": 252, "cgroup_version": 2, "package_manager": "dpkg"}
+
+
+def test_web_service_facts(capture):
+    web = run_discovery(capture)["services"]["hybridops-web.service"]
+    assert web["listen"] == [{"proto": "tcp", "family": 4, "address": "0.0.0.0", "port": 8080}]
+    assert web["user"] == "hybridops-web" and web["uid"] == 999 and web["gid"] == 997
+    assert web["exec_start"] == ["/usr/bin/python3", "-m", "http.server", "8080", "--directory", "/srv/www"]
+    assert web["binary"] == "/usr/bin/python3.11"
+    assert web["package"] == "python3.11-minimal"
+    assert web["config_paths"] == ["/etc/hybridops-web"]
+    assert web["data_paths"] == ["/srv/www", "/var/lib/hybridops-web"]
+    assert web["environment"] == {"WEB_MODE": "production", "WEB_TITLE": "Hybrid Ops", "WEB_GREETING": "hello",
+                                  "WEB_API_TOKEN": "********", "DB_PASSWORD": "********"}
+    assert web["secret_env_keys"] == ["DB_PASSWORD", "WEB_API_TOKEN"]
+    assert web["environment_files"] == ["/etc/default/hybridops-web"]
+    assert web["enabled"] and web["active"] and web["main_pid"] == 430
+    assert web["memory_bytes"] > 1024 * 1024 and web["cpu_seconds"] > 0
+    assert web["migratable"] is True and web["reasons"] == []
+    assert web["probe"] == {"type": "http", "port": 8080, "path": "/"}
+
+
+def test_web_container_spec(capture):
+    spec = run_discovery(capture)["services"]["hybridops-web.service"]["container_spec"]
+    assert spec["name"] == "hybridops-web"
+    assert spec["image"] == "python:3.11-slim"
+    assert spec["command"] == ["python3", "-m", "http.server", "8080", "--directory", "/srv/www"]
+    assert spec["ports"] == ["8080:8080/tcp"]
+    assert spec["user"] == "999:997"
+    assert spec["working_dir"] == "/srv/www"
+    assert spec["restart_policy"] == "unless-stopped"
+    assert spec["env"] == {"WEB_MODE": "production", "WEB_TITLE": "Hybrid Ops", "WEB_GREETING": "hello"}
+    assert spec["mounts"] == [
+        {"type": "bind", "source": "/etc/hybridops-web", "target": "/etc/hybridops-web", "read_only": True},
+        {"type": "bind", "source": "/srv/www", "target": "/srv/www", "read_only": False},
+        {"type": "bind", "source": "/var/lib/hybridops-web", "target": "/var/lib/hybridops-web", "read_only": False},
+    ]
+    assert spec["healthcheck"]["test"][:2] == ["CMD", "python3"]
+    assert "8080" in spec["healthcheck"]["test"][3]
+
+
+def test_named_services_keyed_by_the_asked_name(capture):
+    result = run_discovery(capture, services=["hybridops-web", "sshd"])
+    assert sorted(result["services"]) == ["hybridops-web.service", "sshd.service"]
+    ssh = result["services"]["sshd.service"]
+    assert ssh["unit"] == "ssh.service" and "sshd.service" in ssh["names"]
+    assert ssh["package"] == "openssh-server" and ssh["package_version"].startswith("1:9.2p1")
+    assert ssh["binary"] == "/usr/sbin/sshd"
+    # sshd rewrites its process title; the command comes from ExecStart with $SSHD_OPTS expanded
+    assert ssh["cmdline"][0].startswith("sshd: ")
+    assert ssh["command"] == ["/usr/sbin/sshd", "-D"]
+    assert {(s["address"], s["port"]) for s in ssh["listen"]} == {("0.0.0.0", 22), ("::", 22)}
+    assert ssh["config_paths"] == ["/etc/ssh"]
+    assert ssh["migratable"] is False
+    assert any("core" in reason for reason in ssh["reasons"])
+    assert ssh["container_spec"]["ports"] == ["22:22/tcp"]
+
+
+def test_no_secret_anywhere_in_the_result(capture):
+    for params in ({}, {"services": ["hybridops-web", "sshd"]}):
+        text = json.dumps(run_discovery(capture, **params))
+        for secret in SECRETS:
+            assert secret not in text
+
+
+def test_sockets_map_to_processes_and_units(capture):
+    sockets = run_discovery(capture)["sockets"]
+    by_port = dict(((s["proto"], s["address"], s["port"]), s) for s in sockets)
+    assert by_port[("tcp", "0.0.0.0", 22)]["process"] == "sshd"
+    assert by_port[("tcp", "0.0.0.0", 8080)]["unit"] == "hybridops-web.service"
+    assert by_port[("udp", "192.168.122.227", 68)]["unit"] == "systemd-networkd.service"
+
+
+def test_propose_false(capture):
+    web = run_discovery(capture, propose=False)["services"]["hybridops-web.service"]
+    assert "container_spec" not in web
+
+
+def test_missing_unit_fails(capture):
+    capture = json.loads(json.dumps(capture))
+    with open(os.path.join(os.path.dirname(FIXTURE), "systemctl-show-not-found.txt")) as handle:
+        not_found = handle.read()  # `systemctl show -p <SHOW_PROPERTIES> nosuch.service` on the guest
+    argv = ["systemctl", "show", "--no-pager", "-p", ",".join(SHOW_PROPERTIES), "nosuch.service"]
+    capture["run"].append({"argv": argv, "rc": 0, "stdout": not_found, "stderr": ""})
+    with pytest.raises(FleetError, match="no such systemd unit: nosuch.service"):
+        run_discovery(capture, services=["nosuch"])
+
+
+def test_not_systemd_fails_clearly(capture):
+    capture = json.loads(json.dumps(capture))
+    capture["read"]["/proc/1/comm"] = "bash\n"
+    capture["isdir"]["/run/systemd/system"] = False
+    with pytest.raises(SystemdMissingError, match="PID 1 is systemd; PID 1 here is 'bash'"):
+        run_discovery(capture)
