@@ -25,20 +25,21 @@ description:
     for the container module's O(hybridops.fleet.container#module:secret_env) option.
   - Read-only. Needs systemd as PID 1 and root (to read other users' C(/proc/PID/fd)); Python 3.9+ standard
     library only.
-author: hybridops.fleet developers
+author: hybridops.fleet developers (@hybridops)
 attributes:
   check_mode:
     support: full
     description: The module only reads; check mode returns the same result.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
 options:
   services:
     description:
       - Units to report, e.g. V(nginx) or V(ssh.service) (V(.service) is added when no unit suffix is given).
         Results are keyed by these names. A unit that does not exist fails the task.
       - When omitted, every enabled or active service that listens on a port, except the VM's own core and
-        infrastructure services (sshd, systemd-*, cron, docker, cloud-init...; listed in RV(skipped)).
+        infrastructure services (sshd, systemd-*, cron, docker, cloud-init...; listed in RV(excluded)).
     type: list
     elements: str
   include_all:
@@ -84,7 +85,7 @@ host:
     os: {description: "C(id), C(version_id), C(pretty_name) from os-release.", type: dict}
     systemd_version: {description: systemd's version number., type: int}
     cgroup_version: {description: 1 or 2., type: int}
-    package_manager: {description: V(dpkg), V(rpm) or null., type: str}
+    package_manager: {description: "V(dpkg), V(rpm) or null.", type: str}
 services:
   description: Reported services keyed by unit name (the name given in O(services), with V(.service) added).
   returned: always
@@ -98,8 +99,8 @@ services:
     active_state: {description: ActiveState., type: str}
     sub_state: {description: SubState., type: str}
     unit_file_state: {description: UnitFileState., type: str}
-    type: {description: Service Type= (simple, forking, notify, ...)., type: str}
-    main_pid: {description: Main PID, null when not running., type: int}
+    type: {description: "Service Type= (simple, forking, notify, ...).", type: str}
+    main_pid: {description: "Main PID, null when not running.", type: int}
     pids: {description: All PIDs in the unit's cgroup., type: list, elements: int}
     exec_start: {description: ExecStart argv as the unit declares it (variables not expanded)., type: list, elements: str}
     command: {description: "The argv that runs: the main process's command line, or ExecStart with variables
@@ -125,7 +126,7 @@ services:
       contains:
         proto: {description: V(tcp) or V(udp)., type: str}
         family: {description: 4 or 6., type: int}
-        address: {description: Bound address (V(0.0.0.0), V(::) for all)., type: str}
+        address: {description: "Bound address (V(0.0.0.0), V(::) for all).", type: str}
         port: {description: Port., type: int}
     config_paths:
       description: Configuration under /etc (ExecStart arguments, ConfigurationDirectory=, the package's
@@ -177,7 +178,7 @@ sockets:
     pids: {description: Processes holding the socket., type: list, elements: int}
     process: {description: Name of the first of them., type: str}
     unit: {description: Their systemd unit (V(init.scope) for sockets systemd holds itself)., type: str}
-skipped:
+excluded:
   description: Listening services left out because they belong to the VM itself (only without O(services)).
   returned: always
   type: list

@@ -19,7 +19,6 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths as pathlib
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover import systemd
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.packages import PackageDB, detect_manager
-from ansible_collections.hybridops.fleet.plugins.module_utils._discover.proc import parse_cgroup_memory
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.procnet import listening_sockets
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.secrets import (
     is_secret_name, redact_argv, redact_env, redact_text, scrub,
@@ -357,7 +356,7 @@ class Discovery:
         if len(shown) != len(units):
             raise FleetError("systemctl show returned %d units for %d asked" % (len(shown), len(units)))
         selected = []
-        skipped = []
+        excluded = []
         missing = []
         for name, props in zip(units, shown):
             if props.get("LoadState") == "not-found":
@@ -372,7 +371,7 @@ class Discovery:
                 continue
             if is_core_unit(facts["unit"]):
                 if facts["listen"]:
-                    skipped.append({"unit": facts["unit"], "reason": "core/infrastructure service of the VM",
+                    excluded.append({"unit": facts["unit"], "reason": "core/infrastructure service of the VM",
                                     "ports": sorted(set(s["port"] for s in facts["listen"]))})
                 continue
             if facts["listen"] or include_all:
@@ -391,7 +390,7 @@ class Discovery:
             "host": host,
             "services": result_services,
             "sockets": sockets,
-            "skipped": skipped,
+            "excluded": excluded,
         }
         return scrub(result, self.secrets)
 

@@ -133,8 +133,11 @@ def guess_healthcheck(service, image):
     python = (image or "").startswith("python") or _interpreter(service.get("binary"))[0] == "python"
     if python:
         if probe["type"] in ("http", "https"):
-            code = ("import urllib.request; urllib.request.urlopen('http://127.0.0.1:%d%s', timeout=5)"
-                    % (port, probe.get("path", "/")))
+            client = "HTTPSConnection" if probe["type"] == "https" else "HTTPConnection"
+            context = ", context=__import__('ssl')._create_unverified_context()" if probe["type"] == "https" else ""
+            code = ("import http.client, sys; c = http.client.%s('127.0.0.1', %d, timeout=5%s); "
+                    "c.request('GET', '%s'); sys.exit(c.getresponse().status >= 500)"
+                    % (client, port, context, probe.get("path", "/")))
         else:
             code = "import socket; socket.create_connection(('127.0.0.1', %d), 5).close()" % port
         test = ["CMD", "python3", "-c", code]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Capture a discovery fixture on a real systemd host (run as root on the lab guest).
 
 Usage: PYTHONPATH=<dir holding ansible_collections> python3 capture_fixture.py OUT.json [UNIT ...]

@@ -213,7 +213,7 @@ def test_classify(path, kind):
 
 def test_reduce_and_group():
     assert paths.reduce_paths(["/srv/www/index.html", "/srv/www", "/srv/www/", "/var/lib/a"]) == ["/srv/www", "/var/lib/a"]
-    isdir = lambda p: p in ("/etc/nginx", "/etc/ssh")  # noqa: E731
+    isdir = {"/etc/nginx", "/etc/ssh"}.__contains__
     assert paths.group_config(["/etc/nginx/nginx.conf", "/etc/nginx/mime.types", "/etc/foo.conf"], isdir) == [
         "/etc/nginx", "/etc/foo.conf"]
     assert paths.group_config(["/etc/ssh/moduli"], isdir) == ["/etc/ssh/moduli"]

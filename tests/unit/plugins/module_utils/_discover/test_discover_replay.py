@@ -39,7 +39,7 @@ def test_capture_holds_the_secrets_it_must_hide(capture):
 def test_default_selection(capture):
     result = run_discovery(capture)
     assert list(result["services"]) == ["hybridops-web.service"]
-    assert {s["unit"] for s in result["skipped"]} == {"ssh.service", "systemd-networkd.service"}
+    assert {s["unit"] for s in result["excluded"]} == {"ssh.service", "systemd-networkd.service"}
     assert result["host"] == {
         "hostname": "debian", "os": {"id": "debian", "version_id": "12", "pretty_name": "Debian GNU/Linux 12 (bookworm)"},
         "systemd_version": 252, "cgroup_version": 2, "package_manager": "dpkg"}
