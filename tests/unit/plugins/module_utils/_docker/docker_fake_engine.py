@@ -73,9 +73,9 @@ def daemon_merge(body, image):
 class FakeAPI(object):
     def __init__(self):
         self.images = {}
-        self.containers = {}
-        self.networks = {"bridge": {"Name": "bridge", "Id": "n-bridge", "Driver": "bridge", "Labels": {}}}
-        self.volumes = {}
+        self._containers = {}
+        self._networks = {"bridge": {"Name": "bridge", "Id": "n-bridge", "Driver": "bridge", "Labels": {}}}
+        self._volumes = {}
         self.calls = []
         self.lock = threading.Lock()
         self.fail_start = set()     # container names whose start raises
@@ -93,9 +93,9 @@ class FakeAPI(object):
 
     def _find(self, ref):
         with self.lock:
-            if ref in self.containers:
-                return self.containers[ref]
-            for data in self.containers.values():
+            if ref in self._containers:
+                return self._containers[ref]
+            for data in self._containers.values():
                 if data["Name"] == "/" + ref.lstrip("/") or data["Id"].startswith(ref):
                     return data
         raise _not_found(ref)
@@ -119,7 +119,7 @@ class FakeAPI(object):
         self._record("containers")
         result = []
         with self.lock:
-            items = list(self.containers.values())
+            items = list(self._containers.values())
         for data in items:
             labels = data["Config"].get("Labels") or {}
             if filters and filters.get("label"):
@@ -146,7 +146,7 @@ class FakeAPI(object):
             raise docker_errors.ImageNotFound("no such image", explanation="No such image: %s" % config["Image"])
         cid = hashlib.sha256(("%s-%s" % (name, time.time())).encode()).hexdigest()
         with self.lock:
-            for data in self.containers.values():
+            for data in self._containers.values():
                 if data["Name"] == "/" + name:
                     raise docker_errors.APIError("409 Conflict", explanation="Conflict. The container name %s is already in use" % name)
         cfg = daemon_merge(config, image)
@@ -166,7 +166,7 @@ class FakeAPI(object):
                 "NetworkSettings": {"Networks": nets},
                 "State": {"Status": "created", "Running": False, "ExitCode": 0}}
         with self.lock:
-            self.containers[cid] = data
+            self._containers[cid] = data
             self.events.append(("create", name))
         return {"Id": cid, "Warnings": []}
 
@@ -198,7 +198,7 @@ class FakeAPI(object):
         data = self._find(ref)
         self._record("remove", data["Name"].lstrip("/"))
         with self.lock:
-            del self.containers[data["Id"]]
+            del self._containers[data["Id"]]
             self.events.append(("remove", data["Name"].lstrip("/")))
 
     def rename(self, ref, name):
@@ -245,38 +245,42 @@ class FakeAPI(object):
 
     # networks / volumes
     def networks(self, names=None, filters=None):
-        return [copy.deepcopy(n) for n in self.networks.values()]
+        result = [copy.deepcopy(n) for n in self._networks.values()]
+        if filters and filters.get("label"):
+            key, _sep, value = filters["label"].partition("=")
+            result = [n for n in result if (n.get("Labels") or {}).get(key) == value]
+        return result
 
     def inspect_network(self, name):
-        if name not in self.networks:
+        if name not in self._networks:
             raise _not_found(name)
-        return copy.deepcopy(self.networks[name])
+        return copy.deepcopy(self._networks[name])
 
     def create_network(self, name, driver=None, labels=None, **kwargs):
         self._record("create_network", name)
-        self.networks[name] = {"Name": name, "Id": "n-" + name, "Driver": driver or "bridge", "Labels": labels or {}}
+        self._networks[name] = {"Name": name, "Id": "n-" + name, "Driver": driver or "bridge", "Labels": labels or {}}
         return {"Id": "n-" + name}
 
     def remove_network(self, name):
         self._record("remove_network", name)
-        self.networks.pop(name, None)
+        self._networks.pop(name, None)
 
     def inspect_volume(self, name):
-        if name not in self.volumes:
+        if name not in self._volumes:
             raise _not_found(name)
-        return copy.deepcopy(self.volumes[name])
+        return copy.deepcopy(self._volumes[name])
 
     def volumes(self, filters=None):
-        return {"Volumes": [copy.deepcopy(v) for v in self.volumes.values()]}
+        return {"Volumes": [copy.deepcopy(v) for v in self._volumes.values()]}
 
     def create_volume(self, name, driver=None, driver_opts=None, labels=None):
         self._record("create_volume", name)
-        self.volumes[name] = {"Name": name, "Driver": driver or "local", "Labels": labels or {}}
-        return self.volumes[name]
+        self._volumes[name] = {"Name": name, "Driver": driver or "local", "Labels": labels or {}}
+        return self._volumes[name]
 
     def remove_volume(self, name, force=False):
         self._record("remove_volume", name)
-        self.volumes.pop(name, None)
+        self._volumes.pop(name, None)
 
     def mutations(self):
         return [c for c in self.calls if c[0] not in ("inspect_image", "inspect_container", "containers")]

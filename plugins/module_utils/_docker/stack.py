@@ -1,0 +1,398 @@
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""StackManager: converge many containers in one call, in parallel.
+
+One listing of the engine's containers, one inspect per existing member (in
+parallel), one image lookup per distinct image; then the members are converged
+by a bounded pool of workers. A member starts only when the members it
+``depends_on`` are done (and healthy, when they were asked to be); members whose
+dependency failed are skipped, the rest carry on. Containers carrying the
+stack's label that are no longer declared are pruned. Every member's outcome is
+reported, so a partial failure says exactly what changed and what did not; a
+rerun converges.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import backend_error, is_not_found
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
+    CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver)
+
+MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {"state", "recreate", "pull", "wait_timeout", "depends_on"}
+NETWORK_KEYS = {"name", "driver", "internal", "labels", "options"}
+VOLUME_KEYS = {"name", "driver", "labels", "driver_opts"}
+
+
+def _check_keys(item, allowed, where):
+    if not isinstance(item, dict):
+        raise ValidationError(where, "must be a dictionary, got %r" % (item,))
+    unknown = set(item) - allowed
+    if unknown:
+        raise ValidationError("%s.%s" % (where, sorted(unknown)[0]), "unknown option",
+                              accepted=", ".join(sorted(allowed)))
+
+
+def order_members(members):
+    """Validate depends_on (unknown names, cycles); returns names in a dependency order."""
+    names = [m["name"] for m in members]
+    deps = dict((m["name"], list(m.get("depends_on") or [])) for m in members)
+    for index, member in enumerate(members):
+        for dep in deps[member["name"]]:
+            if dep not in deps:
+                raise ValidationError("containers[%d].depends_on" % index,
+                                      "%s depends on %r, which is not a member of the stack" % (member["name"], dep),
+                                      accepted=", ".join(names))
+    order = []
+    state = {}
+
+    def visit(name, path):
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise ValidationError("depends_on", "dependency cycle: %s" % " -> ".join(path + [name]))
+        state[name] = "visiting"
+        for dep in deps[name]:
+            visit(dep, path + [name])
+        state[name] = "done"
+        order.append(name)
+
+    for name in names:
+        visit(name, [])
+    return order
+
+
+def normalize_members(params):
+    """Validate every member before anything is touched. Returns member param dicts."""
+    members = params.get("containers") or []
+    defaults = {"state": params.get("member_state") or "started", "recreate": params.get("recreate") or "auto",
+                "pull": params.get("pull") or "missing", "wait_timeout": params.get("wait_timeout") or 120}
+    result = []
+    seen = set()
+    for index, member in enumerate(members):
+        where = "containers[%d]" % index
+        _check_keys(member, MEMBER_KEYS, where)
+        member = dict(defaults, **dict((k, v) for k, v in member.items() if v is not None))
+        if not member.get("name"):
+            raise ValidationError(where + ".name", "is required")
+        if member["name"] in seen:
+            raise ValidationError(where + ".name", "%s is declared twice" % member["name"])
+        seen.add(member["name"])
+        for key, choices in (("state", STATES), ("recreate", RECREATE_MODES), ("pull", PULL_MODES)):
+            if member[key] not in choices:
+                raise ValidationError("%s.%s" % (where, key), "unknown value %r" % (member[key],),
+                                      accepted=", ".join(choices))
+        if member["state"] == "absent":
+            raise ValidationError(where + ".state", "a declared member cannot be absent; remove it from the list "
+                                  "(undeclared members are pruned)", accepted="present, started, stopped, healthy")
+        try:
+            cs.normalize_spec(member)
+        except ValidationError as exc:
+            raise ValidationError("%s.%s" % (where, exc.option), str(exc).split(": ", 1)[-1])
+        result.append(member)
+    order_members(result)
+    return result
+
+
+class StackManager(object):
+    def __init__(self, client, check_mode=False, max_workers=8):
+        self.client = client
+        self.api = client.api
+        self.check_mode = check_mode
+        self.max_workers = max(1, int(max_workers or 1))
+        self.images = ImageResolver(client, check_mode)
+        self.containers = ContainerManager(client, check_mode=check_mode, images=self.images)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _pool(self, n):
+        return ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, n)))
+
+    def _list(self):
+        try:
+            return self.api.containers(all=True)
+        except Exception as exc:
+            raise backend_error(self.client, "listing containers", exc)
+
+    def _parallel(self, func, items):
+        if not items:
+            return []
+        if len(items) == 1:
+            return [func(items[0])]
+        with self._pool(len(items)) as pool:
+            return list(pool.map(func, items))
+
+    # ------------------------------------------------------------------ networks / volumes
+
+    def _ensure_networks(self, stack, networks, result):
+        for index, net in enumerate(networks or []):
+            _check_keys(net, NETWORK_KEYS, "networks[%d]" % index)
+            name = net.get("name")
+            if not name:
+                raise ValidationError("networks[%d].name" % index, "is required")
+            try:
+                current = self.api.inspect_network(name)
+            except Exception as exc:
+                if not is_not_found(exc):
+                    raise backend_error(self.client, "inspecting network %s" % name, exc)
+                current = None
+            driver = net.get("driver") or "bridge"
+            if current is not None:
+                if current.get("Driver") != driver:
+                    raise ValidationError("networks[%d].driver" % index,
+                                          "network %s exists with driver %s, not %s; remove it or change the spec"
+                                          % (name, current.get("Driver"), driver))
+                continue
+            result["networks_created"].append(name)
+            if not self.check_mode:
+                labels = dict(net.get("labels") or {}, **{cs.LABEL_STACK: stack})
+                try:
+                    self.api.create_network(name, driver=driver, internal=bool(net.get("internal")),
+                                            labels=labels, options=net.get("options") or None)
+                except Exception as exc:
+                    raise backend_error(self.client, "creating network %s" % name, exc)
+
+    def _ensure_volumes(self, stack, volumes, result):
+        for index, vol in enumerate(volumes or []):
+            _check_keys(vol, VOLUME_KEYS, "volumes[%d]" % index)
+            name = vol.get("name")
+            if not name:
+                raise ValidationError("volumes[%d].name" % index, "is required")
+            try:
+                self.api.inspect_volume(name)
+                continue
+            except Exception as exc:
+                if not is_not_found(exc):
+                    raise backend_error(self.client, "inspecting volume %s" % name, exc)
+            result["volumes_created"].append(name)
+            if not self.check_mode:
+                labels = dict(vol.get("labels") or {}, **{cs.LABEL_STACK: stack})
+                try:
+                    self.api.create_volume(name, driver=vol.get("driver") or "local",
+                                           driver_opts=vol.get("driver_opts") or None, labels=labels)
+                except Exception as exc:
+                    raise backend_error(self.client, "creating volume %s" % name, exc)
+
+    # ------------------------------------------------------------------ converge
+
+    def converge(self, params):
+        stack = params["name"]
+        state = params.get("state") or "present"
+        result = {"changed": False, "stack": stack, "containers": {}, "pruned": [], "networks_created": [],
+                  "volumes_created": [], "failed_members": [], "skipped_members": [], "changed_members": []}
+        if state == "absent":
+            return self._remove_stack(stack, params, result)
+        members = normalize_members(params)
+        listing = self._list()
+        by_name = {}
+        labelled = {}
+        for item in listing:
+            for name in item.get("Names") or []:
+                by_name[name.lstrip("/")] = item
+            if (item.get("Labels") or {}).get(cs.LABEL_STACK) == stack:
+                labelled[(item.get("Names") or ["/"])[0].lstrip("/")] = item
+        # images first (one lookup per distinct image, pulls when allowed)
+        for ref in sorted(set(m["image"] for m in members)):
+            try:
+                self.images.resolve(ref, self._pull_mode(members, ref))
+            except ValidationError as exc:
+                bad = [m["name"] for m in members if m["image"] == ref]
+                raise ValidationError("containers[%s].image" % ",".join(bad), str(exc).split(": ", 1)[-1])
+        self._ensure_networks(stack, params.get("networks"), result)
+        self._ensure_volumes(stack, params.get("volumes"), result)
+        extra = {cs.LABEL_STACK: stack}
+
+        def plan_member(member):
+            existing = by_name.get(member["name"])
+            inspect = self.containers.inspect(existing["Id"]) if existing else None
+            image = self.images.inspect(member["image"])
+            labels = dict(extra, **{cs.LABEL_MEMBER: member["name"]})
+            try:
+                return self.containers.plan(member, inspect=inspect, image=image, extra_labels=labels, known=True)
+            except ValidationError as exc:
+                index = members.index(member)
+                raise ValidationError("containers[%d].%s" % (index, exc.option), str(exc).split(": ", 1)[-1])
+
+        plans = self._parallel(plan_member, members)
+        plan_by_name = dict((p["name"], p) for p in plans)
+        declared = set(plan_by_name)
+        prune = [name for name in sorted(labelled) if name not in declared] if params.get("prune", True) else []
+        self._prune(prune, labelled, result)
+        self._apply(members, plan_by_name, params, result)
+        result["changed"] = bool(result["changed_members"] or result["pruned"] or result["networks_created"]
+                                 or result["volumes_created"])
+        result["diff"] = self._diff(plans, result)
+        return result
+
+    @staticmethod
+    def _pull_mode(members, ref):
+        modes = [m.get("pull") or "missing" for m in members if m["image"] == ref]
+        for mode in ("always", "missing", "never"):
+            if mode in modes:
+                return mode
+        return "missing"
+
+    def _prune(self, names, labelled, result):
+        def remove(name):
+            if not self.check_mode:
+                self.containers._remove(labelled[name]["Id"], 10 if labelled[name].get("State") == "running" else None)
+            return name
+        result["pruned"] = self._parallel(remove, names)
+
+    def _apply(self, members, plans, params, result):
+        """Run plans with a bounded pool, respecting depends_on; record every member's outcome."""
+        deps = dict((m["name"], list(m.get("depends_on") or [])) for m in members)
+        dependents = dict((name, []) for name in deps)
+        for name, items in deps.items():
+            for dep in items:
+                dependents[dep].append(name)
+        max_unavailable = params.get("max_unavailable")
+        replacing = threading.BoundedSemaphore(max_unavailable) if max_unavailable else None
+        lock = threading.Lock()
+        remaining = dict((name, len(items)) for name, items in deps.items())
+        failed = set()
+        done = threading.Event()
+        outstanding = [len(members)]
+        pool = self._pool(len(members))
+
+        def finish(name, outcome):
+            with lock:
+                result["containers"][name] = outcome
+                ready = []
+                for child in dependents[name]:
+                    remaining[child] -= 1
+                    if outcome["status"] != "ok":
+                        failed.add(child)
+                    if remaining[child] == 0:
+                        ready.append(child)
+                outstanding[0] -= 1
+                if outstanding[0] == 0:
+                    done.set()
+            for child in ready:
+                schedule(child)
+
+        def run(name):
+            plan = plans[name]
+            if name in failed:
+                bad = [d for d in deps[name] if result["containers"].get(d, {}).get("status") != "ok"]
+                outcome = {"name": name, "status": "skipped", "changed": False, "action": plan["action"],
+                           "error": "not converged because %s failed" % ", ".join(bad),
+                           "differences": [d.as_dict() for d in plan["differences"]]}
+                finish(name, outcome)
+                return
+            heavy = plan["action"] in ("recreate", "rolling")
+            try:
+                if heavy and replacing is not None:
+                    with replacing:
+                        outcome = self.containers.apply(plan, wait_timeout=plan["params"].get("wait_timeout") or 120)
+                else:
+                    outcome = self.containers.apply(plan, wait_timeout=plan["params"].get("wait_timeout") or 120)
+                outcome = self._member_result(outcome)
+                outcome["status"] = "ok"
+            except FleetError as exc:
+                outcome = {"name": name, "status": "failed", "changed": False, "action": plan["action"],
+                           "error": exc.msg, "differences": [d.as_dict() for d in plan["differences"]]}
+                outcome.update(dict((k, v) for k, v in exc.details.items() if k in ("rolled_back", "health")))
+            except Exception as exc:  # a bug or an SDK surprise must not hang the pool
+                outcome = {"name": name, "status": "failed", "changed": False, "action": plan["action"],
+                           "error": "%s: %s" % (type(exc).__name__, exc),
+                           "differences": [d.as_dict() for d in plan["differences"]]}
+            finish(name, outcome)
+
+        def schedule(name):
+            pool.submit(run, name)
+
+        try:
+            roots = [m["name"] for m in members if not deps[m["name"]]]
+            for name in roots:
+                schedule(name)
+            if members:
+                done.wait()
+        finally:
+            pool.shutdown(wait=True)
+        for member in members:
+            outcome = result["containers"][member["name"]]
+            if outcome["status"] == "failed":
+                result["failed_members"].append(member["name"])
+            elif outcome["status"] == "skipped":
+                result["skipped_members"].append(member["name"])
+            if outcome.get("changed"):
+                result["changed_members"].append(member["name"])
+
+    @staticmethod
+    def _member_result(outcome):
+        data = outcome.pop("container", None) or {}
+        outcome.pop("diff", None)
+        state = data.get("State") or {}
+        outcome["id"] = data.get("Id")
+        outcome["running"] = bool(state.get("Running"))
+        outcome["health"] = ((state.get("Health") or {}).get("Status")) or None
+        return outcome
+
+    def _diff(self, plans, result):
+        before = {}
+        after = {}
+        for plan in plans:
+            if plan["action"] == "none" and plan["run"] is None:
+                continue
+            diff = self.containers.diff(plan)
+            before[plan["name"]] = diff["before"]
+            after[plan["name"]] = diff["after"]
+        for name in result["pruned"]:
+            before[name] = {"name": name, "pruned": False}
+            after[name] = {}
+        return {"before": {"containers": before, "networks": [], "volumes": []},
+                "after": {"containers": after, "networks": list(result["networks_created"]),
+                          "volumes": list(result["volumes_created"])}}
+
+    def _remove_stack(self, stack, params, result):
+        labelled = {}
+        for item in self._list():
+            if (item.get("Labels") or {}).get(cs.LABEL_STACK) == stack:
+                labelled[(item.get("Names") or ["/"])[0].lstrip("/")] = item
+        self._prune(sorted(labelled), labelled, result)
+        removed_networks = []
+        removed_volumes = []
+        try:
+            nets = self.api.networks(filters={"label": "%s=%s" % (cs.LABEL_STACK, stack)})
+            vols = (self.api.volumes(filters={"label": "%s=%s" % (cs.LABEL_STACK, stack)}) or {}).get("Volumes") or []
+        except Exception as exc:
+            raise backend_error(self.client, "listing networks and volumes", exc)
+        for net in nets:
+            removed_networks.append(net["Name"])
+            if not self.check_mode:
+                try:
+                    self.api.remove_network(net["Id"])
+                except Exception as exc:
+                    raise backend_error(self.client, "removing network %s" % net["Name"], exc)
+        if params.get("remove_volumes"):
+            for vol in vols:
+                removed_volumes.append(vol["Name"])
+                if not self.check_mode:
+                    try:
+                        self.api.remove_volume(vol["Name"])
+                    except Exception as exc:
+                        raise backend_error(self.client, "removing volume %s" % vol["Name"], exc)
+        result["networks_removed"] = removed_networks
+        result["volumes_removed"] = removed_volumes
+        result["changed"] = bool(result["pruned"] or removed_networks or removed_volumes)
+        result["diff"] = {"before": {"containers": sorted(labelled), "networks": removed_networks,
+                                     "volumes": removed_volumes},
+                          "after": {"containers": [], "networks": [], "volumes": []}}
+        return result
+
+
+def secret_values(members):
+    """Every secret_env value of the members (to be registered as no_log values)."""
+    values = set()
+    for member in members or []:
+        if isinstance(member, dict) and isinstance(member.get("secret_env"), dict):
+            for value in member["secret_env"].values():
+                if value is not None and str(value):
+                    values.add(str(value))
+    return values

@@ -1,0 +1,237 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: container_stack
+short_description: Converge a named stack of many Docker containers in one call, in parallel
+version_added: 0.1.0
+description:
+  - Converges every member of a stack in ONE module call. All members are compared with one container
+    listing and one inspect each, then created, updated and removed in parallel by a bounded pool of workers.
+  - Members are ordered by C(depends_on); a member starts only when its dependencies are done (and healthy
+    when they have C(state=healthy)). A member whose dependency failed is skipped, the others carry on.
+  - Containers that carry the stack's label (C(hybridops.fleet.stack=NAME)) but are no longer declared are
+    removed (O(prune)).
+  - Networks and volumes can be declared with the stack; they are created when missing and labelled with
+    the stack.
+  - When some members fail, the task fails and the result says which members changed, which failed and
+    which were skipped; a rerun converges the rest.
+  - Full check mode and a per-member structured diff.
+author: hybridops.fleet developers (@hybridops)
+extends_documentation_fragment:
+  - hybridops.fleet.docker
+attributes:
+  check_mode:
+    support: full
+    description: Reports exactly which members would be created, updated, recreated or pruned.
+  diff_mode:
+    support: full
+    description: Before/after spec of every member that changes (secret values masked).
+options:
+  name:
+    description: Stack name; stored in the C(hybridops.fleet.stack) label of every member.
+    type: str
+    required: true
+  state:
+    description: V(present) converges the members; V(absent) removes every container, and network, labelled with the stack.
+    type: str
+    choices: [present, absent]
+    default: present
+  containers:
+    description:
+      - The members. Each is a dict with the options of M(hybridops.fleet.container) (C(name), C(image),
+        C(command), C(entrypoint), C(env), C(secret_env), C(labels), C(ports), C(mounts), C(volumes),
+        C(restart_policy), C(restart_retries), C(healthcheck), C(user), C(working_dir), C(hostname),
+        C(memory), C(cpus), C(pids_limit), C(networks), C(log_driver), C(log_options), C(stop_timeout),
+        C(state), C(recreate), C(pull), C(wait_timeout)) plus C(depends_on), a list of member names.
+      - Member names are container names. C(state=absent) is not allowed for a member; drop it from the
+        list instead.
+      - C(secret_env) values are hidden from output and logs like the module's own secrets.
+      - Every member is validated before anything changes; a bad member fails the task naming
+        C(containers[INDEX].OPTION).
+    type: list
+    elements: dict
+    default: []
+  prune:
+    description: Remove containers labelled with this stack that are not declared in O(containers).
+    type: bool
+    default: true
+  networks:
+    description:
+      - Networks to create when missing (dicts with C(name), C(driver) (default V(bridge)), C(internal),
+        C(labels), C(options)). Members attach with their own C(networks) option.
+    type: list
+    elements: dict
+    default: []
+  volumes:
+    description: Volumes to create when missing (dicts with C(name), C(driver) (default V(local)), C(labels), C(driver_opts)).
+    type: list
+    elements: dict
+    default: []
+  remove_volumes:
+    description: With O(state=absent), also remove the volumes labelled with the stack (their data is lost).
+    type: bool
+    default: false
+  max_workers:
+    description: Members converged at the same time.
+    type: int
+    default: 8
+  max_unavailable:
+    description:
+      - At most this many members are being recreated (or rolled) at the same time. Unset means no limit
+        beyond O(max_workers). With C(recreate=rolling) members, old containers keep serving until their
+        replacements are healthy, so this bounds the extra load during a rollout.
+    type: int
+  member_state:
+    description: Default C(state) of members.
+    type: str
+    choices: [present, started, stopped, healthy]
+    default: started
+  recreate:
+    description: Default C(recreate) of members (see M(hybridops.fleet.container)).
+    type: str
+    choices: [auto, always, never, rolling]
+    default: auto
+  pull:
+    description: Default C(pull) of members.
+    type: str
+    choices: [missing, always, never]
+    default: missing
+  wait_timeout:
+    description: Default C(wait_timeout) of members (seconds to wait for health).
+    type: int
+    default: 120
+'''
+
+EXAMPLES = r'''
+- name: A three-tier stack, converged in one task
+  hybridops.fleet.container_stack:
+    name: shop
+    networks:
+      - name: shop-net
+    volumes:
+      - name: shop-db
+    containers:
+      - name: shop-db
+        image: hybridops/db:1
+        volumes: ["shop-db:/var/lib/db"]
+        networks: [{name: shop-net, aliases: [db]}]
+        secret_env:
+          DB_PASSWORD: "{{ vault_db_password }}"
+        state: healthy
+      - name: shop-api
+        image: hybridops/api:3
+        networks: [{name: shop-net, aliases: [api]}]
+        depends_on: [shop-db]
+        recreate: rolling
+      - name: shop-web
+        image: hybridops/web:2
+        ports: ["8080:8080"]
+        networks: [shop-net]
+        depends_on: [shop-api]
+
+- name: Tear it down (volumes kept)
+  hybridops.fleet.container_stack:
+    name: shop
+    state: absent
+'''
+
+RETURN = r'''
+containers:
+  description:
+    - Outcome per member name, with C(status) (V(ok), V(failed), V(skipped)), C(action)
+      (none, create, recreate, rolling, update), C(actions), C(changed), C(differences), C(id), C(running),
+      C(health), and C(error) for failed or skipped members.
+  returned: always
+  type: dict
+changed_members:
+  description: Members that changed (or would change in check mode).
+  returned: always
+  type: list
+  elements: str
+failed_members:
+  description: Members whose convergence failed.
+  returned: always
+  type: list
+  elements: str
+skipped_members:
+  description: Members not touched because a dependency failed.
+  returned: always
+  type: list
+  elements: str
+pruned:
+  description: Undeclared containers of the stack that were (or would be) removed.
+  returned: always
+  type: list
+  elements: str
+networks_created:
+  description: Declared networks that were (or would be) created.
+  returned: always
+  type: list
+  elements: str
+volumes_created:
+  description: Declared volumes that were (or would be) created.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
+    DOCKER_COMMON_ARGS, DOCKER_IMPORT_ERROR, HAS_DOCKER, connect)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import StackManager, secret_values
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        containers=dict(type="list", elements="dict", default=[]),
+        prune=dict(type="bool", default=True),
+        networks=dict(type="list", elements="dict", default=[]),
+        volumes=dict(type="list", elements="dict", default=[]),
+        remove_volumes=dict(type="bool", default=False),
+        max_workers=dict(type="int", default=8),
+        max_unavailable=dict(type="int"),
+        member_state=dict(type="str", choices=["present", "started", "stopped", "healthy"], default="started"),
+        recreate=dict(type="str", choices=["auto", "always", "never", "rolling"], default="auto"),
+        pull=dict(type="str", choices=["missing", "always", "never"], default="missing"),
+        wait_timeout=dict(type="int", default=120),
+    )
+    argument_spec.update(DOCKER_COMMON_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    # member secrets get the same protection as a no_log option
+    module.no_log_values.update(secret_values(module.params["containers"]))
+    if not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker (Docker SDK for Python >= 5.0.3)"),
+                         exception=DOCKER_IMPORT_ERROR)
+    try:
+        client = connect(module.params)
+        result = StackManager(client, check_mode=module.check_mode,
+                              max_workers=module.params["max_workers"]).converge(module.params)
+    except FleetError as exc:
+        fail_from_error(module, exc, changed=False)
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    if result["failed_members"] or result["skipped_members"]:
+        module.fail_json(msg="stack %s: %d member(s) failed (%s)%s; changed: %s; unchanged: %s. A rerun converges the rest."
+                         % (result["stack"], len(result["failed_members"]),
+                            "; ".join("%s: %s" % (n, result["containers"][n]["error"]) for n in result["failed_members"]),
+                            (", skipped because a dependency failed: %s" % ", ".join(result["skipped_members"]))
+                            if result["skipped_members"] else "",
+                            ", ".join(result["changed_members"]) or "none",
+                            ", ".join(n for n, r in result["containers"].items()
+                                      if r["status"] == "ok" and not r.get("changed")) or "none"),
+                         **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

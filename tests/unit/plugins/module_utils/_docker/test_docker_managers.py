@@ -1,0 +1,233 @@
+"""ContainerManager and StackManager against the in-memory fake engine."""
+import pytest
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cmod
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import ContainerManager, RolloutFailed
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import (
+    StackManager, order_members, secret_values)
+
+from docker_fake_engine import FakeClient, make_image
+
+WEB = make_image("web:1", cmd=["httpd"], healthcheck={"Test": ["CMD", "true"], "Interval": 10 ** 9})
+WEB2 = make_image("web:2", cmd=["httpd", "-v"], healthcheck={"Test": ["CMD", "true"], "Interval": 10 ** 9})
+BOX = make_image("box:1", cmd=["sleep", "1000"])
+
+
+@pytest.fixture
+def client(monkeypatch):
+    monkeypatch.setattr(cmod, "POLL_INTERVAL", 0)
+    fake = FakeClient()
+    for image in (WEB, WEB2, BOX):
+        fake.api.add_image(image)
+    return fake
+
+
+def spec(name="c1", **kwargs):
+    base = {"name": name, "image": "web:1", "state": "started"}
+    base.update(kwargs)
+    return base
+
+
+# ---------------------------------------------------------------- ContainerManager
+
+def test_check_mode_predicts_and_changes_nothing(client):
+    predicted = ContainerManager(client, check_mode=True).ensure(spec())
+    assert predicted["changed"] is True and predicted["actions"] == ["create", "start"]
+    assert client.api.mutations() == []
+    real = ContainerManager(client).ensure(spec())
+    assert real["actions"] == predicted["actions"]
+    again = ContainerManager(client).ensure(spec())
+    assert again["changed"] is False and again["action"] == "none"
+
+
+def test_recreate_and_update_paths(client):
+    manager = ContainerManager(client)
+    manager.ensure(spec(memory="64m"))
+    cid = client.api.inspect_container("c1")["Id"]
+    updated = manager.ensure(spec(memory="128m", restart_policy="always"))
+    assert updated["action"] == "update"
+    assert client.api.inspect_container("c1")["Id"] == cid
+    assert client.api.inspect_container("c1")["HostConfig"]["Memory"] == 128 * 1024 ** 2
+    recreated = manager.ensure(spec(memory="128m", restart_policy="always", env={"A": "1"}))
+    assert recreated["action"] == "recreate" and recreated["actions"] == ["recreate", "start"]
+    assert client.api.inspect_container("c1")["Id"] != cid
+
+
+def test_unknown_image_without_source_fails_before_any_mutation(client):
+    with pytest.raises(ValidationError) as info:
+        ContainerManager(client).ensure(spec(image="nope:1", pull="never"))
+    assert info.value.option == "image" and "container_image" in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        ContainerManager(client).ensure(spec(image="nope:1"))
+    assert "pulling it failed" in str(info.value) and "no such host" in str(info.value)
+    assert [c for c in client.api.mutations() if c[0] != "pull"] == []
+
+
+def test_rolling_success_swaps_after_health(client):
+    manager = ContainerManager(client)
+    manager.ensure(spec(recreate="rolling"))
+    old = client.api.inspect_container("c1")["Id"]
+    result = manager.ensure(spec(image="web:2", recreate="rolling"))
+    assert result["action"] == "rolling"
+    new = client.api.inspect_container("c1")
+    assert new["Id"] != old and new["Name"] == "/c1"
+    events = [e for e in client.api.events if e[0] in ("start", "remove")]
+    # the replacement started (under its temporary name) before the old one was removed
+    assert events[-2:] == [("start", "c1-hybridops-next"), ("remove", "c1")]
+
+
+def test_rolling_failure_keeps_old(client):
+    manager = ContainerManager(client)
+    manager.ensure(spec(recreate="rolling"))
+    old = client.api.inspect_container("c1")["Id"]
+    client.api.unhealthy.add("c1")
+    with pytest.raises(RolloutFailed) as info:
+        manager.ensure(spec(image="web:2", recreate="rolling"))
+    assert "still running" in str(info.value)
+    assert info.value.details["rolled_back"] is True
+    assert client.api.inspect_container("c1")["Id"] == old
+    assert client.api.inspect_container("c1")["State"]["Running"] is True
+    with pytest.raises(Exception):
+        client.api.inspect_container("c1-hybridops-next")
+
+
+def test_rolling_with_fixed_host_port_is_refused(client):
+    with pytest.raises(ValidationError) as info:
+        ContainerManager(client).ensure(spec(recreate="rolling", ports=["8080:80"]))
+    assert info.value.option == "recreate"
+    assert client.api.mutations() == []
+
+
+# ---------------------------------------------------------------- StackManager
+
+def stack(members, **kwargs):
+    params = {"name": "s1", "state": "present", "containers": members, "prune": True, "networks": [],
+              "volumes": [], "max_workers": 4}
+    params.update(kwargs)
+    return params
+
+
+MEMBERS = [
+    {"name": "db", "image": "box:1", "state": "healthy"},
+    {"name": "api", "image": "web:1", "depends_on": ["db"]},
+    {"name": "web", "image": "web:1", "depends_on": ["api"], "env": {"X": "1"}},
+    {"name": "worker", "image": "box:1"},
+]
+
+
+def test_stack_converges_in_dependency_order_and_is_idempotent(client):
+    result = StackManager(client, max_workers=4).converge(stack(MEMBERS))
+    assert sorted(result["changed_members"]) == ["api", "db", "web", "worker"]
+    assert result["failed_members"] == []
+    starts = [e[1] for e in client.api.events if e[0] == "start"]
+    creates = [e[1] for e in client.api.events if e[0] == "create"]
+    assert starts.index("db") < creates.index("api")
+    assert starts.index("api") < creates.index("web")
+    for name in ("db", "api", "web", "worker"):
+        labels = client.api.inspect_container(name)["Config"]["Labels"]
+        assert labels[cs.LABEL_STACK] == "s1" and labels[cs.LABEL_MEMBER] == name
+    before = len(client.api.mutations())
+    again = StackManager(client).converge(stack(MEMBERS))
+    assert again["changed"] is False and again["changed_members"] == []
+    assert len(client.api.mutations()) == before
+    assert again["diff"]["before"] == again["diff"]["after"]
+
+
+def test_stack_check_mode_and_diff(client):
+    predicted = StackManager(client, check_mode=True).converge(stack(MEMBERS, networks=[{"name": "n1"}]))
+    assert client.api.mutations() == []
+    assert sorted(predicted["changed_members"]) == ["api", "db", "web", "worker"]
+    assert predicted["networks_created"] == ["n1"]
+    assert predicted["diff"]["after"]["containers"]["web"]["env"] == {"X": "1"}
+    assert predicted["diff"]["before"]["containers"]["web"] == {}
+    StackManager(client).converge(stack(MEMBERS, networks=[{"name": "n1"}]))
+    changed = [dict(m) for m in MEMBERS]
+    changed[2]["env"] = {"X": "2"}
+    predicted = StackManager(client, check_mode=True).converge(stack(changed, networks=[{"name": "n1"}]))
+    assert predicted["changed_members"] == ["web"]
+    assert predicted["containers"]["web"]["action"] == "recreate"
+    assert predicted["diff"]["before"]["containers"]["web"]["env"] == {"X": "1"}
+    assert predicted["diff"]["after"]["containers"]["web"]["env"] == {"X": "2"}
+    assert list(predicted["diff"]["after"]["containers"]) == ["web"]
+
+
+def test_stack_prunes_undeclared_labelled_members_only(client):
+    StackManager(client).converge(stack(MEMBERS))
+    ContainerManager(client).ensure(spec("outsider"))  # not in the stack: never pruned
+    result = StackManager(client).converge(stack(MEMBERS[:2]))
+    assert sorted(result["pruned"]) == ["web", "worker"]
+    names = sorted(c["Names"][0].lstrip("/") for c in client.api.containers(all=True))
+    assert names == ["api", "db", "outsider"]
+    kept = StackManager(client).converge(stack(MEMBERS[:1], prune=False))
+    assert kept["pruned"] == []
+
+
+def test_stack_partial_failure_reports_and_rerun_converges(client):
+    client.api.fail_start.add("api")
+    result = StackManager(client).converge(stack(MEMBERS))
+    assert result["failed_members"] == ["api"]
+    assert result["skipped_members"] == ["web"]
+    assert "api failed" in result["containers"]["web"]["error"]
+    assert "driver failed" in result["containers"]["api"]["error"]
+    assert sorted(result["changed_members"]) == ["db", "worker"]
+    client.api.fail_start.clear()
+    rerun = StackManager(client).converge(stack(MEMBERS))
+    assert rerun["failed_members"] == [] and sorted(rerun["changed_members"]) == ["api", "web"]
+    assert StackManager(client).converge(stack(MEMBERS))["changed"] is False
+
+
+def test_stack_validation_before_any_change(client):
+    bad = [dict(MEMBERS[0]), {"name": "x", "image": "web:1", "ports": ["nope"]}]
+    with pytest.raises(ValidationError) as info:
+        StackManager(client).converge(stack(bad))
+    assert info.value.option == "containers[1].ports"
+    with pytest.raises(ValidationError) as info:
+        StackManager(client).converge(stack([{"name": "x", "image": "web:1", "colour": "red"}]))
+    assert info.value.option == "containers[0].colour"
+    with pytest.raises(ValidationError) as info:
+        StackManager(client).converge(stack([{"name": "x", "image": "nope:1", "pull": "never"}]))
+    assert "containers[x].image" in str(info.value)
+    assert client.api.mutations() == []
+
+
+def test_depends_on_validation():
+    assert order_members([{"name": "a", "depends_on": ["b"]}, {"name": "b"}]) == ["b", "a"]
+    with pytest.raises(ValidationError) as info:
+        order_members([{"name": "a", "depends_on": ["b"]}, {"name": "b", "depends_on": ["a"]}])
+    assert "cycle" in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        order_members([{"name": "a", "depends_on": ["zzz"]}])
+    assert info.value.option == "containers[0].depends_on"
+
+
+def test_max_unavailable_bounds_concurrent_replacements(client):
+    members = [{"name": "m%d" % i, "image": "box:1"} for i in range(6)]
+    StackManager(client, max_workers=6).converge(stack(members))
+    active = {"now": 0, "peak": 0}
+    real_remove = client.api.remove_container
+
+    def tracking_remove(ref, **kwargs):
+        active["now"] += 1
+        active["peak"] = max(active["peak"], active["now"])
+        import time
+        time.sleep(0.05)
+        real_remove(ref, **kwargs)
+        active["now"] -= 1
+    client.api.remove_container = tracking_remove
+    changed = [dict(m, env={"V": "2"}) for m in members]
+    result = StackManager(client, max_workers=6).converge(stack(changed, max_workers=6, max_unavailable=1))
+    assert sorted(result["changed_members"]) == sorted(m["name"] for m in members)
+    assert active["peak"] == 1
+
+
+def test_secret_values_collected():
+    assert secret_values([{"secret_env": {"A": "x", "B": None}}, {"name": "n"}]) == {"x"}
+
+
+def test_stack_absent_removes_labelled(client):
+    StackManager(client).converge(stack(MEMBERS, networks=[{"name": "n1"}]))
+    result = StackManager(client).converge({"name": "s1", "state": "absent"})
+    assert sorted(result["pruned"]) == ["api", "db", "web", "worker"]
+    assert client.api.containers(all=True) == []
