@@ -194,7 +194,27 @@ def find_pid(exe_name):
     return None
 
 
-def ensure_libvirtd():
+NO_KVM_FILE = RUN_DIR + "/no-kvm"
+
+
+def libvirtd_command(use_kvm):
+    """libvirtd, with /dev/kvm hidden in a mount namespace of its own when KVM does not work.
+
+    libvirt probes qemu as root (KVM found) but checks KVM as the qemu user
+    (denied where /dev/kvm is 0600): it then finds its capability cache stale
+    on every lookup and re-probes qemu, ~4 s each, minutes per define. A plain
+    0600 file over /dev/kvm makes both answers "no KVM".
+    """
+    if use_kvm or not os.path.exists("/dev/kvm"):
+        return ["libvirtd"]
+    with open(NO_KVM_FILE, "w"):
+        pass
+    os.chmod(NO_KVM_FILE, 0o600)
+    return ["unshare", "--mount", "--propagation", "slave", "sh", "-c",
+            "mount --bind %s /dev/kvm && exec libvirtd" % NO_KVM_FILE]
+
+
+def ensure_libvirtd(use_kvm):
     for name in ("virtlogd", "libvirtd"):
         pid = find_pid(name)
         if pid:
@@ -202,7 +222,7 @@ def ensure_libvirtd():
                 log("WARNING: %s (pid %d) already runs outside namespace %s; using it as it is" % (name, pid, NETNS))
             continue
         log("starting %s in namespace %s" % (name, NETNS))
-        spawn_daemon(name, [name], RUN_DIR + "/" + name + ".pid")
+        spawn_daemon(name, libvirtd_command(use_kvm) if name == "libvirtd" else [name], RUN_DIR + "/" + name + ".pid")
         if name == "virtlogd":
             wait_for("virtlogd socket", lambda: os.path.exists("/run/libvirt/virtlogd-sock"), 30,
                      diagnose=lambda: tail(LOG_DIR + "/virtlogd.log"))
@@ -249,9 +269,13 @@ def up():
     os.makedirs(RUN_DIR, exist_ok=True)
     ensure_netns()
     ensure_dockerd()
-    ensure_libvirtd()
+    # the guest image comes first: its kernel tells whether KVM really works,
+    # which decides how libvirtd is started
+    cache_dir = build_cached_image()
+    ensure_libvirtd(kvm_works(cache_dir))
     ensure_network()
     ensure_pool()
+    import_image(cache_dir)
     log("lab daemons up: namespace %s, DOCKER_HOST=%s, libvirt %s" % (NETNS, DOCKER_HOST, LIBVIRT_URI))
 
 
@@ -347,12 +371,21 @@ class BaseImage:
                 "kernel": self.kernel, "initrd": self.initrd, "cmdline": self.cmdline, "ssh_key": self.ssh_key}
 
 
-def build_image():
-    """Run guest_image.sh (cached by recipe hash) and import the result into the pool."""
+def build_cached_image():
+    """Run guest_image.sh (cached by recipe hash); returns the cache directory."""
     proc = subprocess.run([os.path.join(LAB_DIR, "guest_image.sh")], stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
         raise LabError("guest image build failed (exit %d)" % proc.returncode)
-    cache_dir = proc.stdout.strip().splitlines()[-1]
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def build_image():
+    """The cached guest image, imported into the lab pool."""
+    return import_image(build_cached_image())
+
+
+def import_image(cache_dir):
+    """Copy the base image into the pool and the kernel/initrd where qemu may read them."""
     image = BaseImage(cache_dir)
     os.makedirs(BOOT_DIR, exist_ok=True)
     for src, dest in (("vmlinuz", image.kernel), ("initrd.img", image.initrd)):
