@@ -195,6 +195,8 @@ def find_pid(exe_name):
 
 
 NO_KVM_FILE = RUN_DIR + "/no-kvm"
+QEMU_CONF = "/etc/libvirt/qemu.conf"
+LAB_QEMU_CONF = RUN_DIR + "/qemu.conf"
 
 
 def libvirtd_command(use_kvm):
@@ -203,15 +205,24 @@ def libvirtd_command(use_kvm):
     libvirt probes qemu as root (KVM found) but checks KVM as the qemu user
     (denied where /dev/kvm is 0600): it then finds its capability cache stale
     on every lookup and re-probes qemu, ~4 s each, minutes per define. A plain
-    0600 file over /dev/kvm makes both answers "no KVM".
+    0600 file over /dev/kvm makes both answers "no KVM". libvirt cannot move
+    that file mount into a guest's private /dev, so in the same namespace (and
+    only there) qemu.conf gets `namespaces = []`.
     """
     if use_kvm or not os.path.exists("/dev/kvm"):
         return ["libvirtd"]
     with open(NO_KVM_FILE, "w"):
         pass
     os.chmod(NO_KVM_FILE, 0o600)
-    return ["unshare", "--mount", "--propagation", "slave", "sh", "-c",
-            "mount --bind %s /dev/kvm && exec libvirtd" % NO_KVM_FILE]
+    script = "mount --bind %s /dev/kvm" % NO_KVM_FILE
+    if os.path.exists(QEMU_CONF):
+        with open(QEMU_CONF) as handle:
+            conf = handle.read()
+        with open(LAB_QEMU_CONF, "w") as handle:
+            handle.write(conf + "\n# hybridops lab: /dev/kvm is hidden by a file mount\nnamespaces = []\n")
+        os.chmod(LAB_QEMU_CONF, 0o600)
+        script += " && mount --bind %s %s" % (LAB_QEMU_CONF, QEMU_CONF)
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script + " && exec libvirtd"]
 
 
 def ensure_libvirtd(use_kvm):
@@ -784,6 +795,11 @@ def main(argv=None):
                              indent=2))
     except LabError as exc:
         print("lab: " + str(exc), file=sys.stderr)
+        return 1
+    except Exception as exc:  # pylint: disable=broad-except
+        if type(exc).__name__ != "libvirtError":
+            raise
+        print("lab: libvirt: " + str(exc), file=sys.stderr)
         return 1
     return 0
 
