@@ -1,0 +1,275 @@
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ImageManager: ensure an image from a registry, an archive or a build context; tag; remove.
+
+Idempotent by image ID, and exact in check mode:
+- an archive's image IDs are read from its manifest.json without loading it;
+- a build is skipped when the image carries the hash of the same context,
+  Dockerfile and build args (label ``hybridops.fleet.context-hash``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    BackendError, FleetError, ValidationError)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
+    address, backend_error, is_not_found, split_image_ref)
+
+SOURCES = ("pull", "load", "build")
+CONTEXT_LABEL = "hybridops.fleet.context-hash"
+
+
+def archive_manifest(path):
+    """[(image_id, [repo tags])] of a `docker save` archive (tar, optionally gz/bz2/xz compressed)."""
+    if not os.path.isfile(path):
+        raise ValidationError("load_path", "%s does not exist on the host the module runs on (copy it there first, "
+                              "e.g. with ansible.builtin.copy)" % path)
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            member = None
+            for item in tar:
+                if item.name.lstrip("./") == "manifest.json":
+                    member = item
+                    break
+            if member is None:
+                raise ValidationError("load_path", "%s has no manifest.json; it is not a `docker save` archive" % path,
+                                      accepted="an archive made by docker save (tar, tar.gz, tar.xz, tar.bz2)")
+            manifest = json.loads(tar.extractfile(member).read().decode("utf-8"))
+    except (tarfile.TarError, OSError, ValueError) as exc:
+        raise ValidationError("load_path", "cannot read %s: %s" % (path, exc),
+                              accepted="an archive made by docker save (tar, tar.gz, tar.xz, tar.bz2)")
+    result = []
+    for entry in manifest:
+        config = entry.get("Config") or ""
+        digest = os.path.basename(config)
+        if digest.endswith(".json"):
+            digest = digest[:-5]
+        result.append(("sha256:" + digest, list(entry.get("RepoTags") or [])))
+    return result
+
+
+def context_hash(path, dockerfile, buildargs, target):
+    """Stable hash of a build context directory plus the build parameters."""
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            rel = os.path.relpath(full, path)
+            digest.update(rel.encode("utf-8", "surrogateescape") + b"\0")
+            if os.path.islink(full):
+                digest.update(b"L" + os.readlink(full).encode("utf-8", "surrogateescape"))
+                continue
+            st = os.stat(full)
+            digest.update(("%o\0" % (st.st_mode & 0o7777)).encode())
+            with open(full, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            digest.update(b"\0")
+    digest.update(json.dumps({"dockerfile": dockerfile, "args": buildargs or {}, "target": target},
+                             sort_keys=True).encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def _full_ref(ref):
+    repo, tag = split_image_ref(ref)
+    if tag.startswith("sha256:"):
+        return "%s@%s" % (repo, tag)
+    return "%s:%s" % (repo, tag)
+
+
+class ImageManager(object):
+    def __init__(self, client, check_mode=False):
+        self.client = client
+        self.api = client.api
+        self.check_mode = check_mode
+
+    def inspect(self, ref):
+        try:
+            return self.api.inspect_image(ref)
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise backend_error(self.client, "inspecting image %s" % ref, exc)
+
+    @staticmethod
+    def _view(data):
+        if not data:
+            return {}
+        return {"id": data.get("Id"), "tags": sorted(data.get("RepoTags") or [])}
+
+    @staticmethod
+    def summary(data):
+        if not data:
+            return None
+        config = data.get("Config") or {}
+        return {"id": data.get("Id"), "tags": data.get("RepoTags") or [], "digests": data.get("RepoDigests") or [],
+                "created": data.get("Created"), "size": data.get("Size"), "labels": config.get("Labels") or {},
+                "architecture": data.get("Architecture"), "os": data.get("Os")}
+
+    def ensure(self, params):
+        name = params["name"]
+        state = params.get("state") or "present"
+        before = self.inspect(name)
+        result = {"changed": False, "actions": [], "name": name}
+        if state == "absent":
+            if before is not None:
+                result["actions"].append("remove")
+                result["changed"] = True
+                if not self.check_mode:
+                    try:
+                        self.api.remove_image(name, force=bool(params.get("force")))
+                    except Exception as exc:
+                        raise backend_error(self.client, "removing image %s" % name, exc)
+            result["image"] = None
+            result["diff"] = {"before": self._view(before), "after": {}}
+            return result
+        source = params.get("source")
+        after_id = before.get("Id") if before else None
+        if source is None:
+            if before is None:
+                raise ValidationError("source", "image %s is not on the engine at %s and no source is given"
+                                      % (name, address(self.client)), accepted="pull, load (with load_path), build (with build.path)")
+        elif source == "pull":
+            after_id = self._pull(name, before, params, result)
+        elif source == "load":
+            after_id = self._load(name, before, params, result)
+        elif source == "build":
+            after_id = self._build(name, before, params, result)
+        else:
+            raise ValidationError("source", "unknown source %r" % source, accepted=", ".join(SOURCES))
+        tags = []
+        for tag in params.get("tags") or []:
+            tags.append(_full_ref(tag))
+        for tag in tags:
+            current = self.inspect(tag)
+            if current is not None and current.get("Id") == after_id:
+                continue
+            result["actions"].append("tag %s" % tag)
+            result["changed"] = True
+            if not self.check_mode and after_id:
+                repo, tagname = split_image_ref(tag)
+                try:
+                    self.api.tag(after_id, repo, tagname, force=True)
+                except Exception as exc:
+                    raise backend_error(self.client, "tagging %s as %s" % (after_id[:19], tag), exc)
+        final = self.inspect(name) if not self.check_mode else before
+        result["image"] = self.summary(final)
+        after_view = {"id": after_id, "tags": sorted(set(((before or {}).get("RepoTags") or []) + [_full_ref(name)] + tags))}
+        if final is not None and not self.check_mode:
+            after_view = self._view(final)
+        result["diff"] = {"before": self._view(before), "after": after_view}
+        return result
+
+    # ------------------------------------------------------------------ sources
+
+    def _pull(self, name, before, params, result):
+        if before is not None and not params.get("force"):
+            return before.get("Id")
+        result["actions"].append("pull")
+        if self.check_mode:
+            # an existing image is re-pulled only with force; whether it moves is unknown until pulled
+            result["changed"] = before is None
+            return before.get("Id") if before else None
+        auth = None
+        if params.get("registry_username"):
+            auth = {"username": params["registry_username"], "password": params.get("registry_password") or ""}
+            if params.get("registry"):
+                auth["serveraddress"] = params["registry"]
+        repo, tag = split_image_ref(name)
+        try:
+            self.api.pull(repo, tag=tag, auth_config=auth)
+        except Exception as exc:
+            err = backend_error(self.client, "pulling %s" % name, exc)
+            raise BackendError("%s. Without a reachable registry, use source=load (an archive made by docker save) "
+                               "or source=build" % err.msg)
+        after = self.inspect(name)
+        after_id = after.get("Id") if after else None
+        result["changed"] = after_id != (before or {}).get("Id")
+        return after_id
+
+    def _load(self, name, before, params, result):
+        path = params.get("load_path")
+        if not path:
+            raise ValidationError("load_path", "is required with source=load")
+        images = archive_manifest(path)
+        wanted = _full_ref(name)
+        match = [img for img in images if wanted in img[1]]
+        if not match and len(images) != 1:
+            raise ValidationError("name", "%s is not in %s, which holds %s; name one of its tags"
+                                  % (wanted, path, ", ".join(t for _i, tags in images for t in tags) or "untagged images"))
+        image_id, _tags = match[0] if match else images[0]
+        if before is not None and before.get("Id") == image_id and not params.get("force"):
+            return image_id
+        result["actions"].append("load")
+        result["changed"] = True
+        if self.check_mode:
+            return image_id
+        try:
+            with open(path, "rb") as handle:
+                # the SDK streams the file; a compressed archive is decompressed by the engine
+                response = self.api.load_image(handle)
+                for chunk in response or []:
+                    if isinstance(chunk, dict) and chunk.get("error"):
+                        raise BackendError("loading %s failed on %s: %s" % (path, address(self.client), chunk["error"]))
+        except FleetError:
+            raise
+        except Exception as exc:
+            raise backend_error(self.client, "loading %s" % path, exc)
+        if not match:
+            repo, tag = split_image_ref(wanted)
+            try:
+                self.api.tag(image_id, repo, tag, force=True)
+            except Exception as exc:
+                raise backend_error(self.client, "tagging the loaded image as %s" % wanted, exc)
+        return image_id
+
+    def _build(self, name, before, params, result):
+        build = params.get("build") or {}
+        path = build.get("path")
+        if not path:
+            raise ValidationError("build.path", "is required with source=build")
+        if not os.path.isdir(path):
+            raise ValidationError("build.path", "%s is not a directory on the host the module runs on" % path)
+        dockerfile = build.get("dockerfile") or "Dockerfile"
+        if not os.path.isfile(os.path.join(path, dockerfile)):
+            raise ValidationError("build.dockerfile", "%s not found in %s" % (dockerfile, path))
+        args = dict((str(k), str(v)) for k, v in (build.get("args") or {}).items())
+        digest = context_hash(path, dockerfile, args, build.get("target"))
+        current = ((before or {}).get("Config") or {}).get("Labels") or {}
+        if before is not None and current.get(CONTEXT_LABEL) == digest and not params.get("force"):
+            return before.get("Id")
+        result["actions"].append("build")
+        if self.check_mode:
+            result["changed"] = True
+            return None
+        labels = dict(build.get("labels") or {})
+        labels[CONTEXT_LABEL] = digest
+        kwargs = dict(path=path, tag=_full_ref(name), dockerfile=dockerfile, buildargs=args or None, labels=labels,
+                      nocache=bool(build.get("nocache")), pull=bool(build.get("pull")), rm=True, forcerm=True,
+                      decode=True)
+        if build.get("target"):
+            kwargs["target"] = build["target"]
+        log = []
+        try:
+            for chunk in self.api.build(**kwargs):
+                if "stream" in chunk:
+                    log.append(chunk["stream"])
+                if chunk.get("error"):
+                    raise BackendError("building %s failed on %s: %s" % (name, address(self.client), chunk["error"].strip()),
+                                       build_log="".join(log)[-3000:])
+        except FleetError:
+            raise
+        except Exception as exc:
+            raise backend_error(self.client, "building %s" % name, exc)
+        after = self.inspect(name)
+        after_id = after.get("Id") if after else None
+        result["changed"] = after_id != (before or {}).get("Id")
+        result["build_log"] = "".join(log)[-3000:]
+        return after_id
