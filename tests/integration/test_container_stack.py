@@ -1,5 +1,6 @@
 """hybridops.fleet.container_stack against the lab's real dockerd (inside the lab namespace)."""
 import json
+import time
 
 # fixtures are imported so pytest finds them
 from test_container_support import (  # noqa: F401 pylint: disable=unused-import
@@ -13,10 +14,19 @@ NET = PREFIX + "stacknet"
 VOL = PREFIX + "stackvol"
 
 
-def stamp(text):
-    """Docker's RFC 3339 nano timestamps as sortable tuples (fractions are not zero-padded)."""
-    main, _dot, frac = text.rstrip("Z").partition(".")
-    return main, int((frac or "0").ljust(9, "0")[:9])
+def engine_events(client, since):
+    """Container events of the engine since a time, in engine order."""
+    return list(client.api.events(since=int(since) - 1, until=int(time.time()) + 1,
+                                  filters={"type": "container"}, decode=True))
+
+
+def first_event(events, name, action):
+    """timeNano of the first event `action` of container `name` (fails when there is none)."""
+    for event in events:
+        if event.get("Action") == action and (event.get("Actor") or {}).get("Attributes", {}).get("name") == name:
+            return event["timeNano"]
+    raise AssertionError("no %r event for %s in %s" % (action, name, [(e.get("Action"), e.get("Actor", {}).get(
+        "Attributes", {}).get("name")) for e in events]))
 
 
 def members(web_image=WEB1, extra=None):
@@ -55,6 +65,7 @@ def test_stack_check_create_idempotent_and_reachable(ansible, clean):
     assert predicted["diff"]["after"]["containers"][PREFIX + "front"]["env"] == {"TIER": "front"}
     assert names_in(client) == []
 
+    started = time.time()
     created = run(ansible, members(), diff=True)
     assert created["changed"] is True and created.get("failed") is not True, dump(created)
     assert sorted(created["changed_members"]) == sorted(predicted["changed_members"])
@@ -65,10 +76,10 @@ def test_stack_check_create_idempotent_and_reachable(ansible, clean):
     for name in ("db", "api", "front"):
         data = inspect(client, PREFIX + name)
         assert http_get_retry("http://%s:8080/" % container_ip(data, NET)) == "web v1"
-    # depends_on: each dependent was created after its dependency was healthy (started)
-    db, api, front = (inspect(client, PREFIX + n) for n in ("db", "api", "front"))
-    assert stamp(api["Created"]) > stamp(db["State"]["Health"]["Log"][0]["End"])
-    assert stamp(front["Created"]) > stamp(api["State"]["Health"]["Log"][0]["End"])
+    # depends_on: each dependent was created after its dependency reported healthy (engine events)
+    events = engine_events(client, started)
+    assert first_event(events, PREFIX + "api", "create") > first_event(events, PREFIX + "db", "health_status: healthy")
+    assert first_event(events, PREFIX + "front", "create") > first_event(events, PREFIX + "api", "health_status: healthy")
     assert "hybridops-stack-secret-42" not in json.dumps(created)
     assert "hybridops-stack-secret-42" not in ansible.last_stdout
 
