@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """container_stack vs a loop of community.docker.docker_container vs the raw Docker SDK.
 
 For N containers on one engine, three phases: create (and start), no-op rerun,
@@ -178,7 +177,7 @@ def median(values):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 50])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--peer-reps", type=int, default=None, help="reps for the (slow) peer loop; default --reps")
