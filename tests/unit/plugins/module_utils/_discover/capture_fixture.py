@@ -1,10 +1,10 @@
 """Capture a discovery fixture on a real systemd host (run as root on the lab guest).
 
-Usage: PYTHONPATH=<dir holding ansible_collections> python3 capture_fixture.py OUT.json [UNIT ...]
+Usage: PYTHONPATH=<dir holding ansible_collections> python3 capture_fixture.py [--include-all] OUT.json [UNIT ...]
 
-Runs the real discovery twice, with the default selection and with the given
-units, through one recording reader and runner, and writes every file, link
-and command output it used to OUT.json.
+Runs the real discovery twice, with the default selection (and include_all
+when asked) and with the given units, through one recording reader and
+runner, and writes every file, link and command output it used to OUT.json.
 """
 import json
 import os
@@ -26,8 +26,11 @@ def run(argv):
 
 
 def main():
-    out = sys.argv[1]
-    units = sys.argv[2:] or None
+    args = sys.argv[1:]
+    include_all = "--include-all" in args
+    args = [a for a in args if a != "--include-all"]
+    out = args[0]
+    units = args[1:] or None
     reader = RecordingReader("/")
     calls = []
     which_log = {}
@@ -36,11 +39,12 @@ def main():
         which_log[name] = shutil.which(name)
         return which_log[name]
 
-    Discovery(recording_run(calls, run), reader, which).discover()
+    Discovery(recording_run(calls, run), reader, which).discover(include_all=include_all)
     if units:
         Discovery(recording_run(calls, run), reader, which).discover(services=units)
     capture = dict(reader.log)
-    capture.update({"run": calls, "which": which_log, "clock_ticks": os.sysconf("SC_CLK_TCK"), "services": units})
+    capture.update({"run": calls, "which": which_log, "clock_ticks": os.sysconf("SC_CLK_TCK"), "services": units,
+                    "include_all": include_all})
     with open(out, "w") as handle:
         json.dump(capture, handle, indent=1, sort_keys=True)
 
