@@ -149,7 +149,9 @@ def lab_guest(lab_env, tmp_path_factory):
     what they change instead of rebooting. Yields the guest dict (name, ip,
     ssh_key, timings) plus `inventory`, an INI inventory with group lab_guests.
     """
-    name = lab.GUEST_PREFIX + "it"
+    # one guest per test session (sessions running side by side must not share
+    # one); HYBRIDOPS_LAB_GUEST names it, to reuse a guest kept with HYBRIDOPS_LAB_KEEP
+    name = lab.GUEST_PREFIX + os.environ.get("HYBRIDOPS_LAB_GUEST", "it-%d" % os.getpid())
     try:
         guests = lab_env.boot([name])
     except lab.LabError as exc:
