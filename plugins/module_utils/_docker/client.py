@@ -106,11 +106,8 @@ def connect(params):
 
 
 def _short(exc):
+    # requests wraps socket errors several times; name the reason, not the wrapping
     text = str(exc)
-    # requests wraps the socket error several times; keep the innermost reason
-    for marker in ("Caused by ", "Connection aborted."):
-        if marker in text:
-            break
     if "No such file or directory" in text:
         return "socket not found (No such file or directory)"
     if "Permission denied" in text:
