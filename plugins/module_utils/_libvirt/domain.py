@@ -17,6 +17,7 @@ Flow of :meth:`VmManager.run`:
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import re
@@ -462,8 +463,10 @@ class VmManager(object):
             full["max_memory"] = full["memory"]
         if params.get("max_vcpus") is None:
             full["max_vcpus"] = full["vcpus"]
-        after_spec = dx.merged_view(dict((k, None) for k in dx.SPEC_KEYS), full)
-        after_spec["name"] = self.name
+        root = dx.new_domain_root(self.name, params.get("xml"))
+        dx.apply_spec(root, full)
+        dx.add_hotplug_ports(root)
+        after_spec = self._annotate_sizes(dx.xml_to_spec(root), desired)
         autostart = bool(params.get("autostart"))
         final_state = {"present": "stopped", "absent": "absent"}.get(state, state)
         result = {"changed": True, "created": True, "restart_required": False, "changes": ["created"]}
@@ -481,8 +484,6 @@ class VmManager(object):
         owned = []
         try:
             self._execute_plan(plan, undo, owned, running=False)
-            root = dx.new_domain_root(self.name, params.get("xml"))
-            dx.apply_spec(root, full)
             dx.write_owned_volumes(root, owned)
             xml = dx.to_string(root)
             dom = self.client.call("defining %s" % self.name, self.client.conn.defineXML, xml)
@@ -542,15 +543,18 @@ class VmManager(object):
             "restart_required": bool(restart_keys) and not restart,
             "restart_required_for": restart_keys,
         }
+        if "template_sha256" in changes:
+            new_xml = dx.rebase_on_template(params["xml"], current_xml, self.name, desired)
+        else:
+            new_xml = dx.update_xml(current_xml, desired)
+        after_spec = self._annotate_sizes(dx.xml_to_spec(new_xml), desired)
         if self.diff_mode:
             before = dx.view(current_spec)
             before.update({"state": cur_state, "autostart": autostart_now})
-            after_spec = dx.merged_view(current_spec, desired)
             after = dx.view(after_spec)
             after.update({"state": final_state, "autostart": autostart_now if autostart is None else bool(autostart)})
             result["diff"] = make_diff(before, after)
         if self.check_mode:
-            after_spec = dx.merged_view(current_spec, desired)
             vm = dx.view(after_spec)
             vm.update({"state": final_state, "uuid": dom.UUIDString(), "managed": current_spec["managed"],
                        "autostart": autostart_now if autostart is None else bool(autostart)})
@@ -565,10 +569,6 @@ class VmManager(object):
             self._execute_plan(plan, undo, owned, running=active)
             xml_changes = [c for c in changes if c != "autostart"]
             if xml_changes or len(owned) != len(dx.read_owned_volumes(dx.parse(current_xml))):
-                if "template_sha256" in changes:
-                    new_xml = dx.rebase_on_template(params["xml"], current_xml, self.name, desired)
-                else:
-                    new_xml = dx.update_xml(current_xml, desired)
                 root = dx.parse(new_xml)
                 dx.write_owned_volumes(root, owned)
                 self.client.call("redefining %s" % self.name, self.client.conn.defineXML, dx.to_string(root))
@@ -598,6 +598,15 @@ class VmManager(object):
         self._finish(dom, result)
         return result
 
+    @staticmethod
+    def _annotate_sizes(spec, desired):
+        """Requested disk sizes are not in the XML: carry them into the predicted spec by target."""
+        sizes = dict((d["target"], d["size"]) for d in desired.get("disks") or [] if d.get("size"))
+        for disk in spec.get("disks") or []:
+            if disk.get("target") in sizes:
+                disk["size"] = sizes[disk["target"]]
+        return spec
+
     def _final_state(self, state, cur_state):
         if state == "present":
             return cur_state
@@ -608,7 +617,9 @@ class VmManager(object):
         live_xml = self.client.call("reading %s" % self.name, dom.XMLDesc, 0)
         live = dx.xml_to_spec(live_xml)
         keys = []
-        for key in changes:
+        # a change saved by an earlier run but not yet live is still pending
+        pending = [k for k in dx.compare(live, desired) if k not in changes and dx.live_class(k) == "restart"]
+        for key in list(changes) + pending:
             if key in ("autostart",) or key == "cloud_init_sha256":
                 continue
             cls = dx.live_class(key)
@@ -874,3 +885,37 @@ class VmManager(object):
 
 
 __all__ = ["VmManager", "validate_params", "vm_facts", "STATES"]
+
+
+# --- info ---------------------------------------------------------------------------------------------
+
+def _matches(facts, params):
+    names = params.get("name") or []
+    if names and not any(fnmatch.fnmatchcase(facts["name"], pattern) for pattern in names):
+        return False
+    states = params.get("state") or []
+    if states and facts["state"] not in states:
+        return False
+    tags = params.get("tags") or []
+    if tags and not set(tags) <= set(facts.get("tags") or []):
+        return False
+    if params.get("managed") is not None and facts["managed"] != params["managed"]:
+        return False
+    return True
+
+
+def list_vms(client, params):
+    """Facts of every domain on ``client`` matching name patterns, states, tags and ownership."""
+    result = []
+    for dom in client.domains():
+        try:
+            facts = vm_facts(client, dom, with_ips=False)
+        except BackendError:
+            continue  # the domain vanished while we listed
+        if not _matches(facts, params):
+            continue
+        if params.get("ips", True) and facts["state"] == "running":
+            facts = vm_facts(client, dom, with_ips=True, ip_sources=params.get("ip_sources") or ("lease", "arp"))
+        facts["uri"] = client.uri
+        result.append(facts)
+    return sorted(result, key=lambda f: f["name"])

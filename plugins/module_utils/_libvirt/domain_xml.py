@@ -209,6 +209,29 @@ def _w_os_type_attr(attr):
     return writer
 
 
+def _machine_family(machine):
+    machine = machine or ""
+    if "q35" in machine:
+        return "q35"
+    if machine == "pc" or "i440fx" in machine:
+        return "pc"
+    return machine
+
+
+def _w_machine(root, value):
+    """Set the machine type; a change of chipset drops controllers and device addresses
+    (libvirt lays them out again: q35 has PCIe root ports, pc a plain PCI root)."""
+    current = _r_os_type_attr("machine")(root)
+    _w_os_type_attr("machine")(root, value)
+    if current is not None and _machine_family(current) != _machine_family(value):
+        devices = _devices(root)
+        for node in devices.findall("controller"):
+            devices.remove(node)
+        for node in devices:
+            for address in node.findall("address"):
+                node.remove(address)
+
+
 def _r_firmware(root):
     node = root.find("os")
     if node is None:
@@ -417,7 +440,7 @@ FIELDS = [
     Field("max_vcpus", _r_max_vcpus, _w_max_vcpus),
     Field("cpu_mode", _r_cpu_mode, _w_cpu_mode),
     Field("arch", _r_os_type_attr("arch"), _w_os_type_attr("arch")),
-    Field("machine", _r_os_type_attr("machine"), _w_os_type_attr("machine"), equal=_machine_equal),
+    Field("machine", _r_os_type_attr("machine"), _w_machine, equal=_machine_equal),
     Field("firmware", _r_firmware, _w_firmware),
     Field("kernel", _r_os_text("kernel"), _w_os_text("kernel"), equal=lambda a, b: (a or "") == (b or "")),
     Field("initrd", _r_os_text("initrd"), _w_os_text("initrd"), equal=lambda a, b: (a or "") == (b or "")),
@@ -707,6 +730,21 @@ def apply_spec(root, desired):
         write_networks(root, desired["networks"])
     _ensure_boot_dev(root)
     return root
+
+
+def add_hotplug_ports(root, spare=6):
+    """On q35, give a new domain ``spare`` free PCIe root ports beyond what its devices use,
+    so disks and NICs can be hot-plugged later (libvirt only adds the ports it needs)."""
+    if _machine_family(_r_os_type_attr("machine")(root)) != "q35":
+        return
+    devices = _devices(root)
+    if any(c.get("model") == "pcie-root-port" for c in devices.findall("controller")):
+        return
+    if not any(c.get("model") == "pcie-root" for c in devices.findall("controller")):
+        devices.append(ET.Element("controller", {"type": "pci", "index": "0", "model": "pcie-root"}))
+    used = len(devices.findall("disk")) + len(devices.findall("interface")) + 5
+    for _index in range(used + spare):
+        devices.append(ET.Element("controller", {"type": "pci", "model": "pcie-root-port"}))
 
 
 def build_xml(name, desired, template=None):

@@ -11,8 +11,12 @@ import xml.etree.ElementTree as ET
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError,
-    NotFoundError,
     ValidationError,
+)
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import (
+    ACCEPTED_SIZES,
+    SizeError,
+    parse_size,
 )
 
 CHUNK = 1024 * 1024
@@ -214,8 +218,124 @@ def resolve_volume_ref(client, ref, default_pool, option):
     return find_volume(client, default_pool, ref, option)
 
 
-__all__ = [
-    "NotFoundError", "volume_info", "require_pool", "create_volume", "delete_volume", "resize_volume",
-    "file_checksum", "volume_checksum", "upload_file", "replace_content", "find_volume", "resolve_volume_ref",
-    "parse_checksum",
-]
+class VolumeManager(object):
+    """Converge one volume: import from a file (streamed, checksum-idempotent), create empty or
+    as a qcow2 overlay, grow, delete. ``run()`` returns the module result."""
+
+    def __init__(self, client, params, check_mode=False, diff_mode=False):
+        self.client = client
+        self.params = params
+        self.check_mode = check_mode
+        self.diff_mode = diff_mode
+
+    def _validate(self):
+        params = self.params
+        name = params.get("name") or ""
+        if not name or "/" in name or name.startswith("."):
+            raise ValidationError("name", "%r is not a valid volume name" % name, accepted="a file name without /")
+        given = [k for k in ("src", "size", "backing") if params.get(k) is not None]
+        if params.get("state") != "absent" and not given:
+            raise ValidationError("src", "nothing says what the volume holds", accepted="src (import a file), size (empty volume) or backing (overlay)")
+        if params.get("src") and params.get("backing"):
+            raise ValidationError("backing", "cannot be combined with src", accepted="src or backing")
+        size = None
+        if params.get("size") is not None:
+            try:
+                size = parse_size(params["size"], "GiB")
+            except SizeError as exc:
+                raise ValidationError("size", exc.reason, accepted=ACCEPTED_SIZES)
+            if size <= 0:
+                raise ValidationError("size", "must be positive", accepted="a size above 0")
+        algorithm, digest = parse_checksum(params.get("checksum"))
+        if params.get("src"):
+            if not os.path.isfile(params["src"]):
+                raise ValidationError("src", "%r is not a readable file on the controller" % params["src"], accepted="the path of an image file")
+        elif params.get("checksum"):
+            raise ValidationError("checksum", "only applies to src", accepted="checksum together with src")
+        return size, algorithm or "sha256", digest
+
+    def run(self):
+        params = self.params
+        size, algorithm, digest = self._validate()
+        pool = require_pool(self.client, params.get("pool") or "default")
+        vol = self.client.volume(pool, params["name"])
+        before = volume_info(self.client, vol) if vol is not None else None
+        if params.get("state") == "absent":
+            return self._absent(vol, before)
+        actions = []
+        src = params.get("src")
+        src_sum = None
+        if src:
+            src_sum = file_checksum(src, algorithm)
+            if digest and src_sum != digest:
+                raise ValidationError("checksum", "%s of %s is %s, not the expected %s" % (algorithm, src, src_sum, digest),
+                                      accepted="the checksum of the file given in src")
+            if vol is None:
+                actions.append("upload")
+            else:
+                current_sum = volume_checksum(self.client, vol, algorithm)
+                before["checksum"] = "%s:%s" % (algorithm, current_sum)
+                if current_sum != src_sum:
+                    if not params.get("force"):
+                        raise ValidationError("force", "volume %s exists with different content (%s:%s, the file has %s:%s)"
+                                              % (params["name"], algorithm, current_sum, algorithm, src_sum),
+                                              accepted="force: true to replace its content")
+                    actions.append("replace")
+        elif params.get("backing") is not None:
+            if vol is None:
+                resolve_volume_ref(self.client, params["backing"], params.get("backing_pool") or pool.name(), "backing")
+                actions.append("create overlay")
+        elif vol is None:
+            actions.append("create")
+        if vol is not None and size is not None and before:
+            if size < before["capacity"]:
+                raise ValidationError("size", "volumes only grow (current capacity %d bytes)" % before["capacity"],
+                                      accepted="at least the current capacity")
+            if size > before["capacity"]:
+                actions.append("grow")
+        result = {"changed": bool(actions), "actions": actions}
+        if self.check_mode or not actions:
+            after = dict(before or {}, name=params["name"], pool=pool.name())
+            if src_sum:
+                after["checksum"] = "%s:%s" % (algorithm, src_sum)
+            if size is not None and size > after.get("capacity", 0):
+                after["capacity"] = size
+            result["volume"] = after
+        else:
+            vol = self._apply(pool, vol, actions, size, src)
+            result["volume"] = volume_info(self.client, vol)
+            if src_sum:
+                result["volume"]["checksum"] = "%s:%s" % (algorithm, src_sum)
+        if self.diff_mode:
+            keys = ("capacity", "format", "checksum", "backing_path")
+            result["diff"] = {"before": dict((k, before.get(k)) for k in keys if k in before) if before else {"state": "absent"},
+                              "after": dict((k, result["volume"].get(k)) for k in keys if k in result["volume"])}
+        return result
+
+    def _apply(self, pool, vol, actions, size, src):
+        params = self.params
+        fmt = params.get("format")
+        if "upload" in actions:
+            vol = upload_file(self.client, pool, params["name"], src, fmt or "raw")
+        elif "replace" in actions:
+            delete_volume(self.client, vol)
+            vol = upload_file(self.client, pool, params["name"], src, fmt or "raw")
+        elif "create overlay" in actions:
+            _bpool, base = resolve_volume_ref(self.client, params["backing"], params.get("backing_pool") or pool.name(), "backing")
+            binfo = volume_info(self.client, base)
+            vol = create_volume(self.client, pool, params["name"], max(size or 0, binfo["capacity"]), "qcow2",
+                                binfo["path"], binfo["format"])
+        elif "create" in actions:
+            vol = create_volume(self.client, pool, params["name"], size, fmt or "qcow2")
+        if "grow" in actions:
+            resize_volume(self.client, vol, size)
+        return vol
+
+    def _absent(self, vol, before):
+        result = {"changed": vol is not None, "actions": ["delete"] if vol is not None else [],
+                  "volume": {"name": self.params["name"], "state": "absent"}}
+        if self.diff_mode:
+            result["diff"] = {"before": before or {"state": "absent"}, "after": {"state": "absent"}}
+        if vol is not None and not self.check_mode:
+            delete_volume(self.client, vol)
+        return result

@@ -267,3 +267,19 @@ def test_absent_storage_only_when_asked(client, names, base):
 def test_validate_params_is_pure():
     desired = validate_params({"name": "x", "memory": "2GiB", "tb_cache": 0, "tags": ["a"]})
     assert desired == {"memory": 2048, "tb_cache": 0, "tags": ["a"]}
+
+
+def test_list_vms_filters(client, names, base):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import list_vms
+    web, db = names(), names()
+    run(client, **vm_params(web, tags=["unit", "web"], state="running"))
+    run(client, **vm_params(db, tags=["unit", "db"]))
+    found = list_vms(client, {"name": ["unit-vm-*"], "tags": ["unit"]})
+    assert [v["name"] for v in found] == sorted([web, db])
+    assert [v["name"] for v in list_vms(client, {"tags": ["web"]})] == [web]
+    assert [v["name"] for v in list_vms(client, {"name": [db]})] == [db]
+    assert [v["name"] for v in list_vms(client, {"name": ["unit-vm-*"], "state": ["stopped"]})] == [db]
+    assert [v["name"] for v in list_vms(client, {"name": ["unit-vm-*"], "managed": True})] == sorted([web, db])
+    assert list_vms(client, {"name": ["unit-vm-*"], "managed": False}) == []
+    vm = list_vms(client, {"name": [web]})[0]
+    assert vm["uri"] == "test:///default" and vm["state"] == "running" and vm["memory"] == 1024

@@ -195,7 +195,8 @@ def test_merged_view_keeps_existing_mac_and_machine():
 
 
 def test_rebase_on_template_keeps_identity():
-    template = "<domain type='qemu'><name>other</name><uuid>11111111-1111-1111-1111-111111111111</uuid><devices><interface type='network'><source network='default'/></interface><watchdog model='i6300esb'/></devices></domain>"
+    template = ("<domain type='qemu'><name>other</name><uuid>11111111-1111-1111-1111-111111111111</uuid><devices>"
+                "<interface type='network'><source network='default'/></interface><watchdog model='i6300esb'/></devices></domain>")
     current = dx.update_xml(LIBVIRT_XML, {"managed": True})
     root = dx.parse(dx.rebase_on_template(template, current, "vm", {"memory": 256}))
     assert root.find("uuid").text == "6e44d210-e4ee-4a20-9214-45d78d0c94be"
@@ -211,3 +212,13 @@ def test_live_classes_from_table():
     assert dx.live_class("tags") == "meta"
     assert dx.live_class("disks") == "hot"
     assert len(set(f.key for f in dx.FIELDS)) == len(dx.FIELDS)
+
+
+def test_machine_family_change_drops_controllers_and_addresses():
+    xml = LIBVIRT_XML.replace("<devices>", "<devices><controller type='pci' index='0' model='pcie-root'/>")
+    root = dx.parse(xml)
+    dx.apply_spec(root, {"machine": "pc-q35-8.0"})
+    assert root.find("devices/controller") is not None  # same chipset: layout kept
+    dx.apply_spec(root, {"machine": "pc"})
+    assert root.find("devices/controller") is None
+    assert root.find("devices/disk/address") is None and root.find("devices/interface/address") is None

@@ -1,0 +1,169 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: libvirt_vm_info
+short_description: List libvirt VMs with their facts, filtered by name, state and tag
+version_added: 0.1.0
+description:
+  - Returns the same facts as M(hybridops.fleet.libvirt_vm) (state, UUID, memory, vCPUs, disks, interfaces with MACs and IPs,
+    tags, ownership) for every VM on one or more hypervisors that matches the filters.
+  - Never changes anything.
+author:
+  - hybridops.fleet developers (@hybridops)
+extends_documentation_fragment:
+  - hybridops.fleet.libvirt
+attributes:
+  check_mode:
+    description: The module only reads.
+    support: full
+  diff_mode:
+    description: Nothing to show.
+    support: none
+options:
+  uris:
+    description: Several libvirt URIs to query; overrides O(uri). Each VM in the result carries its C(uri).
+    type: list
+    elements: str
+  name:
+    description: Names or shell-style patterns (V(web*)); a VM matches if it matches any of them.
+    type: list
+    elements: str
+  state:
+    description: Only VMs in one of these states.
+    type: list
+    elements: str
+    choices: [running, paused, stopped, shutdown, crashed, pmsuspended]
+  tags:
+    description: Only VMs carrying all of these tags.
+    type: list
+    elements: str
+  managed:
+    description: Only VMs created by this collection (V(true)) or only the others (V(false)).
+    type: bool
+  ips:
+    description: Look up IP addresses of running VMs.
+    type: bool
+    default: true
+  ip_sources:
+    description: Where to look for addresses, in order.
+    type: list
+    elements: str
+    choices: [lease, agent, arp]
+    default: [lease, arp]
+seealso:
+  - module: hybridops.fleet.libvirt_vm
+'''
+
+EXAMPLES = r'''
+- name: All running web VMs on two hypervisors
+  hybridops.fleet.libvirt_vm_info:
+    uris:
+      - qemu+ssh://root@hv1/system
+      - qemu+ssh://root@hv2/system
+    state: [running]
+    tags: [web]
+  register: web
+
+- name: Addresses of the lab VMs
+  ansible.builtin.debug:
+    msg: "{{ web.vms | map(attribute='ip') | list }}"
+
+- name: One VM by name, with addresses from the guest agent
+  hybridops.fleet.libvirt_vm_info:
+    name: [db1]
+    ip_sources: [agent, lease]
+'''
+
+RETURN = r'''
+vms:
+  description: Matching VMs sorted by name, each with the facts M(hybridops.fleet.libvirt_vm) returns in RV(hybridops.fleet.libvirt_vm#module:vm).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Domain name.
+      type: str
+    uri:
+      description: The URI the VM was found on.
+      type: str
+    uuid:
+      description: Domain UUID.
+      type: str
+    state:
+      description: Power state.
+      type: str
+    memory:
+      description: Memory in MiB.
+      type: int
+    vcpus:
+      description: Active vCPUs.
+      type: int
+    tags:
+      description: Tags.
+      type: list
+      elements: str
+    managed:
+      description: Whether this collection created the VM.
+      type: bool
+    disks:
+      description: Disks.
+      type: list
+      elements: dict
+    interfaces:
+      description: Interfaces with mac and ips.
+      type: list
+      elements: dict
+    ip:
+      description: First IPv4 address, or null.
+      type: str
+  sample:
+    - name: web1
+      uri: qemu:///system
+      state: running
+      memory: 1024
+      vcpus: 2
+      tags: [web]
+      ip: 192.168.122.10
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import list_vms
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, run_with_client
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            uri=URI_ARG,
+            uris=dict(type="list", elements="str"),
+            name=dict(type="list", elements="str"),
+            state=dict(type="list", elements="str", choices=["running", "paused", "stopped", "shutdown", "crashed", "pmsuspended"]),
+            tags=dict(type="list", elements="str"),
+            managed=dict(type="bool"),
+            ips=dict(type="bool", default=True),
+            ip_sources=dict(type="list", elements="str", choices=["lease", "agent", "arp"], default=["lease", "arp"]),
+        ),
+        supports_check_mode=True,
+    )
+    uris = module.params["uris"] or [module.params["uri"]]
+
+    def collect(client):
+        vms = list_vms(client, module.params)
+        for uri in uris[1:]:
+            with LibvirtClient(uri) as other:
+                vms.extend(list_vms(other, module.params))
+        return {"changed": False, "vms": vms}
+
+    run_with_client(module, collect, uri=uris[0])
+
+
+if __name__ == "__main__":
+    main()

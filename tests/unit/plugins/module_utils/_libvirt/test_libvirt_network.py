@@ -1,0 +1,86 @@
+"""Network spec <-> XML and NetworkManager on test:///default."""
+import pytest
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import network as nw
+
+HOSTS = [{"mac": "52:54:00:00:00:02", "ip": "10.9.0.12", "name": "b"}, {"mac": "52:54:00:00:00:01", "ip": "10.9.0.11", "name": "a"}]
+
+
+def params(**over):
+    base = {"name": "unit-net", "state": "present", "active": True, "mode": "nat", "bridge": "virbr-unit",
+            "address": "10.9.0.1/24", "dhcp_ranges": [{"start": "10.9.0.100", "end": "10.9.0.200"}], "dhcp_hosts": HOSTS}
+    base.update(over)
+    return base
+
+
+def test_round_trip():
+    desired = nw.normalise_params(params(domain="lab", mtu=1400))
+    spec = nw.read_spec(nw.build_xml("unit-net", desired))
+    assert nw.compare(spec, desired) == []
+    assert [h["mac"] for h in spec["dhcp_hosts"]] == ["52:54:00:00:00:01", "52:54:00:00:00:02"]
+
+
+def test_isolated_and_bridge_modes():
+    spec = nw.read_spec(nw.build_xml("n", {"mode": "isolated", "address": "10.1.0.1/24"}))
+    assert spec["mode"] == "isolated" and spec["address"] == "10.1.0.1/24"
+    spec = nw.read_spec(nw.build_xml("n", {"mode": "bridge", "bridge": "br0"}))
+    assert (spec["mode"], spec["bridge"], spec["address"]) == ("bridge", "br0", None)
+
+
+def test_build_keeps_uuid():
+    xml = "<network><name>n</name><uuid>2d2f5e2c-59a4-4d6e-9b8f-8d2a1c51a0b1</uuid><mac address='52:54:00:aa:aa:aa'/></network>"
+    spec = nw.read_spec(nw.build_xml("n", {"mode": "nat"}, xml))
+    assert spec["uuid"] == "2d2f5e2c-59a4-4d6e-9b8f-8d2a1c51a0b1"
+
+
+@pytest.mark.parametrize("over,option", [
+    ({"address": "10.9.0.1"}, "address"),
+    ({"address": "banana"}, "address"),
+    ({"dhcp_ranges": [{"start": "10.9.1.1", "end": "10.9.0.200"}]}, "dhcp_ranges[0].start"),
+    ({"dhcp_ranges": [{"start": "10.9.0.200", "end": "10.9.0.100"}]}, "dhcp_ranges[0]"),
+    ({"dhcp_hosts": [{"mac": "nope", "ip": "10.9.0.5"}]}, "dhcp_hosts[0].mac"),
+    ({"dhcp_hosts": [{"mac": "52:54:00:00:00:09", "ip": "192.168.1.1"}]}, "dhcp_hosts[0].ip"),
+    ({"mode": "bridge", "bridge": None}, "bridge"),
+    ({"name": "bad name"}, "name"),
+])
+def test_bad_input(over, option):
+    with pytest.raises(ValidationError) as info:
+        nw.normalise_params(params(**over))
+    assert info.value.option == option
+
+
+libvirt = pytest.importorskip("libvirt")
+
+
+@pytest.fixture
+def client():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
+    with LibvirtClient("test:///default") as conn:
+        yield conn
+        net = conn.network("unit-net")
+        if net is not None:
+            if net.isActive():
+                net.destroy()
+            net.undefine()
+
+
+def run(client, check=False, **over):
+    return nw.NetworkManager(client, params(**over), check_mode=check, diff_mode=True).run()
+
+
+def test_manager_create_idempotent_update_absent(client):
+    predicted = run(client, check=True)
+    assert predicted["changed"] and client.network("unit-net") is None
+    created = run(client)
+    assert created["changed"] and created["network"]["active"] is True
+    uuid = created["network"]["uuid"]
+    assert run(client)["changed"] is False
+    more = run(client, dhcp_hosts=HOSTS + [{"mac": "52:54:00:00:00:03", "ip": "10.9.0.13"}])
+    assert more["changed"] and more["changes"] == ["dhcp_hosts"]
+    assert more["network"]["uuid"] == uuid
+    domain = run(client, domain="lab")
+    assert domain["restart_required"] is True and domain["restart_required_for"] == ["domain"]
+    assert run(client, check=True, state="absent")["changed"] and client.network("unit-net") is not None
+    assert run(client, state="absent")["changed"] and client.network("unit-net") is None
+    assert run(client, state="absent")["changed"] is False
