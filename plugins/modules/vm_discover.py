@@ -38,7 +38,8 @@ options:
     description:
       - Units to report, e.g. V(nginx) or V(ssh.service) (V(.service) is added when no unit suffix is given).
         Results are keyed by these names. A unit that does not exist fails the task.
-      - When omitted, every enabled or active service that listens on a port, except the VM's own core and
+      - When omitted, every enabled or active service that listens on a port (or whose socket unit listens for
+        it), except the VM's own core and
         infrastructure services (sshd, systemd-*, cron, docker, cloud-init...; listed in RV(excluded)).
     type: list
     elements: str
@@ -177,7 +178,11 @@ sockets:
     port: {description: Port., type: int}
     pids: {description: Processes holding the socket., type: list, elements: int}
     process: {description: Name of the first of them., type: str}
-    unit: {description: Their systemd unit (V(init.scope) for sockets systemd holds itself)., type: str}
+    unit:
+      description: Their systemd unit; for a socket that only systemd holds (socket activation), the service
+        its socket unit triggers.
+      type: str
+    socket_unit: {description: The .socket unit of a socket that only systemd holds., type: str, returned: when socket-activated}
 excluded:
   description: Listening services left out because they belong to the VM itself (only without O(services)).
   returned: always

@@ -174,6 +174,30 @@ class Discovery:
                 "unit": service_units[0] if service_units else None,
             })
 
+        self.resolve_socket_activation()
+
+    def resolve_socket_activation(self):
+        """Sockets that only systemd (PID 1) holds belong to a .socket unit: name the service it triggers."""
+        held = [s for s in self.sockets if s["pids"] and all(self.processes[p]["unit"] == "init.scope" for p in s["pids"])]
+        if not held:
+            return
+        out = _run_ok(self.run, ["systemctl", "list-units", "--type=socket", "--all", "--plain", "--no-legend",
+                                 "--no-pager"])
+        units = [u["unit"] for u in systemd.parse_list_units(out) if u["unit"].endswith(".socket")]
+        if not units:
+            return
+        out = _run_ok(self.run, ["systemctl", "show", "--no-pager", "-p", "Id,Listen,Triggers"] + units)
+        by_port = {}
+        for props in systemd.parse_show(out):
+            triggers = [t for t in (props.get("Triggers") or "").split() if t.endswith(".service")]
+            for proto_port in systemd.parse_listen(props.get("Listen")):
+                by_port[proto_port] = (props.get("Id"), triggers[0] if triggers else None)
+        for sock in held:
+            socket_unit, service = by_port.get((sock["proto"], sock["port"]), (None, None))
+            if socket_unit:
+                sock["socket_unit"] = socket_unit
+                sock["unit"] = service or socket_unit
+
     def unit_processes(self, unit):
         return [p for p in self.processes.values() if p["unit"] == unit]
 
@@ -234,6 +258,10 @@ class Discovery:
         environment = redact_env(list(raw_env.items()), secrets)
         secret_keys = sorted(k for k, v in raw_env.items() if v and is_secret_name(k))
         exec_start = list(main["argv"])
+        # systemctl show loses quoting; take the unit file's argv when it is the same command
+        file_argv = self.unit_file_argv(props)
+        if file_argv and " ".join(file_argv) == " ".join(exec_start):
+            exec_start = file_argv
         expanded = systemd.expand_argv(exec_start, raw_env)
         main_proc = self.processes.get(facts["main_pid"]) if facts["main_pid"] else None
         cmdline = main_proc["cmdline"] if main_proc else []
@@ -297,6 +325,13 @@ class Discovery:
         image, reason = guess_image(facts, self.os_release)
         facts["image_guess"] = {"image": image, "reason": reason}
         return facts
+
+    def unit_file_argv(self, props):
+        files = [props.get("FragmentPath")] + (props.get("DropInPaths") or "").split()
+        texts = [self.reader.read(path) for path in files if path]
+        if not texts or texts[0] is None:
+            return None
+        return systemd.unit_file_exec_start([t for t in texts if t is not None])
 
     def add_paths(self, facts, props, procs, argv, conffiles, env_files_read):
         config, data, logs = [], [], []
@@ -367,7 +402,9 @@ class Discovery:
             if requested:
                 selected.append((name, facts))
                 continue
-            if not (facts["enabled"] or facts["active"]):
+            # a socket-activated service that is not running is neither enabled nor active,
+            # but systemd listens for it (its socket unit is)
+            if not (facts["enabled"] or facts["active"] or facts["listen"]):
                 continue
             if is_core_unit(facts["unit"]):
                 if facts["listen"]:

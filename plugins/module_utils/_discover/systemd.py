@@ -17,13 +17,14 @@ SHOW_PROPERTIES = (
     "ConfigurationDirectory", "CacheDirectory", "LogsDirectory", "RuntimeDirectory",
     "ControlGroup", "MemoryCurrent", "CPUUsageNSec", "TasksCurrent", "Restart",
     "AmbientCapabilities", "CapabilityBoundingSet", "PrivateNetwork", "DeviceAllow",
-    "PrivateDevices", "ProtectSystem", "TriggeredBy", "Slice",
+    "PrivateDevices", "ProtectSystem", "TriggeredBy", "Slice", "DropInPaths",
 )
 
 # systemd prints this for an unset 64-bit value (UINT64_MAX)
 UNSET = "18446744073709551615"
 
-_UNIT_LINE = re.compile(r"^\s*[*\u25cf]?\s*(\S+\.service)\s+(\S+)\s+(\S+)\s+(\S+)\s*(.*)$")
+_UNIT_LINE = re.compile(r"^\s*[*\u25cf]?\s*(\S+\.(?:service|socket))\s+(\S+)\s+(\S+)\s+(\S+)\s*(.*)$")
+_LISTEN = re.compile(r"(\S+) \((Stream|Datagram|SequentialPacket|FIFO|Special|Netlink|MessageQueue|USBFunction)\)")
 _EXEC_BLOCK = re.compile(r"\{([^{}]*)\}")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -59,7 +60,7 @@ def parse_show(text):
 
 
 def parse_list_units(text):
-    """`systemctl list-units --type=service --all --plain --no-legend` -> list of dicts."""
+    """`systemctl list-units --type=service|socket --all --plain --no-legend` -> list of dicts."""
     units = []
     for line in text.splitlines():
         match = _UNIT_LINE.match(line)
@@ -67,6 +68,25 @@ def parse_list_units(text):
             units.append({"unit": match.group(1), "load": match.group(2), "active": match.group(3),
                           "sub": match.group(4), "description": match.group(5).strip()})
     return units
+
+
+def parse_listen(value):
+    """A socket unit's Listen property -> [(proto, port)] for its TCP/UDP listeners.
+
+    systemctl prints ``[::]:8099 (Stream)``, ``0.0.0.0:53 (Datagram)``,
+    ``/run/docker.sock (Stream)`` (a path: not a port), one per line.
+    """
+    result = []
+    for match in _LISTEN.finditer(value or ""):
+        address, kind = match.group(1), match.group(2)
+        host, sep, port = address.rpartition(":")
+        if not sep or not port.isdigit() or address.startswith("/"):
+            continue
+        if kind == "Stream":
+            result.append(("tcp", int(port)))
+        elif kind == "Datagram":
+            result.append(("udp", int(port)))
+    return result
 
 
 def parse_exec(value):
@@ -91,6 +111,50 @@ def parse_exec(value):
             "ignore_errors": fields.get("ignore_errors") == "yes",
         })
     return commands
+
+
+def unit_file_exec_start(texts):
+    """ExecStart argv of a unit from its file texts (the fragment, then its drop-ins, in order).
+
+    ``systemctl show`` joins argv with spaces, losing the boundaries of
+    quoted arguments (``python3 -c "import x; y"``); the unit file keeps them.
+    An empty ``ExecStart=`` resets the list (drop-in override). Returns the first
+    command's argv, or None when there is none or its line cannot be split.
+    Prefixes (``-``, ``+``, ``!``, ``:``) are dropped; ``@`` lines are not
+    handled (None).
+    """
+    commands = []
+    for text in texts:
+        section = None
+        pending = ""
+        for raw in (text or "").splitlines():
+            line = pending + raw.strip()
+            if line.endswith("\\"):
+                pending = line[:-1] + " "
+                continue
+            pending = ""
+            if not line or line[0] in "#;":
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1]
+                continue
+            key, sep, value = line.partition("=")
+            if section != "Service" or not sep or key.strip() != "ExecStart":
+                continue
+            value = value.strip()
+            if not value:
+                commands = []
+                continue
+            commands.append(value)
+    if not commands:
+        return None
+    value = commands[0].lstrip("-+!:")
+    if value.startswith("@"):
+        return None
+    try:
+        return shlex.split(value)
+    except ValueError:
+        return None
 
 
 def _split_words(value):

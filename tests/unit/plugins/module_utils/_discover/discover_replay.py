@@ -91,11 +91,21 @@ def recording_run(log, run):
     return wrapper
 
 
+def _call_key(argv):
+    """`systemctl show -p <properties> units` is matched on its units only: a capture made
+    before a property was added answers as a systemd that does not print that property."""
+    argv = list(argv)
+    if argv[:2] == ["systemctl", "show"] and "-p" in argv:
+        index = argv.index("-p")
+        argv = argv[:index] + argv[index + 2:]
+    return json.dumps(argv)
+
+
 def replay_run(capture):
-    calls = dict((json.dumps(c["argv"]), c) for c in capture["run"])
+    calls = dict((_call_key(c["argv"]), c) for c in capture["run"])
 
     def run(argv):
-        call = calls.get(json.dumps(list(argv)))
+        call = calls.get(_call_key(argv))
         if call is None:
             raise AssertionError("command not in capture: %r" % (argv,))
         return call["rc"], call["stdout"], call["stderr"]
