@@ -18,7 +18,7 @@ APT_PACKAGES=(
   qemu-system-x86 qemu-utils dnsmasq-base iptables iproute2
   docker.io busybox-static
   debootstrap genisoimage e2fsprogs zstd
-  openssh-client ca-certificates git rsync shellcheck
+  openssh-client ca-certificates git rsync shellcheck curl
   python3 python3-venv python3-dev gcc
 )
 

@@ -413,8 +413,10 @@ def import_image(cache_dir):
         conn.storagePoolLookupByName(POOL_NAME).refresh(0)
     finally:
         conn.close()
+    facts = image.as_dict()
+    facts["domain_type"] = "kvm" if kvm_works(cache_dir) else "qemu"
     with open(os.path.join(RUN_DIR, "image.json"), "w") as handle:
-        json.dump(image.as_dict(), handle, indent=2)
+        json.dump(facts, handle, indent=2)
     return image
 
 
@@ -674,9 +676,34 @@ HEALTHCHECK --interval=2s --timeout=2s --retries=3 CMD wget -q -O /dev/null http
 CMD ["httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
 """
 
+# The demo application of the lab: `demo-web` serves a page whose CGI asks
+# `demo-api` (by name, on the stack's network) for its answer; demo-web is
+# healthy only while it can reach the API.
+DEMO_API_DOCKERFILE = """FROM {base}
+RUN mkdir -p /www/api && echo '{{"service": "demo-api", "version": 1, "status": "ok"}}' > /www/api/status
+EXPOSE 8080
+HEALTHCHECK --interval=2s --timeout=2s --retries=3 CMD wget -q -O /dev/null http://127.0.0.1:8080/api/status || exit 1
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+"""
+DEMO_WEB_CGI = """#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+echo "hybridops demo-web on $(hostname)"
+echo "api says: $(wget -q -O - http://${API_HOST:-demo-api}:8080/api/status 2>&1)"
+"""
+DEMO_WEB_DOCKERFILE = """FROM {base}
+COPY index.cgi /www/cgi-bin/index.cgi
+RUN chmod 755 /www/cgi-bin/index.cgi && echo '<a href="/cgi-bin/index.cgi">status</a>' > /www/index.html
+EXPOSE 8080
+HEALTHCHECK --interval=3s --timeout=3s --retries=3 CMD wget -q -O - http://127.0.0.1:8080/cgi-bin/index.cgi | grep -q '"status": "ok"' || exit 1
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+"""
+
 LOCAL_IMAGES = {
-    "hybridops/web:1": {"body": "hybridops web v1"},
-    "hybridops/web:2": {"body": "hybridops web v2"},
+    "hybridops/web:1": {"dockerfile": WEB_DOCKERFILE, "body": "hybridops web v1"},
+    "hybridops/web:2": {"dockerfile": WEB_DOCKERFILE, "body": "hybridops web v2"},
+    "hybridops/demo-api:1": {"dockerfile": DEMO_API_DOCKERFILE},
+    "hybridops/demo-web:1": {"dockerfile": DEMO_WEB_DOCKERFILE, "files": {"index.cgi": DEMO_WEB_CGI}},
 }
 BASE_IMAGE_TAG = "hybridops/busybox:lab"
 
@@ -694,7 +721,10 @@ def build_local_images(docker_host=DOCKER_HOST, archive=None):
             ctx = os.path.join(tmp, tag.replace("/", "_").replace(":", "_"))
             os.makedirs(ctx)
             with open(os.path.join(ctx, "Dockerfile"), "w") as handle:
-                handle.write(WEB_DOCKERFILE.format(base=BASE_IMAGE_TAG, body=spec["body"]))
+                handle.write(spec["dockerfile"].format(base=BASE_IMAGE_TAG, body=spec.get("body", "")))
+            for name, content in spec.get("files", {}).items():
+                with open(os.path.join(ctx, name), "w") as handle:
+                    handle.write(content)
             run(["docker", "build", "-q", "-t", tag, ctx], env=env)
     tags = [BASE_IMAGE_TAG] + list(LOCAL_IMAGES)
     if archive:
