@@ -314,3 +314,17 @@ def test_xml_escape_hatch(ansible, conn, base, vm_name):
     assert "action='poweroff'" in xml
     assert changed["vm"]["uuid"] == created["vm"]["uuid"]
     assert changed["vm"]["networks"][0]["mac"] == created["vm"]["networks"][0]["mac"]
+
+
+def test_wait_times_out_with_diagnosis(ansible, conn, base, vm_name):
+    # a running VM with an empty disk never gets an address: the wait must end with a diagnosis
+    args = vm_args(vm_name, state="running", console_log="/var/log/libvirt/qemu/%s-console.log" % vm_name,
+                   wait={"ip": True, "ip_sources": ["lease", "arp"], "timeout": 6, "interval": 2})
+    result = ansible.run_module("libvirt_vm", args)
+    assert result.get("failed") and "timed out" in result["msg"], result.get("msg")
+    diagnosis = result["diagnosis"]
+    assert diagnosis["state"] == "running"
+    mac = diagnosis["interfaces"][0]["mac"]
+    assert diagnosis["macs"] == [mac]
+    assert set(diagnosis["answers"]) == {"lease", "arp"}
+    assert diagnosis["console_log"].endswith("-console.log") and "console_tail" in diagnosis
