@@ -242,7 +242,7 @@ differences:
   returned: always
   type: list
   elements: dict
-  sample: [{option: memory, before: 67108864, after: 134217728, update: in_place}]
+  sample: [{option: memory, before: 64MiB, after: 128MiB, update: in_place}]
 rolled_back:
   description: Set when a rolling replace failed and the new container was removed (the old one still serves).
   returned: failure

@@ -31,7 +31,7 @@ import re
 import shlex
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import parse_size
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import format_size, parse_size
 
 # update kinds
 RECREATE = "recreate"
@@ -764,7 +764,7 @@ OPTIONS = [
     Option("hostname", lambda d, img: d["hostname"], lambda i: _cfg(i).get("Hostname") or "", _set_cfg("Hostname")),
     Option("memory", lambda d, img: d["memory"], lambda i: int(_hc(i).get("Memory") or 0),
            _set_hc("Memory"), update=IN_PLACE, in_place_when=lambda d: d["memory"] > 0,
-           view=lambda v, img, d: v or None),
+           view=lambda v, img, d: format_size(v) if v else None),
     Option("cpus", lambda d, img: d["nano_cpus"], lambda i: int(_hc(i).get("NanoCpus") or 0),
            _set_hc("NanoCpus"), update=IN_PLACE, in_place_when=lambda d: d["nano_cpus"] > 0,
            view=lambda v, img, d: (v / 1e9) if v else None),

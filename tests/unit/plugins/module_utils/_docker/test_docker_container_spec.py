@@ -188,6 +188,7 @@ def test_removing_memory_limit_needs_recreate():
     diffs = diffs_of(BASE, inspect)
     assert names(diffs) == ["memory"]
     assert diffs[0].update == cs.RECREATE
+    assert (diffs[0].before, diffs[0].after) == ("64MiB", None)
 
 
 def test_network_alias_added_by_engine_is_not_drift():
