@@ -162,10 +162,5 @@ def http_get_retry(url, attempts=20):
     raise AssertionError("GET %s failed: %s" % (url, last))
 
 
-def no_mutation_of(client, before_ids):
-    now = sorted(c["Id"] for c in client.api.containers(all=True))
-    return now == sorted(before_ids)
-
-
 def dump(result):
     return json.dumps(result, indent=1, default=str)[:4000]

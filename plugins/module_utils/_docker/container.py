@@ -188,6 +188,23 @@ class ContainerManager(object):
         last = log[-1]
         return "; last probe exit %s: %s" % (last.get("ExitCode"), (last.get("Output") or "").strip()[:200])
 
+    def check_networks(self, specs, declared=(), where=None):
+        """Fail before any change when a spec names a network the engine does not have."""
+        wanted = {}
+        for index, desired in enumerate(specs):
+            for net in desired.get("networks") or []:
+                if net["name"] not in ("host", "none", "bridge", "default") and net["name"] not in declared:
+                    wanted.setdefault(net["name"], index)
+        for name, index in sorted(wanted.items()):
+            try:
+                self.api.inspect_network(name)
+            except Exception as exc:
+                if not is_not_found(exc):
+                    raise backend_error(self.client, "inspecting network %s" % name, exc)
+                option = where(index) if where else "networks"
+                raise ValidationError(option, "network %s does not exist on %s" % (name, address(self.client)),
+                                      accepted="an existing network (or one declared in container_stack networks)")
+
     # ------------------------------------------------------------------ planning
 
     def plan(self, params, inspect=None, image=None, extra_labels=None, known=False):
@@ -216,6 +233,7 @@ class ContainerManager(object):
                 "network alias, or use recreate=auto" % ", ".join(cs._port_view(cs.fixed_host_ports(desired["ports"]))),
                 accepted="auto, always, never, rolling (rolling without fixed host ports)")
         if not known:
+            self.check_networks([desired])
             image = self.images.resolve(desired["image"], params.get("pull") or "missing")
             inspect = self.inspect(desired["name"])
         diffs = []

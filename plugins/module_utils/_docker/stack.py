@@ -203,6 +203,9 @@ class StackManager(object):
             except ValidationError as exc:
                 bad = [m["name"] for m in members if m["image"] == ref]
                 raise ValidationError("containers[%s].image" % ",".join(bad), str(exc).split(": ", 1)[-1])
+        declared = set(n.get("name") for n in params.get("networks") or [] if isinstance(n, dict))
+        self.containers.check_networks([cs.normalize_spec(m) for m in members], declared,
+                                       where=lambda i: "containers[%d].networks" % i)
         self._ensure_networks(stack, params.get("networks"), result)
         self._ensure_volumes(stack, params.get("volumes"), result)
         extra = {cs.LABEL_STACK: stack}

@@ -231,3 +231,18 @@ def test_stack_absent_removes_labelled(client):
     result = StackManager(client).converge({"name": "s1", "state": "absent"})
     assert sorted(result["pruned"]) == ["api", "db", "web", "worker"]
     assert client.api.containers(all=True) == []
+
+
+def test_unknown_network_fails_before_any_change(client):
+    with pytest.raises(ValidationError) as info:
+        ContainerManager(client).ensure(spec(networks=["nonet"]))
+    assert info.value.option == "networks" and "nonet" in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        StackManager(client).converge(stack([{"name": "a", "image": "box:1"},
+                                             {"name": "b", "image": "box:1", "networks": ["nonet"]}]))
+    assert info.value.option == "containers[1].networks"
+    assert client.api.mutations() == []
+    # a network declared by the stack is fine (created first; in check mode it does not exist yet)
+    predicted = StackManager(client, check_mode=True).converge(
+        stack([{"name": "b", "image": "box:1", "networks": ["n1"]}], networks=[{"name": "n1"}]))
+    assert predicted["networks_created"] == ["n1"] and client.api.mutations() == []
