@@ -6,7 +6,6 @@ this run. The tests then prove: overlay on the base, key injection, IP via lease
 via the guest agent, SSH, snapshot + revert (a file written after the snapshot is
 gone after the revert), and that the three boots overlapped.
 """
-import os
 import subprocess
 import time
 

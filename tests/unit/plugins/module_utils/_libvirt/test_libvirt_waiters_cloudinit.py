@@ -1,0 +1,168 @@
+"""Waits (with a fake domain and a fake clock: no sleeping) and cloud-init seed content."""
+import json
+import os
+import subprocess
+
+import pytest
+
+libvirt = pytest.importorskip("libvirt")
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError, WaitTimeout  # noqa: E402
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import cloudinit, waiters  # noqa: E402
+
+MAC = "52:54:00:aa:bb:cc"
+XML = ("<domain><name>g</name><devices><interface type='network'><mac address='%s'/><source network='default'/>"
+       "<model type='virtio'/></interface><serial type='pty'><log file='%%s'/></serial></devices></domain>" % MAC)
+
+
+class FakeClient(object):
+    def call(self, _what, func, *args):
+        return func(*args)
+
+
+class FakeDom(object):
+    """Answers per source from scripted lists (one entry per poll; the last one repeats)."""
+
+    def __init__(self, answers, log="/nonexistent.log", state=1):
+        self.answers = answers
+        self.polls = dict((k, 0) for k in answers)
+        self.log = log
+        self._state = state
+
+    def name(self):
+        return "g"
+
+    def state(self):
+        return [self._state, 0]
+
+    def XMLDesc(self, _flags=0):
+        return XML % self.log
+
+    def interfaceAddresses(self, source, _flags=0):
+        name = {libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE: "lease",
+                libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT: "agent",
+                libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP: "arp"}[source]
+        script = self.answers.get(name, [None])
+        index = min(self.polls.get(name, 0), len(script) - 1)
+        self.polls[name] = self.polls.get(name, 0) + 1
+        answer = script[index]
+        if isinstance(answer, Exception):
+            raise answer
+        if not answer:
+            return {}
+        return {"eth0": {"hwaddr": MAC, "addrs": [{"type": libvirt.VIR_IP_ADDR_TYPE_IPV4, "addr": answer, "prefix": 24}]}}
+
+
+class FakeTime(object):
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def no_agent():
+    return libvirt.libvirtError("Guest agent is not responding")
+
+
+def test_ip_found_by_first_answering_source_in_order():
+    dom = FakeDom({"lease": [None, None, "10.0.0.5"], "agent": [no_agent()], "arp": [None]})
+    fake = FakeTime()
+    result = waiters.wait_for_guest(FakeClient(), dom, {"ip": True, "ip_sources": ["lease", "agent", "arp"], "timeout": 60, "interval": 3},
+                                    sleep=fake.sleep, clock=fake.clock)
+    assert (result["ip"], result["ip_source"]) == ("10.0.0.5", "lease")
+    assert fake.sleeps == [3, 3]
+
+
+def test_agent_source_when_lease_missing():
+    dom = FakeDom({"lease": [None], "agent": [no_agent(), "10.0.0.9"]})
+    fake = FakeTime()
+    result = waiters.wait_for_guest(FakeClient(), dom, {"ip": True, "agent": True, "ip_sources": ["lease", "agent"], "timeout": 60},
+                                    sleep=fake.sleep, clock=fake.clock)
+    assert result["ip_source"] == "agent" and result["agent"] is True
+
+
+def test_timeout_gives_diagnosis_with_console_tail(tmp_path):
+    log = tmp_path / "console.log"
+    log.write_text("".join("line %d\n" % i for i in range(100)))
+    dom = FakeDom({"lease": [None], "arp": [None]}, log=str(log))
+    fake = FakeTime()
+    with pytest.raises(WaitTimeout) as info:
+        waiters.wait_for_guest(FakeClient(), dom, {"ip": True, "ip_sources": ["lease", "arp"], "timeout": 10, "interval": 3},
+                               sleep=fake.sleep, clock=fake.clock)
+    diagnosis = info.value.details["diagnosis"]
+    assert "timed out after 10s waiting for ip" in info.value.msg
+    assert diagnosis["state"] == "running" and diagnosis["macs"] == [MAC]
+    assert diagnosis["answers"] == {"lease": "no addresses", "arp": "no addresses"}
+    assert diagnosis["console_tail"].splitlines()[-1] == "line 99"
+    assert fake.now <= 10
+
+
+def test_stopped_domain_fails_at_once():
+    dom = FakeDom({"lease": [None]}, state=5)
+    with pytest.raises(WaitTimeout, match="is stopped, not running"):
+        waiters.wait_for_guest(FakeClient(), dom, {"ip": True}, sleep=lambda s: None, clock=lambda: 0)
+
+
+def test_ssh_banner_on_local_server():
+    import socket
+    import threading
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def serve():
+        conn, _addr = server.accept()
+        conn.sendall(b"SSH-2.0-OpenSSH_test\r\n")
+        conn.close()
+    port = server.getsockname()[1]
+    thread = threading.Thread(target=serve)
+    thread.start()
+    assert waiters.ssh_banner("127.0.0.1", port) == "SSH-2.0-OpenSSH_test"
+    thread.join()
+    server.close()
+    assert waiters.ssh_banner("127.0.0.1", port, timeout=1) is None
+
+
+def test_seed_files_merge_keys_and_hostname():
+    files = cloudinit.seed_files("vm1", {"user_data": {"packages": ["htop"]}, "ssh_authorized_keys": ["ssh-ed25519 AAA k"]})
+    assert files["user-data"].startswith("#cloud-config\n")
+    data = json.loads(files["user-data"].split("\n", 1)[1])
+    assert data == {"packages": ["htop"], "ssh_authorized_keys": ["ssh-ed25519 AAA k"], "hostname": "vm1"}
+    meta = json.loads(files["meta-data"])
+    assert meta["local-hostname"] == "vm1" and meta["instance-id"].startswith("vm1-")
+    assert "network-config" not in files
+
+
+def test_instance_id_follows_content():
+    one = cloudinit.seed_files("vm1", {"ssh_authorized_keys": ["a"]})
+    two = cloudinit.seed_files("vm1", {"ssh_authorized_keys": ["b"]})
+    assert json.loads(one["meta-data"])["instance-id"] != json.loads(two["meta-data"])["instance-id"]
+    assert cloudinit.seed_sha256(one) != cloudinit.seed_sha256(two)
+    assert cloudinit.seed_sha256(one) == cloudinit.seed_sha256(cloudinit.seed_files("vm1", {"ssh_authorized_keys": ["a"]}))
+
+
+def test_string_user_data_verbatim_and_conflict():
+    files = cloudinit.seed_files("vm1", {"user_data": "#!/bin/sh\necho hi", "network_config": {"version": 2}})
+    assert files["user-data"] == "#!/bin/sh\necho hi\n"
+    assert json.loads(files["network-config"]) == {"version": 2}
+    with pytest.raises(ValidationError) as info:
+        cloudinit.seed_files("vm1", {"user_data": "#cloud-config\n", "ssh_authorized_keys": ["k"]})
+    assert info.value.option == "cloud_init.ssh_authorized_keys"
+
+
+@pytest.mark.skipif(cloudinit.find_iso_tool() is None, reason="no ISO tool")
+def test_build_iso_has_cidata_label(tmp_path):
+    def run_command(args):
+        proc = subprocess.run(args, capture_output=True, text=True, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+    iso = cloudinit.build_iso(cloudinit.seed_files("vm1", {}), run_command, workdir=str(tmp_path))
+    with open(iso, "rb") as handle:
+        handle.seek(32768 + 40)
+        assert handle.read(6) == b"cidata"
+    assert os.path.getsize(iso) > 0
