@@ -866,10 +866,16 @@ class VmManager(object):
             result["diff"] = make_diff(before, {"state": "absent"})
         if self.check_mode:
             return result
+        persistent = bool(dom.isPersistent())
         if dom.isActive():
-            self._shutdown(dom)
-        self._undefine_flags(dom)
-        self.actions.append("undefine")
+            if persistent:
+                self._shutdown(dom)
+            else:
+                self.client.call("destroying %s" % self.name, dom.destroy)  # a transient domain vanishes
+                self.actions.append("destroy")
+        if persistent:
+            self._undefine_flags(dom)
+            self.actions.append("undefine")
         removed = []
         for path in to_remove:
             vol = self.client.volume_by_path(path)
