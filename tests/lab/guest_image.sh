@@ -409,6 +409,25 @@ disable_root: false
 ssh_pwauth: false
 apt:
   preserve_sources_list: true
+# Debian's lists less what cannot work offline or reaches out (snap, ssh-import-id,
+# ntp, phone-home, landscape, puppet/chef/salt, ...): fewer imports per stage.
+cloud_config_modules:
+  - locale
+  - set-passwords
+  - apt-configure
+  - timezone
+  - runcmd
+cloud_final_modules:
+  - package-update-upgrade-install
+  - write-files-deferred
+  - scripts-vendor
+  - scripts-per-once
+  - scripts-per-boot
+  - scripts-per-instance
+  - scripts-user
+  - keys-to-console
+  - final-message
+  - power-state-change
 EOF
 
 # Docker: do not wait for network-online (dockerd needs no DHCP lease), no CRI in containerd.
