@@ -191,6 +191,8 @@ excluded:
   sample: [{unit: ssh.service, reason: core/infrastructure service of the VM, ports: [22]}]
 '''
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
@@ -214,6 +216,9 @@ def main():
     def which(name):
         return module.get_bin_path(name)
 
+    if os.geteuid() != 0:
+        module.warn("vm_discover is not running as root (use become): other users' processes, sockets and "
+                    "EnvironmentFiles cannot be read, so ports and paths of their services are missing")
     try:
         result = discover(module.params, run, ProcReader("/"), which)
     except FleetError as exc:
