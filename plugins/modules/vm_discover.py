@@ -143,6 +143,8 @@ services:
     memory_bytes: {description: Memory of the unit's cgroup (else the sum of RSS)., type: int}
     cpu_seconds: {description: CPU time used by the unit., type: float}
     tasks: {description: Tasks in the unit's cgroup., type: int}
+    memory_max: {description: "MemoryMax= in bytes, null when unlimited.", type: int}
+    cpu_quota: {description: "CPUQuota= in CPUs (50% is 0.5), null when unlimited.", type: float}
     probe:
       description: How to check the service from outside, C({type, port, path}); type is V(http), V(https),
         V(tcp) or V(udp).
@@ -153,7 +155,8 @@ services:
     image_guess: {description: "C({image, reason}): the image the proposal uses and why.", type: dict}
     container_spec:
       description: Options for M(hybridops.fleet.container) (name, image, command, env, ports, mounts, user,
-        working_dir, restart_policy, healthcheck, labels). Only with O(propose).
+        working_dir, restart_policy, healthcheck, labels; memory and cpus when the unit limits them). Only with
+        O(propose).
       type: dict
       sample:
         name: hybridops-web

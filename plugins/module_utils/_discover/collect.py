@@ -316,6 +316,9 @@ class Discovery:
         facts["memory_bytes"] = memory
         facts["cpu_seconds"] = round(cpu, 3) if cpu is not None else None
         facts["tasks"] = systemd.int_or_none(props.get("TasksCurrent"))
+        facts["memory_max"] = systemd.int_or_none(props.get("MemoryMax"))
+        quota = systemd.timespan_seconds(props.get("CPUQuotaPerSecUSec"))
+        facts["cpu_quota"] = round(quota, 3) if quota else None
         # verdict
         devices = sorted(set(f for p in procs for f in p["files"]
                              if f.startswith("/dev/") and not f.startswith(HARMLESS_DEVICES)))

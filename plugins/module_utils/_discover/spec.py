@@ -6,7 +6,7 @@
 ``propose_container_spec(service)`` returns options for
 ``hybridops.fleet.container`` (and members of ``container_stack``): name,
 image, command, env, ports, mounts, user, working_dir, restart_policy,
-healthcheck, labels. Secret variables are never in it: their names are in the
+healthcheck, labels, and memory/cpus when the unit sets MemoryMax=/CPUQuota=. Secret variables are never in it: their names are in the
 service's ``secret_env_keys`` and the caller supplies their values through the
 container module's ``secret_env`` (no_log) option, e.g. read from the service's
 EnvironmentFile on the VM.
@@ -259,6 +259,11 @@ def propose_container_spec(service, os_release=None):
     workdir = service.get("working_directory")
     if workdir and workdir.startswith("/") and workdir != "/":
         spec["working_dir"] = workdir
+    # the unit's own limits carry over (MemoryMax=, CPUQuota=)
+    if service.get("memory_max"):
+        spec["memory"] = str(service["memory_max"])
+    if service.get("cpu_quota"):
+        spec["cpus"] = service["cpu_quota"]
     health = guess_healthcheck(service, image)
     if health:
         spec["healthcheck"] = health

@@ -18,6 +18,7 @@ SHOW_PROPERTIES = (
     "ControlGroup", "MemoryCurrent", "CPUUsageNSec", "TasksCurrent", "Restart",
     "AmbientCapabilities", "CapabilityBoundingSet", "PrivateNetwork", "DeviceAllow",
     "PrivateDevices", "ProtectSystem", "TriggeredBy", "Slice", "DropInPaths",
+    "MemoryMax", "CPUQuotaPerSecUSec",
 )
 
 # systemd prints this for an unset 64-bit value (UINT64_MAX)
@@ -248,6 +249,18 @@ def split_paths(value):
         if word:
             paths.append(word)
     return paths
+
+
+def timespan_seconds(value):
+    """systemd time span ('500ms', '1s', '1min 30s', 'infinity') -> seconds (float) or None."""
+    value = (value or "").strip()
+    if not value or value == "infinity":
+        return None
+    units = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
+    total = 0.0
+    for number, unit in re.findall(r"(\d+(?:\.\d+)?)\s*(us|ms|min|s|h)", value):
+        total += float(number) * units[unit]
+    return total or None
 
 
 def int_or_none(value):

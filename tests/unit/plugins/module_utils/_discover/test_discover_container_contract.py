@@ -32,3 +32,15 @@ def test_proposal_matches_container_module(spec):
     assert not validated.error_messages, validated.error_messages
     desired = container_spec.normalize_spec(spec)
     assert desired["name"] == spec["name"]
+
+
+def test_limits_are_valid_container_options():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._discover.spec import propose_container_spec
+    proposal = propose_container_spec({
+        "unit": "app.service", "binary": "/usr/bin/python3.11", "exec_start": ["/usr/bin/python3", "app.py"],
+        "listen": [{"proto": "tcp", "family": 4, "address": "0.0.0.0", "port": 8000}],
+        "memory_max": 268435456, "cpu_quota": 0.5, "uid": 1000, "gid": 1000})
+    validated = ArgumentSpecValidator(container.CONTAINER_SPEC_ARGS).validate(proposal)
+    assert not validated.error_messages, validated.error_messages
+    desired = container_spec.normalize_spec(proposal)
+    assert desired["memory"] == 268435456

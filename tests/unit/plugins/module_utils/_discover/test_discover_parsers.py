@@ -223,3 +223,14 @@ def test_reduce_and_group():
 def test_argv_paths():
     assert paths.argv_paths(["/usr/bin/app", "--config=/etc/app.conf", "-d", "/srv/data", "8080"]) == [
         "/etc/app.conf", "/srv/data"]
+
+
+def test_limits():
+    # `systemctl show -p Id,MemoryMax,CPUQuotaPerSecUSec` on the guest: a transient unit with
+    # MemoryMax=256M CPUQuota=50%, and ssh.service without limits
+    limited, ssh = systemd.parse_show(fixture_text("systemctl-show-limits.txt"))
+    assert systemd.int_or_none(limited["MemoryMax"]) == 256 * 1024 * 1024
+    assert systemd.timespan_seconds(limited["CPUQuotaPerSecUSec"]) == 0.5
+    assert systemd.int_or_none(ssh["MemoryMax"]) is None
+    assert systemd.timespan_seconds(ssh["CPUQuotaPerSecUSec"]) is None
+    assert systemd.timespan_seconds("1min 30s") == 90.0

@@ -61,6 +61,9 @@ def test_redis_proposal():
     ]
     assert proposal["user"] == "101:104" and proposal["restart_policy"] == "unless-stopped"
     assert proposal["healthcheck"]["test"] == ["CMD-SHELL", "nc -z 127.0.0.1 6379 || exit 1"]
+    assert "memory" not in proposal and "cpus" not in proposal
+    limited = spec.propose_container_spec(service(memory_max=268435456, cpu_quota=0.5))
+    assert limited["memory"] == "268435456" and limited["cpus"] == 0.5
     ok, reasons, notes = spec.assess(svc)
     assert ok and not reasons
     assert any("loopback" in n for n in notes)
