@@ -42,17 +42,25 @@ options:
     default: present
   src:
     description:
-      - Image file on the host that runs the module (the controller) to upload. To import a file that is already on the
-        hypervisor, run the task on the hypervisor (C(delegate_to)) with a local URI.
+      - Image file on the host that runs the module (the controller) to upload. For a file that is already on the
+        hypervisor use O(clone_from) (or run the task on the hypervisor with a local URI).
       - The file's format is detected by libvirt after the upload (qcow2 images stay qcow2).
     type: path
+  clone_from:
+    description:
+      - Copy an existing volume on the hypervisor (name in O(pool), C(POOL/NAME), or the path of a volume in any pool),
+        server-side - nothing crosses the network. This is how to import a file that is already on a remote hypervisor -
+        put it in (or define a C(dir) pool on) its directory and refresh the pool.
+      - O(checksum) verifies the source volume before copying. libvirt copies with C(qemu-img convert), so the copy
+        holds the same data in different bytes; an existing copy is therefore left alone, and replaced only with O(force=true).
+    type: str
   checksum:
     description:
-      - Expected checksum of O(src) as C(ALGORITHM:HEX) (sha256, sha512, sha1, md5) or a bare sha256 hex digest.
-        The file is verified before anything is uploaded. The volume's content is compared with the same algorithm.
+      - Expected checksum of O(src) or O(clone_from) as C(ALGORITHM:HEX) (sha256, sha512, sha1, md5) or a bare sha256 hex digest.
+        The source is verified before anything is written. The volume's content is compared with the same algorithm.
     type: str
   force:
-    description: Replace the content of an existing volume whose checksum differs from O(src).
+    description: Replace the content of an existing volume whose checksum differs from O(src), or re-copy O(clone_from).
     type: bool
     default: false
   size:
@@ -82,6 +90,11 @@ EXAMPLES = r'''
     src: /var/cache/images/debian12.qcow2
     checksum: "sha256:{{ lookup('ansible.builtin.file', '/var/cache/images/debian12.qcow2.sha256') }}"
 
+- name: Copy an image that is already on the hypervisor (server-side)
+  hybridops.fleet.libvirt_volume:
+    name: debian12-copy.qcow2
+    clone_from: debian12.qcow2
+
 - name: An overlay for a VM
   hybridops.fleet.libvirt_volume:
     name: web1-root.qcow2
@@ -105,7 +118,7 @@ changed:
   returned: always
   type: bool
 actions:
-  description: What was done (V(upload), V(replace), V(create), V(create overlay), V(grow), V(delete)).
+  description: What was done (V(upload), V(replace), V(clone), V(replace clone), V(create), V(create overlay), V(grow), V(delete)).
   returned: always
   type: list
   elements: str
@@ -160,6 +173,7 @@ def main():
             pool=dict(type="str", default="default"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             src=dict(type="path"),
+            clone_from=dict(type="str"),
             checksum=dict(type="str"),
             force=dict(type="bool", default=False),
             size=dict(type="raw"),

@@ -85,12 +85,15 @@ def test_volume_examples(ansible, conn, tmp_path):
         (tmp_path / "debian12.qcow2.sha256").write_text(hashlib.sha256(handle.read()).hexdigest())
     tasks = examples("libvirt_volume", [("/var/cache/images/", str(tmp_path) + "/"), ("name: debian12.qcow2", "name: %sdebian12.qcow2" % PREFIX),
                                         ("backing: debian12.qcow2", "backing: %sdebian12.qcow2" % PREFIX),
+                                        ("clone_from: debian12.qcow2", "clone_from: %sdebian12.qcow2" % PREFIX),
+                                        ("name: debian12-copy", "name: %sdebian12-copy" % PREFIX),
                                         ("name: web1-", "name: %sweb1-" % PREFIX), ("pool: default", "pool: " + POOL)])
     for task in tasks:
         task["hybridops.fleet.libvirt_volume"].setdefault("pool", POOL)
     results = run_all(ansible, tasks)
     assert all(r["changed"] for r in results)
-    assert results[0]["volume"]["format"] == "qcow2" and results[1]["volume"]["capacity"] == 20 * 1024 ** 3
+    assert results[0]["volume"]["format"] == "qcow2" and results[1]["volume"]["format"] == "qcow2"
+    assert results[2]["volume"]["capacity"] == 20 * 1024 ** 3
 
 
 def test_snapshot_examples(ansible, conn):

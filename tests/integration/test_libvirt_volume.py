@@ -114,3 +114,20 @@ def test_bad_input(ansible, conn, args, option):
     result = vol(ansible, args)
     assert result.get("failed") and result["option"] == option, result
     assert PREFIX + "x" not in names(conn)
+
+
+def test_clone_from_hypervisor_volume_with_checksum(ansible, conn, image):
+    path, digest = image
+    base = PREFIX + "base.qcow2"
+    vol(ansible, {"name": base, "src": path})
+    name = PREFIX + "clone.qcow2"
+    bad = vol(ansible, {"name": name, "clone_from": base, "checksum": "0" * 64})
+    assert bad.get("failed") and bad["option"] == "checksum" and name not in names(conn)
+    cloned = vol(ansible, {"name": name, "clone_from": base, "checksum": digest})
+    assert cloned["changed"] and cloned["actions"] == ["clone"]
+    # same guest-visible data (libvirt copies with qemu-img convert, so the bytes differ)
+    compare = subprocess.run(["qemu-img", "compare", "-q", path, cloned["volume"]["path"]], check=False)
+    assert compare.returncode == 0
+    assert vol(ansible, {"name": name, "clone_from": base, "checksum": digest})["changed"] is False
+    again = vol(ansible, {"name": name, "clone_from": base, "force": True})
+    assert again["changed"] and again["actions"] == ["replace clone"]

@@ -227,17 +227,20 @@ class VolumeManager(object):
         self.params = params
         self.check_mode = check_mode
         self.diff_mode = diff_mode
+        self._clone_source = None
 
     def _validate(self):
         params = self.params
         name = params.get("name") or ""
         if not name or "/" in name or name.startswith("."):
             raise ValidationError("name", "%r is not a valid volume name" % name, accepted="a file name without /")
-        given = [k for k in ("src", "size", "backing") if params.get(k) is not None]
+        given = [k for k in ("src", "size", "backing", "clone_from") if params.get(k) is not None]
         if params.get("state") != "absent" and not given:
-            raise ValidationError("src", "nothing says what the volume holds", accepted="src (import a file), size (empty volume) or backing (overlay)")
-        if params.get("src") and params.get("backing"):
-            raise ValidationError("backing", "cannot be combined with src", accepted="src or backing")
+            raise ValidationError("src", "nothing says what the volume holds",
+                                  accepted="src (import a file), clone_from (copy a volume on the hypervisor), size (empty volume) or backing (overlay)")
+        sources = [k for k in ("src", "backing", "clone_from") if params.get(k)]
+        if len(sources) > 1:
+            raise ValidationError(sources[1], "cannot be combined with %s" % sources[0], accepted="one of src, clone_from, backing")
         size = None
         if params.get("size") is not None:
             try:
@@ -250,8 +253,8 @@ class VolumeManager(object):
         if params.get("src"):
             if not os.path.isfile(params["src"]):
                 raise ValidationError("src", "%r is not a readable file on the controller" % params["src"], accepted="the path of an image file")
-        elif params.get("checksum"):
-            raise ValidationError("checksum", "only applies to src", accepted="checksum together with src")
+        elif params.get("checksum") and not params.get("clone_from"):
+            raise ValidationError("checksum", "only applies to src or clone_from", accepted="checksum together with src or clone_from")
         return size, algorithm or "sha256", digest
 
     def run(self):
@@ -281,6 +284,21 @@ class VolumeManager(object):
                                               % (params["name"], algorithm, current_sum, algorithm, src_sum),
                                               accepted="force: true to replace its content")
                     actions.append("replace")
+        elif params.get("clone_from"):
+            _spool, source = resolve_volume_ref(self.client, params["clone_from"], pool.name(), "clone_from")
+            if digest:
+                src_sum = volume_checksum(self.client, source, algorithm)
+                if src_sum != digest:
+                    raise ValidationError("checksum", "%s of %s is %s, not the expected %s" % (algorithm, params["clone_from"], src_sum, digest),
+                                          accepted="the checksum of the clone_from volume")
+            # libvirt copies with qemu-img convert: the copy holds the same data in other bytes,
+            # so an existing copy is not compared by checksum (force replaces it)
+            if vol is None:
+                actions.append("clone")
+            elif params.get("force"):
+                actions.append("replace clone")
+            self._clone_source = source
+            src_sum = None
         elif params.get("backing") is not None:
             if vol is None:
                 resolve_volume_ref(self.client, params["backing"], params.get("backing_pool") or pool.name(), "backing")
@@ -325,6 +343,12 @@ class VolumeManager(object):
             binfo = volume_info(self.client, base)
             vol = create_volume(self.client, pool, params["name"], max(size or 0, binfo["capacity"]), "qcow2",
                                 binfo["path"], binfo["format"])
+        elif "clone" in actions or "replace clone" in actions:
+            if vol is not None:
+                delete_volume(self.client, vol)
+            info = volume_info(self.client, self._clone_source)
+            xml = volume_xml(params["name"], info["capacity"], info["format"] or "raw")
+            vol = self.client.call("copying %s to %s" % (info["path"], params["name"]), pool.createXMLFrom, xml, self._clone_source, 0)
         elif "create" in actions:
             vol = create_volume(self.client, pool, params["name"], size, fmt or "qcow2")
         if "grow" in actions:

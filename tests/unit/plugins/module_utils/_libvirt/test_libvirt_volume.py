@@ -87,3 +87,18 @@ def test_checksum_mismatch_of_source_creates_nothing(client, tmp_path):
         run(client, name="unit-vol-up", src=str(src), checksum="sha256:" + "0" * 64)
     assert info.value.option == "checksum" and volumes.file_checksum(str(src)) in str(info.value)
     assert client.volume(client.pool(POOL), "unit-vol-up") is None
+
+
+def test_clone_from(client):
+    run(client, name="unit-vol-src", size=1)
+    predicted = run(client, check=True, name="unit-vol-copy", clone_from="unit-vol-src")
+    assert predicted["actions"] == ["clone"] and client.volume(client.pool(POOL), "unit-vol-copy") is None
+    cloned = run(client, name="unit-vol-copy", clone_from="unit-vol-src")
+    assert cloned["changed"] and cloned["volume"]["capacity"] == 1024 ** 3
+    assert run(client, name="unit-vol-copy", clone_from="unit-vol-src")["changed"] is False
+    with pytest.raises(ValidationError) as info:
+        run(client, name="unit-vol-x", clone_from="unit-vol-src", backing="unit-vol-src")
+    assert info.value.option in ("backing", "clone_from")
+    with pytest.raises(ValidationError) as info:
+        run(client, name="unit-vol-x", clone_from="missing")
+    assert info.value.option == "clone_from"
