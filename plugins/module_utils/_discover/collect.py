@@ -91,6 +91,15 @@ def _env_files(reader, files):
     return pairs, read
 
 
+def parse_passwd(text, name):
+    """(uid, gid) of user ``name`` in /etc/passwd text, or (None, None)."""
+    for line in (text or "").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and fields[0] == name and fields[2].isdigit() and fields[3].isdigit():
+            return int(fields[2]), int(fields[3])
+    return None, None
+
+
 def _trust_cmdline(cmdline, exec_path, exe, realpath):
     """A daemon may rewrite its process title ('sshd: /usr/sbin/sshd -D [listener] ...'): only
     trust /proc/PID/cmdline when its argv[0] is the unit's binary or the process executable."""
@@ -272,6 +281,9 @@ class Discovery:
         gid = main_proc.get("gid") if main_proc else None
         if uid is None and not user:
             uid, gid = 0, 0
+        elif uid is None:
+            # not running: the unit's User= from the local user database (DynamicUser= has none)
+            uid, gid = parse_passwd(self.reader.read("/etc/passwd"), user)
         facts.update({
             "exec_start": redact_argv(exec_start, secrets),
             "command": redact_argv(command, secrets),

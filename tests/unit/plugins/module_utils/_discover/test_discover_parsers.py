@@ -234,3 +234,12 @@ def test_limits():
     assert systemd.int_or_none(ssh["MemoryMax"]) is None
     assert systemd.timespan_seconds(ssh["CPUQuotaPerSecUSec"]) is None
     assert systemd.timespan_seconds("1min 30s") == 90.0
+
+
+def test_passwd_lookup():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import parse_passwd
+    passwd = fixture_text("etc-passwd-excerpt.txt")  # lines of the guest's /etc/passwd
+    assert parse_passwd(passwd, "root") == (0, 0)
+    uid, gid = parse_passwd(passwd, "systemd-network")
+    assert uid > 0 and gid > 0
+    assert parse_passwd(passwd, "nobody-here") == (None, None)
