@@ -195,6 +195,20 @@ def test_running_vm_live_changes_and_restart(ansible, conn, base, vm_name):
     assert "<currentMemory unit='KiB'>393216<" in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     assert converge(ansible, args)["changed"] is False
 
+    # growing a disk of the running VM goes through qemu (blockResize)
+    args["disks"] = [{"name": "root", "base": BASE, "size": "3GiB"}, {"name": "hot", "size": "1GiB"}]
+    grown = converge(ansible, args)
+    assert grown["changed"] and grown["restart_required"] is False
+    assert any(a.startswith("grow ") for a in grown["actions"])
+    assert grown["vm"]["disks"][0]["capacity"] == 3 * 1024 ** 3
+    assert converge(ansible, args)["changed"] is False
+
+    # live: false saves the change and reports the restart instead of hot-plugging
+    cold = converge(ansible, dict(args, live=False, networks=[{"network": NETWORK}] * 3))
+    assert cold["restart_required"] is True and cold["restart_required_for"] == ["networks"]
+    assert dom.XMLDesc(0).count("<interface type='network'>") == 2
+    assert converge(ansible, args)["changed"]  # back to two NICs in the definition
+
     args.update(machine="pc")
     needs = converge(ansible, args)
     assert needs["restart_required"] is True and needs["restart_required_for"] == ["machine"]

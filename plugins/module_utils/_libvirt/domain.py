@@ -425,8 +425,9 @@ class VmManager(object):
             desired["networks"] = self.resolve_networks()
         if self.params.get("xml"):
             desired["template_sha256"] = hashlib.sha256(self.params["xml"].encode("utf-8")).hexdigest()
-        if desired.get("initrd") and not (desired.get("kernel") or (current_spec or {}).get("kernel")):
-            raise ValidationError("initrd", "needs a kernel", accepted="kernel and initrd together")
+        for option in ("initrd", "cmdline"):
+            if desired.get(option) and not (desired.get("kernel") or (current_spec or {}).get("kernel")):
+                raise ValidationError(option, "only applies to direct kernel boot and no kernel is set", accepted="kernel together with %s" % option)
         return desired, plan
 
     # main entry ------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client im
     HAS_LIBVIRT,
     LIBVIRT_IMPORT_ERROR,
     LibvirtClient,
+    error_message,
+    libvirt,
 )
 
 URI_ARG = dict(type="str", default="qemu:///system")
@@ -29,6 +31,10 @@ def run_with_client(module, func, uri=None):
             result = func(client)
     except FleetError as exc:
         fail_from_error(module, exc)
+        return
+    except libvirt.libvirtError as exc:
+        # a libvirt call outside the managers' wrapped calls: still libvirt's message, no traceback
+        module.fail_json(msg="libvirt: %s" % error_message(exc))
         return
     for warning in result.pop("warnings", None) or []:
         module.warn(warning)

@@ -166,6 +166,8 @@ def test_add_and_remove_disk(client, names, base):
     ({"networks": [{"network": "default", "bridge": "br0"}]}, "networks[0]"),
     ({"networks": [{"network": "default", "mac": "zz:00"}]}, "networks[0].mac"),
     ({"kernel": "relative/vmlinuz"}, "kernel"),
+    ({"initrd": "/boot/initrd.img"}, "initrd"),
+    ({"cmdline": "console=ttyS0"}, "cmdline"),
     ({"xml": "<domain"}, "xml"),
     ({"wait": {"ip": True}}, "wait"),
     ({"cloud_init": {"user_data": "#cloud-config\n", "ssh_authorized_keys": ["k"]}}, "cloud_init.ssh_authorized_keys"),
