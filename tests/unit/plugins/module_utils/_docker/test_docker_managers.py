@@ -246,3 +246,20 @@ def test_unknown_network_fails_before_any_change(client):
     predicted = StackManager(client, check_mode=True).converge(
         stack([{"name": "b", "image": "box:1", "networks": ["n1"]}], networks=[{"name": "n1"}]))
     assert predicted["networks_created"] == ["n1"] and client.api.mutations() == []
+
+
+def test_network_and_volume_managers(client):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import (
+        NetworkManager, VolumeManager)
+    predicted = NetworkManager(client, check_mode=True).ensure({"name": "n2", "state": "present"})
+    assert predicted["changed"] is True and predicted["actions"] == ["create"]
+    assert client.api.mutations() == []
+    assert NetworkManager(client).ensure({"name": "n2", "state": "present"})["changed"] is True
+    assert NetworkManager(client).ensure({"name": "n2", "state": "present"})["changed"] is False
+    with pytest.raises(ValidationError) as info:
+        NetworkManager(client).ensure({"name": "n2", "state": "present", "driver": "macvlan"})
+    assert info.value.option == "driver" and "force" in str(info.value)
+    assert VolumeManager(client).ensure({"name": "v1", "state": "present"})["changed"] is True
+    assert VolumeManager(client).ensure({"name": "v1", "state": "present"})["changed"] is False
+    assert VolumeManager(client, check_mode=True).ensure({"name": "v1", "state": "absent"})["changed"] is True
+    assert VolumeManager(client).ensure({"name": "v1", "state": "absent"})["actions"] == ["remove"]

@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: container_network
+short_description: Ensure a Docker network exists or is absent
+version_added: 0.1.0
+description:
+  - Creates or removes a network on the engine. Containers attach with the C(networks) option of
+    M(hybridops.fleet.container) and M(hybridops.fleet.container_stack) (the stack can also declare its own
+    networks).
+  - The engine cannot change a network's driver, internal flag or subnet in place; such a difference fails
+    naming the option, unless O(force=true) removes and recreates the network (its containers are
+    disconnected; rerunning the container tasks reconnects them). Labels and options are set at creation.
+author: hybridops.fleet developers (@hybridops)
+extends_documentation_fragment:
+  - hybridops.fleet.docker
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the network would be created, recreated or removed.
+  diff_mode:
+    support: full
+    description: Network settings before and after.
+options:
+  name:
+    description: Network name.
+    type: str
+    required: true
+  state:
+    description: V(present) or V(absent).
+    type: str
+    choices: [present, absent]
+    default: present
+  driver:
+    description: Network driver.
+    type: str
+    default: bridge
+  internal:
+    description: No external connectivity.
+    type: bool
+    default: false
+  subnet:
+    description: IPv4 subnet in CIDR form (needed for fixed container addresses).
+    type: str
+  gateway:
+    description: Gateway address in O(subnet).
+    type: str
+  labels:
+    description: Labels (set at creation).
+    type: dict
+  options:
+    description: Driver options (set at creation).
+    type: dict
+  force:
+    description:
+      - Recreate the network when driver, internal flag or subnet differ, and remove a network that still
+        has containers (they are disconnected).
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+- name: A network with a fixed subnet
+  hybridops.fleet.container_network:
+    name: appnet
+    subnet: 172.30.0.0/24
+    gateway: 172.30.0.1
+
+- name: A container with a fixed address on it
+  hybridops.fleet.container:
+    name: api
+    image: hybridops/api:3
+    networks:
+      - name: appnet
+        ipv4_address: 172.30.0.10
+        aliases: [api]
+'''
+
+RETURN = r'''
+network:
+  description: The network after the run (name, driver, internal, subnet, gateway, labels, options); null when absent.
+  returned: success
+  type: dict
+actions:
+  description: Steps taken (or that would be), one of V(create), V(recreate), V(remove), or none.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
+    DOCKER_COMMON_ARGS, DOCKER_IMPORT_ERROR, HAS_DOCKER, connect)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        driver=dict(type="str", default="bridge"),
+        internal=dict(type="bool", default=False),
+        subnet=dict(type="str"),
+        gateway=dict(type="str"),
+        labels=dict(type="dict"),
+        options=dict(type="dict"),
+        force=dict(type="bool", default=False),
+    )
+    argument_spec.update(DOCKER_COMMON_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_by={"gateway": "subnet"})
+    if not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker (Docker SDK for Python >= 5.0.3)"),
+                         exception=DOCKER_IMPORT_ERROR)
+    try:
+        client = connect(module.params)
+        result = NetworkManager(client, check_mode=module.check_mode).ensure(module.params)
+    except FleetError as exc:
+        fail_from_error(module, exc, changed=False)
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
