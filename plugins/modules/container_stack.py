@@ -212,7 +212,7 @@ def main():
         module.fail_json(msg=missing_required_lib("docker (Docker SDK for Python >= 5.0.3)"),
                          exception=DOCKER_IMPORT_ERROR)
     try:
-        client = connect(module.params)
+        client = connect(module.params, pool_size=module.params["max_workers"] + 2)
         result = StackManager(client, check_mode=module.check_mode,
                               max_workers=module.params["max_workers"]).converge(module.params)
     except FleetError as exc:

@@ -77,16 +77,19 @@ def sdk_version():
     return tuple(parts)
 
 
-def connect(params):
+def connect(params, pool_size=None):
     """Build a DockerClient for ``params`` and check that the engine answers.
 
-    Raises ValidationError (bad address) or BackendError (engine unreachable),
-    both carrying the address tried.
+    ``pool_size``: HTTP connections kept open (at least the number of threads
+    that use the client at once). Raises ValidationError (bad address) or
+    BackendError (engine unreachable), both carrying the address tried.
     """
     host = docker_host_from(params)
     scheme = _check_address(host, params)
     kwargs = dict(base_url=host.replace("https://", "tcp://", 1), version="auto",
                   timeout=params.get("timeout") or 60)
+    if pool_size and pool_size > 10:
+        kwargs["max_pool_size"] = pool_size
     if scheme == "tcp":
         client_cert = None
         if params.get("tls_client_cert"):
