@@ -23,7 +23,7 @@ extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 author:
-  - hybridops.fleet developers
+  - hybridops.fleet developers (@hybridops)
 requirements:
   - libvirt-python on the controller
   - an C(ssh) client when O(containers=true)
