@@ -88,6 +88,13 @@ find_mirror() {
     [[ " $comps " == *" main "* ]] || continue
     [[ "$suites" == *-security* || "$suites" == */updates* ]] && continue
     for uri in $uris; do
+      # apt's mirror method (Debian cloud images): the first entry of the local mirror list
+      case "$uri" in
+        mirror+file:*)
+          uri="${uri#mirror+file:}"; uri="/${uri#"${uri%%[!/]*}"}"
+          [ -r "$uri" ] || continue
+          uri="$(awk '!/^[ \t]*(#|$)/ { print $1; exit }' "$uri")" ;;
+      esac
       uri="${uri%/}"
       case "$uri" in http://*|https://*|file:/*|ftp://*) ;; *) continue ;; esac
       case "$uri" in *security*|*ubuntu*) continue ;; esac
