@@ -493,12 +493,13 @@ class VmManager(object):
             if autostart:
                 self.client.call("setting autostart of %s" % self.name, dom.setAutostart, 1)
             self._converge_state(dom, state)
-        except FleetError as exc:
+        except Exception as exc:
             problems = undo.unwind()
-            if problems:
-                exc.msg += " (cleanup of the half-made VM also failed: %s)" % "; ".join(problems)
-            else:
-                exc.msg += " (nothing was left behind)"
+            if isinstance(exc, FleetError):
+                if problems:
+                    exc.msg += " (cleanup of the half-made VM also failed: %s)" % "; ".join(problems)
+                else:
+                    exc.msg += " (nothing was left behind)"
             raise
         result["actions"] = self.actions
         self._finish(dom, result)
@@ -574,9 +575,9 @@ class VmManager(object):
                 dx.write_owned_volumes(root, owned)
                 self.client.call("redefining %s" % self.name, self.client.conn.defineXML, dx.to_string(root))
                 self.actions.append("define")
-        except FleetError as exc:
+        except Exception as exc:
             problems = undo.unwind()
-            if problems:
+            if problems and isinstance(exc, FleetError):
                 exc.msg += " (cleanup also failed: %s)" % "; ".join(problems)
             raise
         if "autostart" in changes:
