@@ -170,3 +170,30 @@ def test_snapshot_revert_removes_file(ansible, guests, lab_env):
     check = ssh(keyfile, back["wait"]["ip"], "test -e /root/after-snapshot && echo present || echo absent")
     assert check.returncode == 0, check.stderr
     assert check.stdout.strip() == "absent"
+
+
+def test_vm_info_reports_guest_ips(ansible, guests):
+    result = ansible.run_module("libvirt_vm_info", {"uri": URI, "tags": ["it-guest"], "state": ["running"]})
+    assert not result.get("failed"), result.get("msg")
+    found = dict((vm["name"], vm) for vm in result["vms"])
+    assert sorted(found) == sorted(NAMES)
+    for name in NAMES:
+        assert found[name]["ip"], name
+        assert found[name]["interfaces"][0]["ips"] == [found[name]["ip"]], name
+    for name in NAMES[:2]:
+        assert found[name]["ip"] == guests["results"][name]["vm"]["ip"], name
+
+
+def test_graceful_stop_and_absent_of_booted_guest(ansible, guests, conn, lab_env):
+    name = NAMES[1]
+    stopped = ansible.run_module("libvirt_vm", dict(guest_args(name, guests["image"], lab_env.pool, lab_env.network),
+                                                    state="stopped", wait=None, shutdown_timeout=300))
+    assert not stopped.get("failed"), stopped.get("msg")
+    assert stopped["vm"]["state"] == "stopped" and "shutdown" in stopped["actions"] and "destroy" not in stopped["actions"]
+    assert not conn.lookupByName(name).isActive()
+    overlay = guests["results"][name]["vm"]["disks"][0]["path"]
+    gone = ansible.run_module("libvirt_vm", {"uri": URI, "name": name, "state": "absent", "remove_storage": True})
+    assert not gone.get("failed"), gone.get("msg")
+    assert gone["removed_volumes"] == [overlay]
+    assert name not in [d.name() for d in conn.listAllDomains(0)]
+    assert guests["image"].path not in gone["removed_volumes"]
