@@ -343,3 +343,28 @@ def test_wait_times_out_with_diagnosis(ansible, conn, base, vm_name):
     assert diagnosis["macs"] == [mac]
     assert set(diagnosis["answers"]) == {"lease", "arp"}
     assert diagnosis["console_log"].endswith("-console.log") and "console_tail" in diagnosis
+
+
+def test_cloud_init_seed_created_updated_idempotent(ansible, conn, base, vm_name):
+    args = vm_args(vm_name, cloud_init={"ssh_authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne one@it"]})
+    task = {"hybridops.fleet.libvirt_vm": args, "diff": True}
+    created, again = ansible.run_tasks([task, task])["localhost"]
+    assert not created.get("failed"), created.get("msg")
+    assert [d["path"].rsplit("/", 1)[1] for d in created["vm"]["disks"]] == [vm_name + "-root.qcow2", vm_name + "-cidata.iso"]
+    assert created["vm"]["disks"][1]["readonly"] is True and created["vm"]["disks"][1]["bus"] == "virtio"
+    assert again["changed"] is False, again["changes"]
+    seed = conn.storageVolLookupByPath(created["vm"]["disks"][1]["path"])
+    with open(seed.path(), "rb") as handle:
+        handle.seek(32768 + 40)
+        assert handle.read(6) == b"cidata"
+    changed_args = dict(args, cloud_init={"ssh_authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwo two@it"]})
+    task = {"hybridops.fleet.libvirt_vm": changed_args}
+    predicted, applied, rerun = ansible.run_tasks([dict(task, check_mode=True), task, task])["localhost"]
+    assert predicted["changed"] and "cloud_init_sha256" in predicted["changes"]
+    assert any(a.startswith("write cloud-init seed") for a in applied["actions"])
+    with open(seed.path(), "rb") as handle:
+        assert b"two@it" in handle.read()
+    assert rerun["changed"] is False
+    removed = converge(ansible, {"uri": URI, "name": vm_name, "state": "absent", "remove_storage": True})
+    assert sorted(p.rsplit("/", 1)[1] for p in removed["removed_volumes"]) == [vm_name + "-cidata.iso", vm_name + "-root.qcow2"]
+    assert _volumes(conn, vm_name) == []
