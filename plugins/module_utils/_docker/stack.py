@@ -307,15 +307,20 @@ class StackManager(object):
                            "differences": [d.as_dict() for d in plan["differences"]]}
             finish(name, outcome)
 
+        futures = []
+
         def schedule(name):
-            pool.submit(run, name)
+            futures.append(pool.submit(run, name))
 
         try:
             roots = [m["name"] for m in members if not deps[m["name"]]]
             for name in roots:
                 schedule(name)
-            if members:
-                done.wait()
+            while members and not done.wait(0.2):
+                # a bug in the bookkeeping itself must surface, not hang the module
+                for future in list(futures):
+                    if future.done() and future.exception() is not None:
+                        raise future.exception()
         finally:
             pool.shutdown(wait=True)
         for member in members:

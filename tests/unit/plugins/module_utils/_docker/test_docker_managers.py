@@ -263,3 +263,18 @@ def test_network_and_volume_managers(client):
     assert VolumeManager(client).ensure({"name": "v1", "state": "present"})["changed"] is False
     assert VolumeManager(client, check_mode=True).ensure({"name": "v1", "state": "absent"})["changed"] is True
     assert VolumeManager(client).ensure({"name": "v1", "state": "absent"})["actions"] == ["remove"]
+
+
+def test_unexpected_error_in_a_member_is_reported_not_hung(client):
+    manager = StackManager(client)
+    real_apply = manager.containers.apply
+
+    def apply(plan, wait_timeout=120):
+        if plan["name"] == "worker":
+            raise RuntimeError("sdk surprise")
+        return real_apply(plan, wait_timeout=wait_timeout)
+    manager.containers.apply = apply
+    result = manager.converge(stack(MEMBERS))
+    assert result["failed_members"] == ["worker"]
+    assert "RuntimeError: sdk surprise" in result["containers"]["worker"]["error"]
+    assert sorted(result["changed_members"]) == ["api", "db", "web"]
