@@ -33,7 +33,9 @@ def _cleanup(conn):
 
 
 @pytest.fixture(scope="module")
-def conn():
+def conn(lab_env):
+    """The lab's libvirtd (lab_env fails early, naming the problem, when the lab is not up)."""
+    assert lab_env.libvirt_uri
     connection = libvirt.open(URI)
     _cleanup(connection)
     yield connection

@@ -14,7 +14,9 @@ PREFIX = "hybridops-it-vol-"
 
 
 @pytest.fixture(scope="module")
-def conn():
+def conn(lab_env):
+    """The lab's libvirtd (lab_env fails early, naming the problem, when the lab is not up)."""
+    assert lab_env.libvirt_uri
     connection = libvirt.open(URI)
     yield connection
     pool = connection.storagePoolLookupByName(POOL)
