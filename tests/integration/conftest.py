@@ -18,6 +18,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lab"))
 import lab  # noqa: E402  (tests/lab/lab.py, the harness)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "guest: needs a booted guest (about a minute to boot under TCG)")
+
+
 @pytest.fixture(scope="session")
 def lab_env():
     """The running lab: daemons up, network namespace entered. Fails if it is not."""
