@@ -728,7 +728,19 @@ def build_local_images(docker_host=DOCKER_HOST, archive=None):
             run(["docker", "build", "-q", "-t", tag, ctx], env=env)
     tags = [BASE_IMAGE_TAG] + list(LOCAL_IMAGES)
     if archive:
-        run(["docker", "save", "-o", archive] + tags, env=env)
+        # re-save only when an image changed: a new archive (same images,
+        # new bytes) would make every copy of it to the VMs a change
+        ids = run(["docker", "image", "inspect", "--format", "{{.Id}}"] + tags, env=env).stdout.split()
+        stamp = archive + ".ids"
+        saved = None
+        if os.path.exists(archive) and os.path.exists(stamp):
+            with open(stamp) as handle:
+                saved = handle.read().split()
+        if saved != ids:
+            run(["docker", "save", "-o", archive + ".tmp"] + tags, env=env)
+            os.rename(archive + ".tmp", archive)
+            with open(stamp, "w") as handle:
+                handle.write("\n".join(ids))
     log("local images built: %s" % ", ".join(tags))
     return tags
 
