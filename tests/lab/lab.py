@@ -682,7 +682,7 @@ CMD ["httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
 DEMO_API_DOCKERFILE = """FROM {base}
 RUN mkdir -p /www/api && echo '{{"service": "demo-api", "version": 1, "status": "ok"}}' > /www/api/status
 EXPOSE 8080
-HEALTHCHECK --interval=2s --timeout=2s --retries=3 CMD wget -q -O /dev/null http://127.0.0.1:8080/api/status || exit 1
+HEALTHCHECK --interval=3s --timeout=10s --start-period=30s --retries=5 CMD wget -q -O /dev/null http://127.0.0.1:8080/api/status || exit 1
 CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
 """
 DEMO_WEB_CGI = """#!/bin/sh
@@ -695,7 +695,7 @@ DEMO_WEB_DOCKERFILE = """FROM {base}
 COPY index.cgi /www/cgi-bin/index.cgi
 RUN chmod 755 /www/cgi-bin/index.cgi && echo '<a href="/cgi-bin/index.cgi">status</a>' > /www/index.html
 EXPOSE 8080
-HEALTHCHECK --interval=3s --timeout=3s --retries=3 CMD wget -q -O - http://127.0.0.1:8080/cgi-bin/index.cgi | grep -q '"status": "ok"' || exit 1
+HEALTHCHECK --interval=3s --timeout=10s --start-period=30s --retries=5 CMD wget -q -O - http://127.0.0.1:8080/cgi-bin/index.cgi | grep -q '"status": "ok"' || exit 1
 CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
 """
 
