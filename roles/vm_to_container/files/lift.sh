@@ -1,0 +1,27 @@
+#!/bin/sh
+# lift.sh CONTEXT PATH...: a Docker build context FROM scratch holding PATH... (files or
+# directories, symlinks kept and their targets added) and the shared libraries every
+# ELF file among them needs (from ldd), plus /tmp. Used by the vm_to_container role.
+set -eu
+ctx=$1
+shift
+rm -rf "$ctx"
+mkdir -p "$ctx/rootfs/tmp"
+chmod 1777 "$ctx/rootfs/tmp"
+add() {
+    [ -e "$1" ] || [ -L "$1" ] || return 0
+    cp -a --parents "$1" "$ctx/rootfs/"
+    if [ -L "$1" ]; then
+        add "$(readlink -f "$1")"
+    fi
+}
+for path in "$@"; do
+    add "$path"
+done
+# libraries of every executable or shared object copied
+find "$ctx/rootfs" -type f \( -perm -u+x -o -name '*.so*' \) | while read -r file; do
+    ldd "$file" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'
+done | sort -u | while read -r lib; do
+    add "$lib"
+done
+printf 'FROM scratch\nCOPY rootfs/ /\n' > "$ctx/Dockerfile"

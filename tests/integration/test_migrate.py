@@ -1,0 +1,237 @@
+"""vm_to_container role + playbooks/migrate.yml on the real lab guest.
+
+The test installs its own systemd service on the shared guest (python3 -m
+http.server run as a dedicated user, serving a known file) and migrates it into
+a container running busybox httpd from the lab's image archive (no registry):
+dry run (nothing changes), a migration whose container fails its health check
+(rolled back), the real migration (same port, same content, VM snapshot first),
+then a second run (nothing changes). Everything is removed at the end.
+"""
+import json
+import os
+import time
+import urllib.request
+
+import pytest
+
+UNIT = "hybridops-mig-web"
+PORT = 8090
+BODY = "<h1>hybridops migrated service</h1>\n"
+ARCHIVE = "/run/hybridops-lab/lab-images.tar"
+IMAGE = "hybridops/busybox:lab"
+PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "migrate.yml")
+
+UNIT_FILE = """[Unit]
+Description=hybridops.fleet migration integration test web server
+After=network.target
+
+[Service]
+User={unit}
+Group={unit}
+WorkingDirectory=/srv/{unit}
+ConfigurationDirectory={unit}
+ExecStart=/usr/bin/python3 -m http.server {port} --directory /srv/{unit}
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+""".format(unit=UNIT, port=PORT)
+
+SETUP = [
+    {"hybridops.fleet.container": {"name": UNIT, "state": "absent"}},
+    {"hybridops.fleet.container": {"name": UNIT + "-candidate", "state": "absent"}},
+    {"ansible.builtin.user": {"name": UNIT, "system": True, "create_home": False, "shell": "/usr/sbin/nologin"}},
+    {"ansible.builtin.file": {"path": "/srv/" + UNIT, "state": "directory", "mode": "0755"}},
+    {"ansible.builtin.copy": {"dest": "/srv/%s/index.html" % UNIT, "content": BODY, "mode": "0644"}},
+    {"ansible.builtin.file": {"path": "/etc/" + UNIT, "state": "directory", "mode": "0755"}},
+    {"ansible.builtin.copy": {"dest": "/etc/%s/web.conf" % UNIT, "content": "greeting = hello\n", "mode": "0644"}},
+    {"ansible.builtin.copy": {"dest": "/etc/systemd/system/%s.service" % UNIT, "content": UNIT_FILE, "mode": "0644"}},
+    {"ansible.builtin.systemd_service": {"name": UNIT, "state": "restarted", "enabled": True, "daemon_reload": True}},
+    {"ansible.builtin.wait_for": {"host": "127.0.0.1", "port": PORT, "timeout": 60}},
+]
+
+RESET = [
+    {"hybridops.fleet.container": {"name": UNIT, "state": "absent"}},
+    {"hybridops.fleet.container": {"name": UNIT + "-candidate", "state": "absent"}},
+    {"ansible.builtin.file": {"path": "/var/lib/hybridops/migrate", "state": "absent"}},
+    {"ansible.builtin.systemd_service": {"name": UNIT, "state": "started", "enabled": True}},
+    {"ansible.builtin.wait_for": {"host": "127.0.0.1", "port": PORT, "timeout": 60}},
+]
+
+TEARDOWN = [
+    {"hybridops.fleet.container": {"name": UNIT, "state": "absent"}},
+    {"hybridops.fleet.container": {"name": UNIT + "-candidate", "state": "absent"}},
+    {"ansible.builtin.systemd_service": {"name": UNIT, "state": "stopped", "enabled": False}},
+    {"ansible.builtin.file": {"path": "/etc/systemd/system/%s.service" % UNIT, "state": "absent"}},
+    {"ansible.builtin.systemd_service": {"daemon_reload": True}},
+    {"ansible.builtin.file": {"path": "/srv/" + UNIT, "state": "absent"}},
+    {"ansible.builtin.file": {"path": "/etc/" + UNIT, "state": "absent"}},
+    {"ansible.builtin.file": {"path": "/var/lib/hybridops/migrate", "state": "absent"}},
+    {"ansible.builtin.file": {"path": "/var/lib/hybridops/images/lab-images.tar", "state": "absent"}},
+    {"ansible.builtin.user": {"name": UNIT, "state": "absent"}},
+]
+
+# what the VM looks like, for the dry-run comparison
+STATE = [
+    {"ansible.builtin.command": {"argv": ["systemctl", "is-active", UNIT]}, "changed_when": False},
+    {"ansible.builtin.command": {"argv": ["systemctl", "is-enabled", UNIT]}, "changed_when": False},
+    {"ansible.builtin.command": {"argv": ["docker", "ps", "-a", "--format", "{{ '{{' }}.Names{{ '}}' }} {{ '{{' }}.Image{{ '}}' }}"]},
+     "changed_when": False},
+    {"ansible.builtin.command": {"argv": ["docker", "images", "-q", "--no-trunc"]}, "changed_when": False},
+    {"ansible.builtin.command": {"argv": ["sh", "-c", "ls -la /var/lib/hybridops 2>&1; ls -la /var/lib/hybridops/* 2>&1"]},
+     "changed_when": False},
+    {"ansible.builtin.uri": {"url": "http://127.0.0.1:%d/" % PORT, "return_content": True}},
+]
+
+HEALTHY = ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:%d/" % PORT]
+
+
+def _check(results):
+    for result in results:
+        assert not result.get("failed"), result
+
+
+def _run(ansible, guest, tasks):
+    return ansible.run_tasks(tasks, hosts="lab_guests", inventory=guest["inventory"])[guest["name"]]
+
+
+def _state(ansible, guest):
+    results = _run(ansible, guest, STATE)
+    return {
+        "active": results[0].get("stdout"), "enabled": results[1].get("stdout"),
+        "containers": results[2].get("stdout"), "images": results[3].get("stdout"),
+        "files": results[4].get("stdout"), "body": results[5].get("content"),
+    }
+
+
+def _fetch(ip):
+    """The service's port, from the lab namespace (where this session runs)."""
+    with urllib.request.urlopen("http://%s:%d/" % (ip, PORT), timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+def _vars(guest, report_dir, **extra):
+    overrides = {
+        "image": IMAGE,
+        "command": ["httpd", "-f", "-p", str(PORT), "-h", "/srv/" + UNIT],
+        "pull": "never",
+        "healthcheck": {"test": HEALTHY, "interval": "2s", "timeout": "3s", "retries": 3, "start_period": "2s"},
+    }
+    overrides.update(extra.pop("overrides", {}))
+    values = {
+        "fleet_hosts": "lab_guests",
+        "migrate_service": UNIT,
+        "vm_to_container_image": IMAGE,
+        "vm_to_container_image_archive": ARCHIVE,
+        "vm_to_container_container_overrides": overrides,
+        "vm_to_container_report_dir": str(report_dir),
+        "vm_to_container_wait_timeout": 60,
+        "vm_to_container_probe_retries": 5,
+        "vm_to_container_probe_delay": 2,
+    }
+    values.update(extra)
+    return values
+
+
+@pytest.fixture(scope="module")
+def web_service(lab_guest, ansible):
+    try:
+        _check(_run(ansible, lab_guest, SETUP))
+        yield UNIT
+    finally:
+        _run(ansible, lab_guest, TEARDOWN)
+
+
+@pytest.fixture()
+def fresh_service(lab_guest, ansible, web_service):
+    """The service running under systemd with no container of it; reset after a test that did not finish.
+
+    Each Ansible run costs minutes on a loaded TCG guest, so a test that passed
+    (and so left the service as asserted) skips the reset.
+    """
+    done = {"ok": False}
+    yield done
+    if not done["ok"]:
+        _run(ansible, lab_guest, RESET)
+
+
+def test_dry_run_changes_nothing(lab_guest, ansible, fresh_service, tmp_path):
+    before = _state(ansible, lab_guest)
+    assert before["active"] == "active" and before["enabled"] == "enabled" and before["body"] == BODY
+    recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"],
+                                      extra_vars=_vars(lab_guest, tmp_path, migrate_dry_run=True))
+    assert recap[lab_guest["name"]]["failed"] == 0, out
+    assert recap[lab_guest["name"]]["changed"] == 0, out
+    assert "candidate_name" in out and "%s-candidate" % UNIT in out  # the plan is printed
+    assert _state(ansible, lab_guest) == before
+    assert not os.listdir(tmp_path)  # no report for a plan
+    fresh_service["ok"] = True
+
+
+def test_failed_health_check_rolls_back(lab_guest, ansible, fresh_service, tmp_path):
+    start = time.monotonic()
+    broken = {"healthcheck": {"test": ["CMD", "false"], "interval": "2s", "timeout": "2s", "retries": 1,
+                              "start_period": "1s"}}
+    recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"], extra_vars=_vars(
+        lab_guest, tmp_path, overrides=broken, vm_to_container_wait_timeout=20))
+    assert recap[lab_guest["name"]]["failed"] == 1, out
+    assert "rolled back" in out
+    state = _state(ansible, lab_guest)
+    assert state["active"] == "active" and state["enabled"] == "enabled", state
+    assert UNIT not in state["containers"], state
+    assert _fetch(lab_guest["ip"]) == (200, BODY)
+    with open(tmp_path / ("%s.json" % lab_guest["name"])) as handle:
+        report = json.load(handle)
+    assert report["status"] == "rolled_back"
+    assert report["failure"]["task"] == "Run the candidate container beside the service"
+    assert "health" in report["failure"]["message"].lower(), report["failure"]
+    assert report["rollback"]["unit_active"] == "active" and report["rollback"]["unit_enabled"] == "enabled"
+    assert report["rollback"]["port_answers"] is True
+    markdown = (tmp_path / ("%s.md" % lab_guest["name"])).read_text()
+    assert "rolled_back" in markdown and "Why it failed" in markdown
+    print("rollback run: %.0fs" % (time.monotonic() - start))
+    fresh_service["ok"] = True  # the rollback left the service as it was
+
+
+def test_migrate_then_nothing_to_do(lab_guest, ansible, fresh_service, tmp_path):
+    assert _fetch(lab_guest["ip"]) == (200, BODY)
+    start = time.monotonic()
+    recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"], extra_vars=_vars(
+        lab_guest, tmp_path, vm_to_container_libvirt_uri="qemu:///system",
+        vm_to_container_libvirt_domain=lab_guest["name"]))
+    first = time.monotonic() - start
+    assert recap[lab_guest["name"]]["failed"] == 0, out
+    assert recap[lab_guest["name"]]["changed"] > 0, out
+    # same port, same content, now served by the container
+    assert _fetch(lab_guest["ip"]) == (200, BODY)
+    state = _state(ansible, lab_guest)
+    assert state["active"] == "inactive" and state["enabled"] == "disabled", state
+    assert "%s %s" % (UNIT, IMAGE) in state["containers"].splitlines(), state
+    assert UNIT + "-candidate" not in state["containers"]
+    with open(tmp_path / ("%s.json" % lab_guest["name"])) as handle:
+        report = json.load(handle)
+    assert report["status"] == "migrated", report
+    assert [p["target"] for p in report["probes"]] == ["service (before)", "candidate (temporary port)",
+                                                        "container (service port)"]
+    assert all(p["ok"] for p in report["probes"]) and len({p["body_sha256"] for p in report["probes"]}) == 1
+    assert report["snapshot"] and any("snapshot before-migrate-%s" % UNIT in s for s in report["steps"]), report
+    assert (tmp_path / ("%s.md" % lab_guest["name"])).read_text().startswith("# Migration of %s.service" % UNIT)
+
+    start = time.monotonic()
+    recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"], extra_vars=_vars(
+        lab_guest, tmp_path, vm_to_container_libvirt_uri="qemu:///system",
+        vm_to_container_libvirt_domain=lab_guest["name"]))
+    second = time.monotonic() - start
+    assert recap[lab_guest["name"]]["failed"] == 0, out
+    assert recap[lab_guest["name"]]["changed"] == 0, out
+    assert "nothing to do" in out
+    assert _fetch(lab_guest["ip"]) == (200, BODY)
+    print("migration %.0fs, second run %.0fs" % (first, second))
+    fresh_service["ok"] = True  # TEARDOWN removes the migrated container and the unit
+
+
+@pytest.fixture(scope="module", autouse=True)
+def drop_snapshot(lab_guest, ansible):
+    yield
+    ansible.run_module("libvirt_snapshot", {"uri": "qemu:///system", "vm": lab_guest["name"],
+                                            "name": "before-migrate-" + UNIT, "state": "absent"})
