@@ -21,7 +21,7 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 export PATH="$venv/bin:$PATH"
-echo "==> [compat] $(ansible --version | head -1) on $(python --version)" >&2
+echo "==> [compat] ansible-core $(python -c 'import ansible.release as r; print(r.__version__)') on $(python --version)" >&2
 python -m pytest -q -p no:cacheprovider tests/unit
 for kind in module role; do
   for name in $(ansible-doc -t "$kind" -l hybridops.fleet 2>/dev/null | awk '{print $1}' | grep '^hybridops\.fleet\.'); do

@@ -36,7 +36,9 @@ def decode_address(text, byteorder=None):
     if len(raw) == 4:
         address = str(ipaddress.IPv4Address(raw))
     elif len(raw) == 16:
-        address = str(ipaddress.IPv6Address(raw))
+        ipv6 = ipaddress.IPv6Address(raw)
+        # spelled out here: Python before 3.13 prints ::ffff:7f00:1
+        address = "::ffff:%s" % ipv6.ipv4_mapped if ipv6.ipv4_mapped else str(ipv6)
     else:
         raise ValueError("unexpected address %r" % text)
     return address, int(port, 16)
