@@ -110,7 +110,7 @@ def _fetch(ip):
         return response.status, response.read().decode()
 
 
-def _vars(guest, report_dir, **extra):
+def _vars(report_dir, **extra):
     overrides = {
         "image": IMAGE,
         "command": ["httpd", "-f", "-p", str(PORT), "-h", "/srv/" + UNIT],
@@ -159,7 +159,7 @@ def test_dry_run_changes_nothing(lab_guest, ansible, fresh_service, tmp_path):
     before = _state(ansible, lab_guest)
     assert before["active"] == "active" and before["enabled"] == "enabled" and before["body"] == BODY
     recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"],
-                                      extra_vars=_vars(lab_guest, tmp_path, migrate_dry_run=True))
+                                      extra_vars=_vars(tmp_path, migrate_dry_run=True))
     assert recap[lab_guest["name"]]["failed"] == 0, out
     assert recap[lab_guest["name"]]["changed"] == 0, out
     assert "candidate_name" in out and "%s-candidate" % UNIT in out  # the plan is printed
@@ -173,7 +173,7 @@ def test_failed_health_check_rolls_back(lab_guest, ansible, fresh_service, tmp_p
     broken = {"healthcheck": {"test": ["CMD", "false"], "interval": "2s", "timeout": "2s", "retries": 1,
                               "start_period": "1s"}}
     recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"], extra_vars=_vars(
-        lab_guest, tmp_path, overrides=broken, vm_to_container_wait_timeout=20))
+        tmp_path, overrides=broken, vm_to_container_wait_timeout=20))
     assert recap[lab_guest["name"]]["failed"] == 1, out
     assert "rolled back" in out
     state = _state(ansible, lab_guest)
@@ -197,7 +197,7 @@ def test_migrate_then_nothing_to_do(lab_guest, ansible, fresh_service, tmp_path)
     assert _fetch(lab_guest["ip"]) == (200, BODY)
     start = time.monotonic()
     recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"], extra_vars=_vars(
-        lab_guest, tmp_path, vm_to_container_libvirt_uri="qemu:///system",
+        tmp_path, vm_to_container_libvirt_uri="qemu:///system",
         vm_to_container_libvirt_domain=lab_guest["name"]))
     first = time.monotonic() - start
     assert recap[lab_guest["name"]]["failed"] == 0, out
@@ -219,7 +219,7 @@ def test_migrate_then_nothing_to_do(lab_guest, ansible, fresh_service, tmp_path)
 
     start = time.monotonic()
     recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"], extra_vars=_vars(
-        lab_guest, tmp_path, vm_to_container_libvirt_uri="qemu:///system",
+        tmp_path, vm_to_container_libvirt_uri="qemu:///system",
         vm_to_container_libvirt_domain=lab_guest["name"]))
     second = time.monotonic() - start
     assert recap[lab_guest["name"]]["failed"] == 0, out

@@ -10,7 +10,9 @@ mkdir -p "$ctx/rootfs/tmp"
 chmod 1777 "$ctx/rootfs/tmp"
 add() {
     [ -e "$1" ] || [ -L "$1" ] || return 0
-    cp -a --parents "$1" "$ctx/rootfs/"
+    # not cp --parents: coreutils 9.1 (Debian 12) copies but exits 1 with -a
+    mkdir -p "$ctx/rootfs$(dirname "$1")"
+    cp -a "$1" "$ctx/rootfs$(dirname "$1")/"
     if [ -L "$1" ]; then
         add "$(readlink -f "$1")"
     fi
