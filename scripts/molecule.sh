@@ -47,10 +47,9 @@ done
 
 log "lab daemons and the guest base image (a cold image build takes ~2-5 min)"
 python tests/lab/lab.py up
-if [ ! -s "$RUN/lab-images.tar" ]; then
-  log "container images for container_deploy (built locally, no registry)"
-  python tests/lab/lab.py images --archive "$RUN/lab-images.tar"
-fi
+# cheap when built before (docker's build cache), and never stale
+log "container images for container_deploy (built locally, no registry)"
+python tests/lab/lab.py images --archive "$RUN/lab-images.tar"
 
 # molecule's own state and the scenarios' inventories live under ~/.cache;
 # HYBRIDOPS_LAB_IMAGE_JSON etc. (see extensions/molecule/shared/lab_vars.yml)
