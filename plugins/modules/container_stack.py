@@ -92,7 +92,10 @@ options:
     choices: [present, started, stopped, healthy]
     default: started
   recreate:
-    description: Default C(recreate) of members (see M(hybridops.fleet.container)).
+    description:
+      - Default C(recreate) of members (see M(hybridops.fleet.container)).
+      - A C(rolling) default is not applied to members that publish fixed host ports (the old and the new container
+        cannot bind them at once); they use C(auto) unless they set C(recreate=rolling) themselves, which fails.
     type: str
     choices: [auto, always, never, rolling]
     default: auto

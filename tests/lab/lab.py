@@ -695,7 +695,8 @@ DEMO_WEB_DOCKERFILE = """FROM {base}
 COPY index.cgi /www/cgi-bin/index.cgi
 RUN chmod 755 /www/cgi-bin/index.cgi && echo '<a href="/cgi-bin/index.cgi">status</a>' > /www/index.html
 EXPOSE 8080
-HEALTHCHECK --interval=3s --timeout=10s --start-period=30s --retries=5 CMD wget -q -O - http://127.0.0.1:8080/cgi-bin/index.cgi | grep -q '"status": "ok"' || exit 1
+HEALTHCHECK --interval=3s --timeout=10s --start-period=30s --retries=5 \\
+  CMD wget -q -O - http://127.0.0.1:8080/cgi-bin/index.cgi | grep -q '"status": "ok"' || exit 1
 CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
 """
 

@@ -77,6 +77,7 @@ def normalize_members(params):
     for index, member in enumerate(members):
         where = "containers[%d]" % index
         _check_keys(member, MEMBER_KEYS, where)
+        own_recreate = member.get("recreate") is not None
         member = dict(defaults, **dict((k, v) for k, v in member.items() if v is not None))
         if not member.get("name"):
             raise ValidationError(where + ".name", "is required")
@@ -91,9 +92,14 @@ def normalize_members(params):
             raise ValidationError(where + ".state", "a declared member cannot be absent; remove it from the list "
                                   "(undeclared members are pruned)", accepted="present, started, stopped, healthy")
         try:
-            cs.normalize_spec(member)
+            spec = cs.normalize_spec(member)
         except ValidationError as exc:
             raise ValidationError("%s.%s" % (where, exc.option), str(exc).split(": ", 1)[-1])
+        # the stack-wide rolling default cannot apply to a member on fixed host
+        # ports (old and new cannot bind them at once); such a member is
+        # replaced the ordinary way unless it asks for rolling itself
+        if not own_recreate and member["recreate"] == "rolling" and cs.fixed_host_ports(spec["ports"]):
+            member["recreate"] = "auto"
         result.append(member)
     order_members(result)
     return result
