@@ -211,8 +211,8 @@ def test_migrate_then_nothing_to_do(lab_guest, ansible, fresh_service, tmp_path)
     with open(tmp_path / ("%s.json" % lab_guest["name"])) as handle:
         report = json.load(handle)
     assert report["status"] == "migrated", report
-    assert [p["target"] for p in report["probes"]] == ["service (before)", "candidate (temporary port)",
-                                                        "container (service port)"]
+    expected = ["service (before)", "candidate (temporary port)", "container (service port)"]
+    assert [p["target"] for p in report["probes"]] == expected
     assert all(p["ok"] for p in report["probes"]) and len({p["body_sha256"] for p in report["probes"]}) == 1
     assert report["snapshot"] and any("snapshot before-migrate-%s" % UNIT in s for s in report["steps"]), report
     assert (tmp_path / ("%s.md" % lab_guest["name"])).read_text().startswith("# Migration of %s.service" % UNIT)
