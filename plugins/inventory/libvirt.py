@@ -229,7 +229,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             try:
                 with LibvirtClient(uri) as client:
                     for dom in client.domains():
-                        facts = vm_facts(client, dom, with_ips=True, ip_sources=tuple(sources))
+                        try:
+                            facts = vm_facts(client, dom, with_ips=True, ip_sources=tuple(sources))
+                        except BackendError:
+                            if client.domain(dom.name()) is None:
+                                continue  # undefined while we listed: not part of the fleet any more
+                            raise
                         facts["hypervisor"] = hypervisor
                         facts["uri"] = uri
                         if not vm_matches(facts, filters):

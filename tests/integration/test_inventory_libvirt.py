@@ -38,8 +38,10 @@ def stopped_domains(lab_env):
 def inventory(tmp_path, config, *extra):
     path = tmp_path / "fleet.libvirt.yml"
     path.write_text(json.dumps(dict({"plugin": "hybridops.fleet.libvirt", "uris": ["qemu:///system"]}, **config)))
+    # a failing inventory source is only a warning by default: make it an error
+    env = dict(os.environ, ANSIBLE_INVENTORY_UNPARSED_FAILED="true", ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="true")
     proc = subprocess.run(["ansible-inventory", "-i", str(path), "--list"] + list(extra),
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, env=env)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
