@@ -17,7 +17,6 @@ remounts /sys and breaks dockerd's cgroups).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -554,7 +553,6 @@ def boot_guests(names, memory=512, wait_docker=True, timeout=600):
             guests[name] = {"name": name}
         pending = dict(guests)
         deadline = started + timeout
-        phase = {}
         while pending:
             if time.monotonic() > deadline:
                 raise LabError("guests not ready after %ds:\n%s" % (
@@ -585,9 +583,6 @@ def boot_guests(names, memory=512, wait_docker=True, timeout=600):
                     guest["docker_version"] = probe.stdout.strip()
                     log("%s: dockerd %s up after %.0fs" % (name, guest["docker_version"], guest["docker_s"]))
                     del pending[name]
-            phase_key = tuple(sorted(pending))
-            if phase.get("last") != phase_key:
-                phase["last"] = phase_key
             if pending:
                 time.sleep(3)  # gentle polling: fast polling slows TCG guests
     finally:
@@ -783,14 +778,6 @@ class LabEnv:
 
     def destroy(self, name):
         destroy_guest(name)
-
-
-def recipe_digest(paths):
-    digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as handle:
-            digest.update(handle.read())
-    return digest.hexdigest()[:16]
 
 
 def main(argv=None):
