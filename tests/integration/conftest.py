@@ -157,7 +157,7 @@ def lab_guest(lab_env, tmp_path_factory):
     # one); HYBRIDOPS_LAB_GUEST names it, to reuse a guest kept with HYBRIDOPS_LAB_KEEP
     name = lab.GUEST_PREFIX + os.environ.get("HYBRIDOPS_LAB_GUEST", "it-%d" % os.getpid())
     try:
-        guests = lab_env.boot([name])
+        guests = lab_env.boot([name], reuse=bool(os.environ.get("HYBRIDOPS_LAB_GUEST")))
     except lab.LabError as exc:
         lab_env.destroy(name)
         pytest.fail("lab guest did not come up: %s" % exc)

@@ -99,7 +99,7 @@ def _state(ansible, guest):
     results = _run(ansible, guest, STATE)
     return {
         "active": results[0].get("stdout"), "enabled": results[1].get("stdout"),
-        "containers": results[2].get("stdout"), "images": results[3].get("stdout"),
+        "containers": results[2].get("stdout"), "images": sorted(set(results[3].get("stdout", "").split())),  # `docker images` order is not stable
         "files": results[4].get("stdout"), "body": results[5].get("content"),
     }
 

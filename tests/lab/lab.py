@@ -532,11 +532,19 @@ def guest_diagnosis(conn, name):
             % (name, state, macs, ip, tail(os.path.join(LOG_DIR, name + ".console.log"), 25)))
 
 
-def boot_guests(names, memory=512, wait_docker=True, timeout=600):
-    """Boot guests concurrently (they are CPU-bound under TCG) and wait until each answers SSH (and docker)."""
+def boot_guests(names, memory=512, wait_docker=True, timeout=600, reuse=False):
+    """Boot guests concurrently (they are CPU-bound under TCG) and wait until each answers SSH (and docker).
+
+    A guest of the same name left by an earlier run (a kept lab, a machine
+    snapshot) is destroyed and booted from a fresh overlay, so tests start
+    from the base image; reuse=True keeps and starts it instead.
+    """
     reexec_check()
     image = current_image()
     os.chmod(image.ssh_key, 0o600)
+    if not reuse:
+        for name in names:
+            destroy_guest(name)
     conn = libvirt_connect()
     started = time.monotonic()
     guests = {}
@@ -546,6 +554,7 @@ def boot_guests(names, memory=512, wait_docker=True, timeout=600):
                 dom = conn.lookupByName(name)
                 if not dom.isActive():
                     dom.create()
+                log("reusing guest %s" % name)
             except libvirt_module().libvirtError:
                 log("defining and starting %s (overlay on %s)" % (name, image.volume))
                 dom = define_guest(conn, name, image, memory=memory)
@@ -793,6 +802,7 @@ def main(argv=None):
     boot.add_argument("--no-docker", action="store_true")
     boot.add_argument("--inventory")
     boot.add_argument("--timeout", type=int, default=600)
+    boot.add_argument("--reuse", action="store_true", help="start a guest left by an earlier run instead of rebooting it fresh")
     destroy = sub.add_parser("destroy")
     destroy.add_argument("names", nargs="+")
     sub.add_parser("down")
@@ -810,7 +820,8 @@ def main(argv=None):
         elif args.command == "boot":
             reexec_in_netns()
             names = [n if n.startswith(GUEST_PREFIX) else GUEST_PREFIX + n for n in args.names]
-            guests = boot_guests(names, memory=args.memory, wait_docker=not args.no_docker, timeout=args.timeout)
+            guests = boot_guests(names, memory=args.memory, wait_docker=not args.no_docker, timeout=args.timeout,
+                                 reuse=args.reuse)
             if args.inventory:
                 write_inventory(guests, args.inventory)
             print(json.dumps(guests, indent=2))
