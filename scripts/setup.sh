@@ -19,6 +19,7 @@ APT_PACKAGES=(
   docker.io busybox-static
   debootstrap genisoimage e2fsprogs zstd
   openssh-client ca-certificates git rsync shellcheck curl
+  chromium fonts-dejavu-core
   python3 python3-venv python3-dev gcc
 )
 

@@ -130,11 +130,42 @@ vms:
       vcpus: 2
       tags: [web]
       ip: 192.168.122.10
+hosts:
+  description: The hypervisors queried, one per URI in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    uri:
+      description: The libvirt URI.
+      type: str
+    hostname:
+      description: The hypervisor's host name.
+      type: str
+    cpus:
+      description: Logical CPUs of the hypervisor.
+      type: int
+    memory_mib:
+      description: Memory of the hypervisor in MiB.
+      type: int
+    cpu_model:
+      description: CPU model (architecture) as libvirt reports it.
+      type: str
+    libvirt_version:
+      description: Version of the libvirt library, e.g. V(9.0.0).
+      type: str
+  sample:
+    - uri: qemu:///system
+      hostname: hv1
+      cpus: 16
+      memory_mib: 64240
+      cpu_model: x86_64
+      libvirt_version: 9.0.0
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import list_vms
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import hypervisor_facts, list_vms
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, run_with_client
 
@@ -157,10 +188,12 @@ def main():
 
     def collect(client):
         vms = list_vms(client, module.params)
+        hosts = [hypervisor_facts(client.uri, *client.node())]
         for uri in uris[1:]:
             with LibvirtClient(uri) as other:
                 vms.extend(list_vms(other, module.params))
-        return {"changed": False, "vms": vms}
+                hosts.append(hypervisor_facts(other.uri, *other.node()))
+        return {"changed": False, "vms": vms, "hosts": hosts}
 
     run_with_client(module, collect, uri=uris[0])
 

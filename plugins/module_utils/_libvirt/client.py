@@ -124,6 +124,12 @@ class LibvirtClient(object):
     def domains(self):
         return self.call("listing domains", self.conn.listAllDomains, 0)
 
+    def node(self):
+        """(virConnect.getInfo() list, host name, libvirt version number) of the hypervisor."""
+        return (self.call("reading the hypervisor's node info", self.conn.getInfo),
+                self.call("reading the hypervisor's host name", self.conn.getHostname),
+                self.call("reading libvirt's version", self.conn.getLibVersion))
+
     def networks(self):
         return self.call("listing networks", self.conn.listAllNetworks, 0)
 

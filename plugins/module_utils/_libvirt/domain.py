@@ -912,6 +912,12 @@ def _matches(facts, params):
     return True
 
 
+def hypervisor_facts(uri, info, hostname, lib_version):
+    """What a hypervisor offers, from virConnect.getInfo() ([model, memory MiB, cpus, MHz, ...])."""
+    return {"uri": uri, "hostname": hostname, "cpu_model": info[0], "memory_mib": int(info[1]), "cpus": int(info[2]),
+            "libvirt_version": "%d.%d.%d" % (lib_version // 1000000, lib_version // 1000 % 1000, lib_version % 1000)}
+
+
 def list_vms(client, params):
     """Facts of every domain on ``client`` matching name patterns, states, tags and ownership."""
     result = []

@@ -285,3 +285,21 @@ def test_list_vms_filters(client, names, base):
     assert list_vms(client, {"name": ["unit-vm-*"], "managed": False}) == []
     vm = list_vms(client, {"name": [web]})[0]
     assert vm["uri"] == "test:///default" and vm["state"] == "running" and vm["memory"] == 1024
+
+
+def test_hypervisor_facts_from_the_test_driver(client):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import hypervisor_facts
+    info = client.conn.getInfo()
+    facts = hypervisor_facts(client.uri, *client.node())
+    # the test driver describes a fixed host: 16 CPUs, 3 GiB (getInfo reports MiB)
+    assert facts["cpus"] == info[2] == 16 and facts["memory_mib"] == info[1] == 3072
+    assert facts["uri"] == "test:///default" and facts["hostname"] == client.conn.getHostname()
+    assert facts["cpu_model"] == info[0]
+
+
+def test_hypervisor_facts_version_string():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import hypervisor_facts
+    facts = hypervisor_facts("qemu:///system", ["x86_64", 64240, 8, 2400, 1, 1, 4, 2], "hv1", 9000000)
+    assert facts == {"uri": "qemu:///system", "hostname": "hv1", "cpu_model": "x86_64", "memory_mib": 64240,
+                     "cpus": 8, "libvirt_version": "9.0.0"}
+    assert hypervisor_facts("x", ["m", 1, 1], "h", 10010002)["libvirt_version"] == "10.10.2"
