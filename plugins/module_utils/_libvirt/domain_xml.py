@@ -77,6 +77,12 @@ def _remove(parent, path):
         holder.remove(node)
 
 
+def _attr(parent, path, name):
+    """Attribute ``name`` of the element at ``path`` below ``parent`` (None if either is missing)."""
+    node = _child(parent, path)
+    return node.get(name) if node is not None else None
+
+
 def _text(root, path):
     node = _child(root, path)
     if node is None or node.text is None:
@@ -103,6 +109,12 @@ def _set_mib(root, path, mib):
 
 def _devices(root):
     return _child(root, "devices", create=True)
+
+
+def _device_nodes(root, tag):
+    """The ``<tag>`` elements of ``<devices>`` in document order (none when there is no ``<devices>``)."""
+    devices = root.find("devices")
+    return devices.findall(tag) if devices is not None else []
 
 
 # --- field readers / writers -----------------------------------------------------------
@@ -178,8 +190,7 @@ def _w_max_vcpus(root, value):
 
 
 def _r_cpu_mode(root):
-    node = root.find("cpu")
-    return node.get("mode") if node is not None else None
+    return _attr(root, "cpu", "mode")
 
 
 def _w_cpu_mode(root, value):
@@ -195,8 +206,7 @@ def _w_cpu_mode(root, value):
 
 def _r_os_type_attr(attr):
     def reader(root):
-        node = _child(root, "os/type")
-        return node.get(attr) if node is not None else None
+        return _attr(root, "os/type", attr)
     return reader
 
 
@@ -464,29 +474,24 @@ SPEC_KEYS = [f.key for f in FIELDS] + list(LIST_KEYS)
 DISK_KEYS = ("target", "bus", "device", "format", "path", "readonly")
 
 
+def _disk_path(node):
+    source = node.find("source")
+    if source is None:
+        return None
+    if node.get("type") == "volume":
+        return "%s/%s" % (source.get("pool"), source.get("volume"))
+    return source.get("file") or source.get("dev") or source.get("name")
+
+
 def read_disks(root):
-    disks = []
-    devices = root.find("devices")
-    if devices is None:
-        return disks
-    for node in devices.findall("disk"):
-        target = node.find("target")
-        source = node.find("source")
-        driver = node.find("driver")
-        path = None
-        if source is not None:
-            path = source.get("file") or source.get("dev") or source.get("name")
-            if node.get("type") == "volume":
-                path = "%s/%s" % (source.get("pool"), source.get("volume"))
-        disks.append({
-            "target": target.get("dev") if target is not None else None,
-            "bus": target.get("bus") if target is not None else None,
-            "device": node.get("device") or "disk",
-            "format": driver.get("type") if driver is not None else None,
-            "path": path,
-            "readonly": node.find("readonly") is not None,
-        })
-    return disks
+    return [{
+        "target": _attr(node, "target", "dev"),
+        "bus": _attr(node, "target", "bus"),
+        "device": node.get("device") or "disk",
+        "format": _attr(node, "driver", "type"),
+        "path": _disk_path(node),
+        "readonly": node.find("readonly") is not None,
+    } for node in _device_nodes(root, "disk")]
 
 
 def _disk_element(disk):
@@ -541,10 +546,7 @@ def disk_xml(disk):
 
 def write_disks(root, disks):
     devices = _devices(root)
-    existing = dict()
-    for node in devices.findall("disk"):
-        target = node.find("target")
-        existing[target.get("dev") if target is not None else None] = node
+    existing = dict((_attr(node, "target", "dev"), node) for node in devices.findall("disk"))
     wanted = set(d["target"] for d in disks)
     for target, node in existing.items():
         if target not in wanted:
@@ -592,26 +594,20 @@ def assign_targets(disks, taken=()):
 NIC_KEYS = ("type", "source", "model", "mac")
 
 
+def _nic_source(node):
+    source = node.find("source")
+    if source is None:
+        return None
+    return source.get("network") or source.get("bridge") or source.get("dev")
+
+
 def read_networks(root):
-    nics = []
-    devices = root.find("devices")
-    if devices is None:
-        return nics
-    for node in devices.findall("interface"):
-        source = node.find("source")
-        model = node.find("model")
-        mac = node.find("mac")
-        kind = node.get("type")
-        src = None
-        if source is not None:
-            src = source.get("network") or source.get("bridge") or source.get("dev")
-        nics.append({
-            "type": kind,
-            "source": src,
-            "model": model.get("type") if model is not None else None,
-            "mac": mac.get("address").lower() if mac is not None and mac.get("address") else None,
-        })
-    return nics
+    return [{
+        "type": node.get("type"),
+        "source": _nic_source(node),
+        "model": _attr(node, "model", "type"),
+        "mac": (_attr(node, "mac", "address") or "").lower() or None,
+    } for node in _device_nodes(root, "interface")]
 
 
 def _update_nic_element(node, nic):
