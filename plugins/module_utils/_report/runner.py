@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet_report module's work: build the model, render it, write only what differs.
+
+``changed`` is decided by comparing the bytes each format would write with the
+bytes on disk; the model holds no timestamp, so the same facts give the same
+files and a second run reports no change. Check mode reads the existing files
+and writes nothing. Files are written to a temporary file in ``dest`` and
+renamed over the old one (atomic on POSIX), mode 0644.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.model import build_report
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.render_html import render_html
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.render_markdown import render_markdown
+
+FORMATS = ("json", "markdown", "html")
+EXTENSIONS = {"json": "json", "markdown": "md", "html": "html"}
+
+
+def render_json(model):
+    return json.dumps(model, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+RENDERERS = {"json": render_json, "markdown": render_markdown, "html": render_html}
+
+
+def render_all(model, formats):
+    """{format: bytes} for the requested formats."""
+    return dict((fmt, RENDERERS[fmt](model).encode("utf-8")) for fmt in formats)
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def write_atomic(path, data, mode=0o644):
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _validate_output(params):
+    formats = params.get("formats")
+    formats = list(FORMATS) if formats is None else list(formats)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ValidationError("formats", "unknown format(s) %s" % ", ".join(map(str, bad)) if bad else "is empty",
+                              accepted=", ".join(FORMATS))
+    basename = params.get("basename") or "fleet-report"
+    if "/" in basename or basename in (".", ".."):
+        raise ValidationError("basename", "%r is not a plain file name" % basename,
+                              accepted="a file name without directories")
+    dest = params.get("dest")
+    if not dest:
+        raise ValidationError("dest", "is required", accepted="a directory path")
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise ValidationError("dest", "%s exists and is not a directory" % dest, accepted="a directory path")
+    # keep the documented order, whatever order was asked
+    return [f for f in FORMATS if f in formats], basename, dest
+
+
+def _existing_model(path):
+    data = _read(path)
+    if data is None:
+        return None
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def run_report(params, check_mode=False, diff_mode=False):
+    """Result dict of the module: changed, report, files (format -> path), diff when asked."""
+    formats, basename, dest = _validate_output(params)
+    model = build_report(params)
+    rendered = render_all(model, formats)
+    files = dict((fmt, os.path.join(dest, "%s.%s" % (basename, EXTENSIONS[fmt]))) for fmt in formats)
+    differing = sorted(fmt for fmt in formats if _read(files[fmt]) != rendered[fmt])
+    result = {"changed": bool(differing), "report": model, "files": files, "changed_files": [files[f] for f in differing]}
+    if diff_mode:
+        before = _existing_model(os.path.join(dest, "%s.json" % basename))
+        result["diff"] = {"before": before if before is not None else {}, "after": model,
+                          "before_header": os.path.join(dest, "%s.json" % basename),
+                          "after_header": os.path.join(dest, "%s.json" % basename)}
+    if check_mode or not differing:
+        return result
+    try:
+        if not os.path.isdir(dest):
+            os.makedirs(dest, 0o755)
+            os.chmod(dest, 0o755)
+        for fmt in differing:
+            write_atomic(files[fmt], rendered[fmt])
+    except (IOError, OSError) as exc:
+        raise FleetError("cannot write the report into %s: %s" % (dest, exc), files=files)
+    return result
