@@ -151,12 +151,11 @@ build_log:
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    DOCKER_COMMON_ARGS, DOCKER_IMPORT_ERROR, HAS_DOCKER, connect)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.image import ImageManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
 
 
 def main():
@@ -184,18 +183,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("source", "load", ["load_path"]), ("source", "build", ["build"])],
                            required_together=[("registry_username", "registry_password")])
-    if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker (Docker SDK for Python >= 5.0.3)"),
-                         exception=DOCKER_IMPORT_ERROR)
-    try:
-        client = connect(module.params)
-        result = ImageManager(client, check_mode=module.check_mode).ensure(module.params)
-    except FleetError as exc:
-        fail_from_error(module, exc, changed=False)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    run_with_client(module, lambda client: ImageManager(client, check_mode=module.check_mode).ensure(module.params))
 
 
 if __name__ == "__main__":

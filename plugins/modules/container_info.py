@@ -104,12 +104,11 @@ volumes:
   elements: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    DOCKER_COMMON_ARGS, DOCKER_IMPORT_ERROR, HAS_DOCKER, connect)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.info import InfoCollector
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
 
 
 def main():
@@ -125,15 +124,7 @@ def main():
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker (Docker SDK for Python >= 5.0.3)"),
-                         exception=DOCKER_IMPORT_ERROR)
-    try:
-        client = connect(module.params)
-        result = InfoCollector(client).collect(module.params)
-    except FleetError as exc:
-        fail_from_error(module, exc, changed=False)
-    module.exit_json(changed=False, **result)
+    run_with_client(module, lambda client: dict(InfoCollector(client).collect(module.params), changed=False))
 
 
 if __name__ == "__main__":

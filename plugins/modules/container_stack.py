@@ -183,11 +183,10 @@ volumes_created:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    DOCKER_COMMON_ARGS, DOCKER_IMPORT_ERROR, HAS_DOCKER, connect)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import StackManager, secret_values
 
 
@@ -211,29 +210,23 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     # member secrets get the same protection as a no_log option
     module.no_log_values.update(secret_values(module.params["containers"]))
-    if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker (Docker SDK for Python >= 5.0.3)"),
-                         exception=DOCKER_IMPORT_ERROR)
-    try:
-        client = connect(module.params, pool_size=module.params["max_workers"] + 2)
-        result = StackManager(client, check_mode=module.check_mode,
-                              max_workers=module.params["max_workers"]).converge(module.params)
-    except FleetError as exc:
-        fail_from_error(module, exc, changed=False)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    if result["failed_members"] or result["skipped_members"]:
-        module.fail_json(msg="stack %s: %d member(s) failed (%s)%s; changed: %s; unchanged: %s. A rerun converges the rest."
-                         % (result["stack"], len(result["failed_members"]),
-                            "; ".join("%s: %s" % (n, result["containers"][n]["error"]) for n in result["failed_members"]),
-                            (", skipped because a dependency failed: %s" % ", ".join(result["skipped_members"]))
-                            if result["skipped_members"] else "",
-                            ", ".join(result["changed_members"]) or "none",
-                            ", ".join(n for n, r in result["containers"].items()
-                                      if r["status"] == "ok" and not r.get("changed")) or "none"),
-                         **result)
-    module.exit_json(**result)
+    max_workers = module.params["max_workers"]
+
+    def failure_message(result):
+        if not (result["failed_members"] or result["skipped_members"]):
+            return None
+        return ("stack %s: %d member(s) failed (%s)%s; changed: %s; unchanged: %s. A rerun converges the rest."
+                % (result["stack"], len(result["failed_members"]),
+                   "; ".join("%s: %s" % (n, result["containers"][n]["error"]) for n in result["failed_members"]),
+                   (", skipped because a dependency failed: %s" % ", ".join(result["skipped_members"]))
+                   if result["skipped_members"] else "",
+                   ", ".join(result["changed_members"]) or "none",
+                   ", ".join(n for n, r in result["containers"].items()
+                             if r["status"] == "ok" and not r.get("changed")) or "none"))
+
+    run_with_client(module, lambda client: StackManager(client, check_mode=module.check_mode,
+                                                        max_workers=max_workers).converge(module.params),
+                    pool_size=max_workers + 2, failure=failure_message)
 
 
 if __name__ == "__main__":
