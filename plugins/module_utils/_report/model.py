@@ -384,7 +384,11 @@ def build_report(params):
     """The report model for module params (hypervisors, vms, guests, title, vm_capacity_mib, headroom_percent)."""
     headroom, capacity = _validate(params)
     guests = params.get("guests") or {}
-    hypervisors = [_hypervisor_entry(h) for h in params["hypervisors"]]
+    hypervisors, seen = [], set()
+    for hv in params["hypervisors"]:  # one entry per URI (the first wins)
+        if str(hv["uri"]) not in seen:
+            seen.add(str(hv["uri"]))
+            hypervisors.append(_hypervisor_entry(hv))
     names = dict((h["uri"], h["hostname"] or h["uri"]) for h in hypervisors)
     vms = [vm_entry(vm, guests.get(vm["name"]), names.get(vm.get("uri"))) for vm in params["vms"]]
     vms.sort(key=lambda v: (v["name"], v["uri"] or ""))

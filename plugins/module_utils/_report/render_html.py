@@ -21,7 +21,7 @@ STATE_CLASSES = {"running": "ok", "healthy": "ok", "paused": "warn", "starting":
 
 CSS = """
 :root { --ink:#1f2933; --muted:#6b7683; --line:#e3e7ec; --bg:#f4f6f9; --card:#fff;
-  --alloc:#bcd3f5; --guest:#4f83cc; --cont:#0f8b7d; --cap:#e8ecf1; --warn:#c27c0e; --bad:#c53030; --ok:#23844c; }
+  --alloc:#bcd3f5; --guest:#4f83cc; --cont:#0f8b7d; --cap:#e8ecf1; --warn:#c27c0e; --bad:#c53030; --ok:#23844c; --other:#b7c0cb; }
 * { box-sizing: border-box; }
 body { margin:0; background:var(--bg); color:var(--ink);
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
@@ -38,7 +38,7 @@ h3 { font-size:15px; margin:0 0 8px; font-weight:600; }
 .kpi .l { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.5px; }
 .kpi .s { color:var(--muted); font-size:12px; }
 ul.findings { margin:0; padding-left:20px; } ul.findings li { margin:3px 0; }
-.charts { display:grid; grid-template-columns:repeat(auto-fit,minmax(520px,1fr)); gap:18px; background:none; border:0; padding:0; }
+.charts { display:grid; grid-template-columns:repeat(auto-fit,minmax(460px,1fr)); gap:18px; background:none; border:0; padding:0; }
 figure { margin:0; background:var(--card); border:1px solid var(--line); border-radius:10px; padding:14px 16px; }
 figcaption { font-weight:600; margin-bottom:6px; }
 svg.chart text { font-size:12px; fill:var(--ink); }
@@ -46,11 +46,14 @@ svg.chart text.value, svg.chart text.empty { fill:var(--muted); }
 svg .track { fill:var(--cap); }
 svg .capacity { fill:var(--cap); stroke:#c8d0da; }
 svg .allocated { fill:var(--alloc); }
-svg .defined { fill:#dde6f3; }
+svg .defined { fill:var(--alloc); }
+svg .hvalloc { fill:var(--guest); }
+svg.chart { display:block; max-width:640px; }
+#consolidation svg.chart { max-width:700px; margin:8px 0 4px; }
 svg .guest { fill:var(--guest); }
 svg .containers { fill:var(--cont); }
 svg .running { fill:var(--cont); }
-svg .other { fill:#b7c0cb; }
+svg .other { fill:var(--other); }
 svg .now { fill:var(--alloc); }
 svg .after { fill:var(--cont); }
 svg .usable { stroke:var(--warn); stroke-width:2; stroke-dasharray:4 3; }
@@ -108,7 +111,7 @@ def _charts(model):
                                                       else num(h["memory_allocated_percent"]) + "%")})
     hv_chart = svg.nested_bars("chart-hypervisor-memory", "Hypervisor memory: allocated to running VMs vs capacity",
                                hv_rows, [("capacity", "capacity", 1.0), ("defined", "defined", 1.0),
-                                         ("allocated", "allocated", 1.0)], empty="no hypervisors")
+                                         ("allocated", "hvalloc", 1.0)], empty="no hypervisors")
     vm_rows = []
     for vm in model["vms"]:
         guest = vm["guest"] or {}
@@ -154,7 +157,7 @@ def _charts(model):
                       _legend([("allocated by libvirt", "alloc", ""), ("used in guest", "guest", ""),
                                ("used by containers", "cont", "")])),
         "count": _figure("Containers per VM", count_chart,
-                         _legend([("running", "cont", ""), ("stopped / other", "muted", "")])),
+                         _legend([("running", "cont", ""), ("stopped / other", "other", "")])),
         "cons": cons_chart + _legend([("VM capacity", "cap", ""), ("container memory now", "alloc", ""),
                                       ("after packing", "cont", ""), ("usable (capacity minus headroom)", "warn", "dash")]),
     }

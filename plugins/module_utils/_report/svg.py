@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import html
 
-WIDTH = 760
-LABEL_W = 170
-VALUE_W = 170
+WIDTH = 580
+LABEL_W = 110
+VALUE_W = 175
 BAR_W = WIDTH - LABEL_W - VALUE_W - 20
 ROW_H = 34
 TOP = 8
@@ -34,7 +34,7 @@ def num(value, digits=1):
     return "{:,.{}f}".format(value, digits)
 
 
-def short(text, limit=22):
+def short(text, limit=16):
     text = "" if text is None else str(text)
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 

@@ -1,0 +1,115 @@
+"""fleet_report renderers: escaping, self-contained HTML, determinism, Markdown tables."""
+import copy
+import json
+import random
+import re
+from html.parser import HTMLParser
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.model import build_report
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.render_html import render_html
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.render_markdown import render_markdown
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.runner import render_json
+
+import report_facts as facts
+
+
+class Collector(HTMLParser):
+    def __init__(self):
+        HTMLParser.__init__(self)
+        self.tags = []
+        self.texts = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.texts.append(data)
+
+
+def parse(page):
+    collector = Collector()
+    collector.feed(page)
+    return collector
+
+
+def test_html_has_charts_and_rows():
+    page = render_html(build_report(facts.fleet()))
+    parsed = parse(page)
+    ids = [a.get("id") for t, a in parsed.tags if t == "svg"]
+    for chart in ("chart-hypervisor-memory", "chart-vm-memory", "chart-containers-per-vm", "chart-consolidation"):
+        assert chart in ids
+    rows = [a["data-vm"] for t, a in parsed.tags if t == "tr" and "vm" in (a.get("class") or "").split()]
+    assert rows == ["db1", "legacy1", "old1", "web1", "web2"]
+    containers = [a["data-container"] for t, a in parsed.tags if t == "tr" and a.get("class") == "container"]
+    assert containers == ["api", "old-job", "worker", facts.HOSTILE, "cache"]
+    assert page.startswith("<!DOCTYPE html>")
+
+
+def test_html_escapes_hostile_names():
+    params = facts.fleet()
+    params["title"] = "<img src=x onerror=alert(1)>"
+    params["vms"][0]["name"] = params["vms"][0]["name"]  # web1
+    params["guests"]["web1"]["containers"][0]["image"] = '"><svg onload=alert(2)>'
+    page = render_html(build_report(params))
+    assert "<script" not in page.lower()
+    assert "<img" not in page and "onload=" not in page.replace("onload=alert(2)&gt;", "")
+    assert "&lt;script&gt;alert(&quot;pwn&quot;)&lt;/script&gt;" in page
+    parsed = parse(page)
+    assert not [t for t, a in parsed.tags if t in ("script", "img", "iframe", "object", "embed", "link")]
+    # the hostile name arrives intact as text and as an attribute value
+    assert facts.HOSTILE in "".join(parsed.texts)
+    assert any(a.get("data-container") == facts.HOSTILE for t, a in parsed.tags)
+
+
+def test_html_is_self_contained():
+    params = facts.fleet()
+    params["guests"]["db1"]["discovery"] = None  # the fixture's service text is free of "http" then
+    page = render_html(build_report(params))
+    assert "http" not in page
+    page = render_html(build_report(facts.fleet()))
+    for needle in ("http://", "https://", "src=", "href=", "url(", "@import", "<script", "<link", "xmlns"):
+        assert needle not in page, needle
+
+
+def test_renderers_are_deterministic_and_order_independent():
+    params = facts.fleet()
+    first = [f(build_report(params)) for f in (render_json, render_markdown, render_html)]
+    shuffled = copy.deepcopy(params)
+    rng = random.Random(7)
+    rng.shuffle(shuffled["vms"])
+    rng.shuffle(shuffled["hypervisors"])
+    for guest in shuffled["guests"].values():
+        if guest.get("containers"):
+            rng.shuffle(guest["containers"])
+    shuffled["guests"] = dict(reversed(list(shuffled["guests"].items())))
+    second = [f(build_report(shuffled)) for f in (render_json, render_markdown, render_html)]
+    assert first == second
+
+
+def test_json_round_trips_and_has_no_timestamp():
+    text = render_json(build_report(facts.fleet()))
+    model = json.loads(text)
+    assert model["schema"] == "hybridops.fleet/report/v1"
+    assert "generated_at" not in text and not re.search(r"20\d\d-\d\d-\d\dT\d\d:\d\d", text.replace(
+        "2026-11-27T08:00:00", ""))
+
+
+def test_markdown_tables_and_escaping():
+    text = render_markdown(build_report(facts.fleet()))
+    assert text.startswith("# Lab fleet\n")
+    assert "## Consolidation" in text and "web2 could be freed" in text
+    assert "| web1 | hv1 | running | 192.168.122.11 | 1,024 | 2 | 520 | 300 |" in text
+    hostile_rows = [line for line in text.splitlines() if "alert" in line and line.startswith("| ")]
+    assert hostile_rows
+    for line in hostile_rows:
+        # escaped pipes do not add columns; no raw tag
+        assert "<script>" not in line
+        cells = re.split(r"(?<!\\)\|", line)
+        assert len(cells) in (7, 11)  # placement (5 cells) or container table (9 cells) plus the two ends
+
+
+def test_empty_fleet_renders():
+    model = build_report({"hypervisors": [], "vms": [], "guests": {}})
+    page = render_html(model)
+    assert 'id="chart-vm-memory"' in page and "no VMs" in page
+    assert "nothing to consolidate" in render_markdown(model)
