@@ -26,7 +26,7 @@ author:
   - hybridops.fleet developers (@hybridops)
 attributes:
   check_mode:
-    description: Reads the existing files and predicts RV(changed) exactly; writes nothing.
+    description: Reads the existing files and predicts C(changed) exactly; writes nothing.
     support: full
   diff_mode:
     description: The report model before (read from the existing JSON file) and after.

@@ -101,7 +101,7 @@ def read_png(path):
         elif kind == b"IEND":
             break
         pos += 12 + length
-    width, height, depth, color, _, _, interlace = header
+    width, height, depth, color, interlace = header[0], header[1], header[2], header[3], header[6]
     channels = {0: 1, 2: 3, 4: 2, 6: 4}.get(color)
     if depth != 8 or channels is None or interlace:
         raise ValueError("%s: unsupported PNG (depth %d, colour type %d, interlace %d)" % (path, depth, color, interlace))
@@ -174,8 +174,8 @@ def render_page(html_path, workdir=None, width=1280, height=2400, timeout=180, c
         os.unlink(png_path)
     base = [chromium] + FLAGS + list(extra_flags)
     shot_profile = tempfile.mkdtemp(prefix="profile-shot-", dir=workdir)
-    code, _, err_shot = _run(base + ["--user-data-dir=" + shot_profile, "--screenshot=" + png_path,
-                                     "--window-size=%d,%d" % (width, height), url], timeout)
+    shot_args = ["--user-data-dir=" + shot_profile, "--screenshot=" + png_path, "--window-size=%d,%d" % (width, height), url]
+    code, unused_out, err_shot = _run(base + shot_args, timeout)
     if code != 0 or not os.path.exists(png_path):
         raise ChromiumError("chromium screenshot failed (exit %s): %s" % (code, err_shot[-2000:]))
     dom_profile = tempfile.mkdtemp(prefix="profile-dom-", dir=workdir)

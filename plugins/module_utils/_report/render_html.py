@@ -60,7 +60,8 @@ svg .usable { stroke:var(--warn); stroke-width:2; stroke-dasharray:4 3; }
 svg .limit { stroke:var(--bad); stroke-width:2; }
 svg.meter .track { fill:var(--cap); } svg.meter .fill { fill:var(--guest); } svg.meter .hot { fill:var(--warn); }
 .legend { display:flex; flex-wrap:wrap; gap:14px; color:var(--muted); font-size:12px; margin-top:6px; }
-.legend span::before { content:""; display:inline-block; width:11px; height:11px; border-radius:2px; margin-right:5px; vertical-align:-1px; background:var(--c); }
+.legend span::before { content:""; display:inline-block; width:11px; height:11px; border-radius:2px;
+  margin-right:5px; vertical-align:-1px; background:var(--c); }
 .legend .dash::before { height:0; border-top:2px dashed var(--warn); background:none; width:14px; vertical-align:3px; }
 table { border-collapse:collapse; width:100%; font-size:13px; }
 th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
@@ -143,8 +144,9 @@ def _charts(model):
                           "values": {"capacity": b["capacity_mib"], "now": b["current_mib"], "after": b["after_mib"],
                                      "usable": b["usable_mib"]},
                           "markers": [("usable", "usable")],
-                          "text": "%s \u2192 %s of %s MiB%s" % (num(b["current_mib"]), num(b["after_mib"]),
-                                                              num(b["usable_mib"]), "" if b["kept"] else ", freed")})
+                          "text": "%s \u2192 %s of %s MiB%s" % (
+                              num(b["current_mib"]), num(b["after_mib"]), num(b["usable_mib"]),
+                              "" if b["kept"] else ", freed")})
     maximum = max([max(b["capacity_mib"], b["current_mib"], b["after_mib"]) for b in cons["vms"]] + [1])
     cons_chart = svg.nested_bars("chart-consolidation", "Container memory per VM now and after packing",
                                  cons_rows, [("capacity", "capacity", 1.0), ("now", "now", 0.8), ("after", "after", 0.4)],

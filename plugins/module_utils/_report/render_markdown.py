@@ -62,8 +62,9 @@ def render_markdown(model):
              pct(vml["guest_memory_used_percent"])),
          "%s vCPUs allocated" % num(vml["vcpus_allocated"])],
         ["Containers", "%s (%s running)" % (num(cl["container_count"]), num(cl["running_count"])),
-         "%s MiB used; limits %s MiB on %s, %s unlimited" % (num(cl["memory_used_mib"]), num(cl["memory_limit_mib"]),
-                                                           num(cl["limited_count"]), num(cl["unlimited_count"])), "-"],
+         "%s MiB used; limits %s MiB on %s, %s unlimited" % (
+             num(cl["memory_used_mib"]), num(cl["memory_limit_mib"]), num(cl["limited_count"]),
+             num(cl["unlimited_count"])), "-"],
     ], ["l", "l", "l", "l"])
     out += ["", "## Hypervisors", ""]
     out += table(["Hypervisor", "URI", "CPUs", "Memory MiB", "VMs (running)", "Allocated MiB", "Mem %", "vCPUs", "vCPU %"],
