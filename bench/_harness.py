@@ -131,8 +131,8 @@ class Runner(object):
                               capture_output=True, text=True, check=False, timeout=timeout)
         wall = time.monotonic() - start
         if proc.returncode != 0:
-            raise BenchError("playbook %s failed (rc %d):\n%s\n%s" % (path, proc.returncode, proc.stdout[-6000:],
-                                                                     proc.stderr[-3000:]))
+            raise BenchError("playbook %s failed (rc %d):\n%s\n%s"
+                             % (path, proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))
         elapsed = float(re.search(r"BENCH_ELAPSED=([0-9.]+)", proc.stdout).group(1))
         changed = json.loads(re.search(r'"msg": "BENCH_CHANGED=(.*)"', proc.stdout).group(1).replace('\\"', '"'))
         return {"task": round(elapsed, 3), "wall": round(wall, 3), "load": load(),

@@ -91,6 +91,7 @@ class Runner(object):
         self.args = args
         self.workdir = tempfile.mkdtemp(prefix="hybridops-bench-")
         self.count = 0
+        self.loads = []
         bindir = os.path.dirname(os.path.abspath(sys.executable))
         self.playbook_bin = os.path.join(bindir, "ansible-playbook")
         self.env = dict(os.environ,
@@ -118,6 +119,7 @@ class Runner(object):
         proc = subprocess.run([self.playbook_bin, "-i", "localhost,", "-c", "local", path], env=self.env,
                               capture_output=True, text=True, check=False)
         wall = time.monotonic() - start
+        self.loads.append(os.getloadavg()[0])
         if proc.returncode != 0:
             raise SystemExit("playbook failed:\n%s\n%s" % (proc.stdout[-4000:], proc.stderr[-2000:]))
         match = re.search(r"ELAPSED=([0-9.]+) CHANGED=(True|False)", proc.stdout)
@@ -192,7 +194,7 @@ def main():
     results = {"meta": {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "host": platform.node(),
                         "cpus": os.cpu_count(), "engine": client.version().get("Version"),
                         "sdk": docker.__version__, "workers": args.workers, "reps": args.reps,
-                        "python": platform.python_version()},
+                        "python": platform.python_version(), "load_start": round(os.getloadavg()[0], 2)},
                "startup": [], "sizes": {}}
     cleanup(client)
     for _rep in range(args.reps):
@@ -238,6 +240,13 @@ def main():
                          "peer_over_ours": (peer / ours) if peer else None,
                          "ours_over_floor": ours / (floor + startup)})
     results["table"] = rows
+    results["meta"]["load_end"] = round(os.getloadavg()[0], 2)
+    results["meta"]["load_median"] = round(median(runner.loads), 2) if runner.loads else None
+    try:
+        from _harness import versions  # pylint: disable=import-outside-toplevel
+        results["meta"].update(versions())
+    except Exception:  # pylint: disable=broad-except
+        pass
     print("one module start-up (no-op container_stack task): %.2fs task, %.2fs whole playbook"
           % (startup, startup_wall))
     print("task = time of the task inside the play; wall = whole ansible-playbook run (adds ~%.1fs start-up)"
