@@ -38,7 +38,7 @@ h3 { font-size:15px; margin:0 0 8px; font-weight:600; }
 .kpi .l { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.5px; }
 .kpi .s { color:var(--muted); font-size:12px; }
 ul.findings { margin:0; padding-left:20px; } ul.findings li { margin:3px 0; }
-.charts { display:grid; grid-template-columns:repeat(auto-fit,minmax(460px,1fr)); gap:18px; background:none; border:0; padding:0; }
+.charts { display:grid; grid-template-columns:repeat(auto-fit,minmax(460px,1fr)); gap:18px; margin:0 0 18px; align-items:start; }
 figure { margin:0; background:var(--card); border:1px solid var(--line); border-radius:10px; padding:14px 16px; }
 figcaption { font-weight:600; margin-bottom:6px; }
 svg.chart text { font-size:12px; fill:var(--ink); }
