@@ -240,6 +240,7 @@ def vm_entry(vm, guest, hypervisor):
         "vcpus": _num(vm.get("vcpus"), "vms", "vcpus of %s" % vm["name"]),
         "inspected": inspected,
         "not_inspected_reason": why,
+        "inspection_error": None,
         "guest": None,
         "engine": None,
         "containers": [],
@@ -252,6 +253,7 @@ def vm_entry(vm, guest, hypervisor):
     if not inspected:
         return entry
     entry["guest"] = _guest_entry(guest)
+    entry["inspection_error"] = guest.get("error") or None
     engine = guest.get("engine")
     if isinstance(engine, dict):
         entry["engine"] = {"version": engine.get("version"), "api_version": engine.get("api_version"),
@@ -323,7 +325,7 @@ def _totals(hypervisors, vms):
     }
 
 
-def _findings(vms, consolidation):
+def _findings(vms, consolidation, guests):
     inspected = [v for v in vms if v["inspected"]]
     migratable = []
     for vm in inspected:
@@ -344,6 +346,9 @@ def _findings(vms, consolidation):
                                  for v in inspected for c in v["containers"]
                                  if c["health"] == "unhealthy" or c["state"] in ("restarting", "dead")],
         "consolidation_candidates": list(consolidation["freed_vms"]),
+        "inspection_errors": [{"vm": v["name"], "error": v["inspection_error"]} for v in inspected
+                              if v["inspection_error"]],
+        "guests_without_vm": sorted(set(str(k) for k in guests) - set(v["name"] for v in vms)),
     }
 
 
@@ -365,6 +370,11 @@ def _summary(totals, findings, consolidation):
     if findings["migratable_services"]:
         lines.append("Services that could move into containers: %s."
                      % ", ".join("%s on %s" % (m["unit"], m["vm"]) for m in findings["migratable_services"]))
+    if findings["inspection_errors"]:
+        lines.append("Partly inspected: %s."
+                     % "; ".join("%s (%s)" % (e["vm"], e["error"]) for e in findings["inspection_errors"]))
+    if findings["guests_without_vm"]:
+        lines.append("Facts for unknown VMs (not in vms): %s." % ", ".join(findings["guests_without_vm"]))
     if findings["unhealthy_containers"]:
         lines.append("Unhealthy containers: %s."
                      % ", ".join("%s on %s" % (u["container"], u["vm"]) for u in findings["unhealthy_containers"]))
@@ -401,7 +411,7 @@ def build_report(params):
     hv_entries = [_hypervisor_summary(h, [v for v in vms if v["uri"] == h["uri"]]) for h in hypervisors]
     consolidation = consolidate(vms, capacity_mib=capacity, headroom_percent=headroom)
     totals = _totals(hv_entries, vms)
-    findings = _findings(vms, consolidation)
+    findings = _findings(vms, consolidation, guests)
     return {
         "schema": SCHEMA,
         "title": str(params.get("title") or "Fleet report"),

@@ -218,6 +218,8 @@ def _vm_details(model):
             num(vm["vcpus"]), num(guest.get("nproc")), (vm["engine"] or {}).get("version") or "-")
         body = ['<section class="vm-detail" data-vm="%s"><h3>%s</h3><p class="meta">%s</p>'
                 % (esc(vm["name"]), esc(vm["name"]), esc(meta))]
+        if vm["inspection_error"]:
+            body.append('<p class="inspection-error"><span class="badge bad">error</span> %s</p>' % esc(vm["inspection_error"]))
         if vm["containers"]:
             rows = []
             for c in vm["containers"]:

@@ -89,6 +89,8 @@ def render_markdown(model):
         if not vm["inspected"]:
             continue
         out += ["", "### %s" % md(vm["name"]), ""]
+        if vm["inspection_error"]:
+            out += ["Error while inspecting: " + md(vm["inspection_error"]), ""]
         if not vm["containers"]:
             out.append("No containers.")
         else:

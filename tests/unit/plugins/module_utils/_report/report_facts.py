@@ -104,7 +104,7 @@ def fleet():
         "vms": [vm("web1", 1024, 2, ip="192.168.122.11"), vm("web2", 1024, 1, ip="192.168.122.12"),
                 vm("db1", 2048, 2, ip="192.168.122.13"), vm("legacy1", 512, 1, uri="qemu+ssh://root@hv2/system",
                                                             ip="192.168.122.14"),
-                vm("old1", 512, 1, state="shutoff", uri="qemu+ssh://root@hv2/system")],
+                vm("old1", 512, 1, state="stopped", uri="qemu+ssh://root@hv2/system")],
         "guests": {
             "web1": guest(web1, total_mib=984, used_mib=520),
             "web2": guest(web2, total_mib=984, used_mib=250),

@@ -95,7 +95,7 @@ def test_vm_entries():
     assert web1["container_count"] == 3 and web1["running_container_count"] == 2
     assert web1["container_memory_used_mib"] == 300.0 and web1["container_memory_limit_mib"] == 256.0
     assert vms["legacy1"]["inspected"] is False and "No route to host" in vms["legacy1"]["not_inspected_reason"]
-    assert vms["old1"]["not_inspected_reason"] == "VM is shutoff" and vms["old1"]["containers"] == []
+    assert vms["old1"]["not_inspected_reason"] == "VM is stopped" and vms["old1"]["containers"] == []
     assert vms["db1"]["container_count"] == 0
 
 
@@ -164,3 +164,20 @@ def test_bad_input_names_the_option(change, option):
         m.build_report(params)
     assert info.value.option == option
     assert "accepted" in str(info.value)
+
+
+def test_engine_failure_is_reported_but_the_vm_is_inspected():
+    params = facts.fleet()
+    params["guests"]["db1"].update({"error": "Cannot connect to the Docker daemon", "engine": None, "containers": []})
+    params["guests"]["ghost"] = {"reachable": True}
+    report = m.build_report(params)
+    db1 = [v for v in report["vms"] if v["name"] == "db1"][0]
+    assert db1["inspected"] and db1["inspection_error"] == "Cannot connect to the Docker daemon" and db1["engine"] is None
+    assert report["findings"]["inspection_errors"] == [{"vm": "db1", "error": "Cannot connect to the Docker daemon"}]
+    assert report["findings"]["guests_without_vm"] == ["ghost"]
+    assert any("Partly inspected: db1" in line for line in report["summary"])
+
+
+def test_meminfo_followed_by_loadavg_line():
+    """The role reads /proc/meminfo and /proc/loadavg in one command: the loadavg line is ignored."""
+    assert m.meminfo_summary(DEBIAN_MEMINFO + "0.52 0.31 0.20 1/123 456\n")["used_mib"] == 256.0
