@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.runner import run_report
@@ -170,3 +171,6 @@ def test_documentation_matches_argument_spec(monkeypatch):
     assert captured["supports_check_mode"] is True
     examples = [t["hybridops.fleet.fleet_report"] for t in yaml.safe_load(mod.EXAMPLES) if "hybridops.fleet.fleet_report" in t]
     assert len(examples) == 2
+    validator = ArgumentSpecValidator(spec)
+    for args in examples:
+        assert not validator.validate(dict(args)).error_messages, args
