@@ -34,7 +34,7 @@ attributes:
 options:
   hypervisors:
     description:
-      - One entry per libvirt URI, as M(hybridops.fleet.libvirt_vm_info) returns in its C(host) key.
+      - One entry per libvirt URI, as M(hybridops.fleet.libvirt_vm_info) returns them in RV(hybridops.fleet.libvirt_vm_info#module:hosts).
       - Keys C(uri) (required), C(hostname), C(cpus) (int), C(memory_mib) (int), C(cpu_model), C(libvirt_version).
         Unknown keys are ignored.
     type: list
@@ -102,7 +102,7 @@ seealso:
 EXAMPLES = r'''
 - name: Write the fleet report on the controller
   hybridops.fleet.fleet_report:
-    hypervisors: "{{ [hv_info.host] }}"
+    hypervisors: "{{ hv_info.hosts }}"
     vms: "{{ hv_info.vms }}"
     guests: "{{ guest_facts }}"
     dest: /srv/reports/fleet

@@ -29,8 +29,8 @@ def _stack_tasks(state="present"):
     if state == "present":
         tasks += [
             {"ansible.builtin.copy": {"src": ARCHIVE, "dest": "/var/tmp/hybridops-report-images.tar", "mode": "0600"}},
-            {"hybridops.fleet.container_image": {"name": IMAGE, "source": "load",
-                                                  "load_path": "/var/tmp/hybridops-report-images.tar"}},
+            {"hybridops.fleet.container_image": {
+                "name": IMAGE, "source": "load", "load_path": "/var/tmp/hybridops-report-images.tar"}},
         ]
     members = []
     for name, limit in sorted(MEMBERS.items()):
