@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
@@ -137,6 +138,55 @@ class AnsibleRunner:
             module = "hybridops.fleet." + module
         results = self.run_tasks([{module: args}], check=check, diff=diff, **kwargs)
         return results["localhost"][0]
+
+
+def libvirt_cleanup(conn, prefix, pool=None):
+    """Remove every domain (with its snapshots' metadata), network and volume whose name starts with ``prefix``.
+
+    Volumes are looked for in the storage pool named ``pool``, or in every active pool when it is None;
+    overlays are deleted before the volumes they are backed by.
+    """
+    import libvirt
+
+    for dom in conn.listAllDomains(0):
+        if dom.name().startswith(prefix):
+            if dom.isActive():
+                dom.destroy()
+            for snap in dom.listAllSnapshots(0):
+                snap.delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)
+            dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+    for net in conn.listAllNetworks(0):
+        if net.name().startswith(prefix):
+            if net.isActive():
+                net.destroy()
+            net.undefine()
+    pools = [conn.storagePoolLookupByName(pool)] if pool else [p for p in conn.listAllStoragePools(0) if p.isActive()]
+    for storage in pools:
+        storage.refresh(0)
+        vols = [v for v in storage.listAllVolumes(0) if v.name().startswith(prefix)]
+        backing = set(ET.fromstring(v.XMLDesc(0)).findtext("backingStore/path") for v in vols)
+        for vol in sorted(vols, key=lambda v: v.path() in backing):  # overlays first, their bases last
+            vol.delete(0)
+
+
+@pytest.fixture(scope="module")
+def conn(lab_env, request):
+    """A libvirt connection for one test module, which owns every object named with its ``PREFIX``.
+
+    The module sets ``URI`` and ``PREFIX``, and ``POOL`` for the storage pool its volumes are in (without
+    ``POOL`` every active pool is searched). What carries the prefix is removed (:func:`libvirt_cleanup`)
+    before the module's first test and after its last. lab_env fails early, naming the problem, when the
+    lab is not up.
+    """
+    libvirt = pytest.importorskip("libvirt")
+    assert lab_env.libvirt_uri
+    module = request.module
+    pool = getattr(module, "POOL", None)
+    connection = libvirt.open(module.URI)
+    libvirt_cleanup(connection, module.PREFIX, pool)
+    yield connection
+    libvirt_cleanup(connection, module.PREFIX, pool)
+    connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -8,39 +8,8 @@ libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # lookups of absent
 
 URI = os.environ.get("HYBRIDOPS_LIBVIRT_URI", "qemu:///system")
 POOL = os.environ.get("HYBRIDOPS_LIBVIRT_POOL", "hybridops")
-PREFIX = "hybridops-it-nis-"
+PREFIX = "hybridops-it-nis-"  # the conn fixture (conftest.py) removes what carries it, before and after this module
 NET = PREFIX + "net"
-
-
-def _cleanup(conn):
-    for dom in conn.listAllDomains(0):
-        if dom.name().startswith(PREFIX):
-            if dom.isActive():
-                dom.destroy()
-            for snap in dom.listAllSnapshots(0):
-                snap.delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)
-            dom.undefine()
-    for net in conn.listAllNetworks(0):
-        if net.name().startswith(PREFIX):
-            if net.isActive():
-                net.destroy()
-            net.undefine()
-    pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
-    for vol in pool.listAllVolumes(0):
-        if vol.name().startswith(PREFIX):
-            vol.delete(0)
-
-
-@pytest.fixture(scope="module")
-def conn(lab_env):
-    """The lab's libvirtd (lab_env fails early, naming the problem, when the lab is not up)."""
-    assert lab_env.libvirt_uri
-    connection = libvirt.open(URI)
-    _cleanup(connection)
-    yield connection
-    _cleanup(connection)
-    connection.close()
 
 
 def ok(result):

@@ -13,32 +13,8 @@ libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # lookups of absent
 URI = os.environ.get("HYBRIDOPS_LIBVIRT_URI", "qemu:///system")
 POOL = os.environ.get("HYBRIDOPS_LIBVIRT_POOL", "hybridops")
 NETWORK = os.environ.get("HYBRIDOPS_LIBVIRT_NETWORK", "default")
-PREFIX = "hybridops-it-vm-"
+PREFIX = "hybridops-it-vm-"  # the conn fixture (conftest.py) removes what carries it, before and after this module
 BASE = PREFIX + "base.qcow2"
-
-
-def _cleanup(conn):
-    for dom in conn.listAllDomains(0):
-        if dom.name().startswith(PREFIX):
-            if dom.isActive():
-                dom.destroy()
-            dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
-    pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
-    vols = [v for v in pool.listAllVolumes(0) if v.name().startswith(PREFIX)]
-    for vol in sorted(vols, key=lambda v: v.name() == BASE):  # overlays first, the base last
-        vol.delete(0)
-
-
-@pytest.fixture(scope="module")
-def conn(lab_env):
-    """The lab's libvirtd (lab_env fails early, naming the problem, when the lab is not up)."""
-    assert lab_env.libvirt_uri
-    connection = libvirt.open(URI)
-    _cleanup(connection)
-    yield connection
-    _cleanup(connection)
-    connection.close()
 
 
 @pytest.fixture(scope="module")

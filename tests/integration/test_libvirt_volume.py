@@ -10,21 +10,7 @@ libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # lookups of absent
 
 URI = os.environ.get("HYBRIDOPS_LIBVIRT_URI", "qemu:///system")
 POOL = os.environ.get("HYBRIDOPS_LIBVIRT_POOL", "hybridops")
-PREFIX = "hybridops-it-vol-"
-
-
-@pytest.fixture(scope="module")
-def conn(lab_env):
-    """The lab's libvirtd (lab_env fails early, naming the problem, when the lab is not up)."""
-    assert lab_env.libvirt_uri
-    connection = libvirt.open(URI)
-    yield connection
-    pool = connection.storagePoolLookupByName(POOL)
-    pool.refresh(0)
-    vols = [v for v in pool.listAllVolumes(0) if v.name().startswith(PREFIX)]
-    for vol in sorted(vols, key=lambda v: "base" in v.name()):
-        vol.delete(0)
-    connection.close()
+PREFIX = "hybridops-it-vol-"  # the conn fixture (conftest.py) removes what carries it, before and after this module
 
 
 @pytest.fixture(scope="module")
