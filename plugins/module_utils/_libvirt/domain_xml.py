@@ -159,17 +159,20 @@ def _r_vcpus(root):
     return int(node.get("current") or node.text.strip())
 
 
-def _w_vcpus(root, value):
+def _set_vcpu_counts(root, maximum, current):
+    """<vcpu current=..>maximum</vcpu>: the attribute only while fewer than the maximum are active."""
     node = _child(root, "vcpu", create=True)
-    maximum = int(node.text) if node.text else 0
-    if maximum < value:
-        node.text = str(value)
-        maximum = value
-    if maximum == value:
+    node.text = str(maximum)
+    if current == maximum:
         node.attrib.pop("current", None)
     else:
-        node.set("current", str(value))
+        node.set("current", str(current))
     node.set("placement", node.get("placement") or "static")
+
+
+def _w_vcpus(root, value):
+    maximum = _r_max_vcpus(root) or 0
+    _set_vcpu_counts(root, max(maximum, value), value)
 
 
 def _r_max_vcpus(root):
@@ -178,15 +181,9 @@ def _r_max_vcpus(root):
 
 
 def _w_max_vcpus(root, value):
-    node = _child(root, "vcpu", create=True)
-    current = int(node.get("current") or node.text or value)
-    node.text = str(value)
-    current = min(current, value)
-    if current == value:
-        node.attrib.pop("current", None)
-    else:
-        node.set("current", str(current))
-    node.set("placement", node.get("placement") or "static")
+    node = root.find("vcpu")
+    current = int(node.get("current") or node.text or value) if node is not None else value
+    _set_vcpu_counts(root, value, min(current, value))
 
 
 def _r_cpu_mode(root):
