@@ -99,10 +99,12 @@ def test_report_matches_libvirt_and_docker(lab_guest, ansible, report_stack, inv
     assert vm["state"] == "running" and vm["ip"] == lab_guest["ip"]
 
     # the containers as the guest's engine reports them (docker inspect, not our modules)
-    fmt = "{{.Name}} {{.State.Status}} {{.HostConfig.Memory}} {{.Config.Image}}"
+    # raw: Ansible would template docker's Go-template braces
+    fmt = "{% raw %}{{.Name}} {{.State.Status}} {{.HostConfig.Memory}} {{.Config.Image}}{% endraw %}"
     inspect = ansible.run_tasks([{"ansible.builtin.command": {"argv": ["docker", "inspect", "--format", fmt]
                                                               + sorted(MEMBERS)}}],
                                 hosts="lab_guests", inventory=lab_guest["inventory"])[lab_guest["name"]][0]
+    assert not inspect.get("failed"), inspect
     engine = {}
     for line in inspect["stdout_lines"]:
         cname, status, memory, image = line.split()

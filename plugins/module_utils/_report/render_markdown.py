@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.svg import num
+
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 _SPECIAL_RE = re.compile(r"([\\|`<>*_\[\]])")
 
@@ -21,15 +23,6 @@ def md(value):
         return num(value)
     text = _CONTROL_RE.sub(" ", str(value))
     return _SPECIAL_RE.sub(r"\\\1", text)
-
-
-def num(value, digits=1):
-    if value is None:
-        return "-"
-    value = float(value)
-    if value.is_integer():
-        return "{:,}".format(int(value))
-    return "{:,.{}f}".format(value, digits)
 
 
 def pct(value):

@@ -45,11 +45,15 @@ def _scale(value, maximum):
     return round(min(float(value), float(maximum)) / float(maximum) * BAR_W, 1)
 
 
-def _open(chart_id, title, rows):
+def _open(chart_id, title, rows, empty=None):
+    """The opening of a chart's svg (as a list of lines); with no rows, the ``empty`` text."""
     height = TOP * 2 + max(1, rows) * ROW_H
-    return ['<svg id="%s" class="chart" viewBox="0 0 %d %d" width="100%%" role="img" aria-label="%s" '
-            'preserveAspectRatio="xMinYMin meet">' % (esc(chart_id), WIDTH, height, esc(title)),
-            '<title>%s</title>' % esc(title)]
+    out = ['<svg id="%s" class="chart" viewBox="0 0 %d %d" width="100%%" role="img" aria-label="%s" '
+           'preserveAspectRatio="xMinYMin meet">' % (esc(chart_id), WIDTH, height, esc(title)),
+           '<title>%s</title>' % esc(title)]
+    if not rows and empty is not None:
+        out.append('<text class="empty" x="%d" y="%d">%s</text>' % (LABEL_W, TOP + ROW_H // 2, esc(empty)))
+    return out
 
 
 def _label(y, text, css="label"):
@@ -62,6 +66,17 @@ def _value(y, text):
             % (LABEL_W + BAR_W + 10, y, esc(text)))
 
 
+def _row_start(out, index, row):
+    """Open a chart row (group, label, track); returns its top y and middle y."""
+    y0 = TOP + index * ROW_H
+    mid = y0 + ROW_H / 2.0
+    out.append('<g class="row" data-name="%s">' % esc(row.get("data", row["label"])))
+    out.append(_label(mid, row["label"]))
+    out.append('<rect class="track" x="%d" y="%.1f" width="%d" height="%.1f" rx="3"/>'
+               % (LABEL_W, y0 + 5, BAR_W, ROW_H - 10.0))
+    return y0, mid
+
+
 def nested_bars(chart_id, title, rows, series, maximum=None, empty="no data"):
     """Horizontal bars, one row per item, series drawn inside each other (largest first).
 
@@ -70,16 +85,9 @@ def nested_bars(chart_id, title, rows, series, maximum=None, empty="no data"):
     widest (e.g. allocated), later ones are drawn thinner on top of it.
     """
     maximum = maximum or max([v or 0 for r in rows for v in r["values"].values()] + [0]) or 1
-    out = _open(chart_id, title, len(rows))
-    if not rows:
-        out.append('<text class="empty" x="%d" y="%d">%s</text>' % (LABEL_W, TOP + ROW_H // 2, esc(empty)))
+    out = _open(chart_id, title, len(rows), empty)
     for index, row in enumerate(rows):
-        y0 = TOP + index * ROW_H
-        mid = y0 + ROW_H / 2.0
-        out.append('<g class="row" data-name="%s">' % esc(row.get("data", row["label"])))
-        out.append(_label(mid, row["label"]))
-        out.append('<rect class="track" x="%d" y="%.1f" width="%d" height="%.1f" rx="3"/>'
-                   % (LABEL_W, y0 + 5, BAR_W, ROW_H - 10.0))
+        y0, mid = _row_start(out, index, row)
         for key, css, frac in series:
             value = row["values"].get(key)
             if value is None:
@@ -102,16 +110,9 @@ def nested_bars(chart_id, title, rows, series, maximum=None, empty="no data"):
 def stacked_bars(chart_id, title, rows, series, maximum=None, empty="no data"):
     """Horizontal stacked bars: ``series`` [(key, css class)] laid end to end in each row."""
     maximum = maximum or max([sum(v or 0 for v in r["values"].values()) for r in rows] + [0]) or 1
-    out = _open(chart_id, title, len(rows))
-    if not rows:
-        out.append('<text class="empty" x="%d" y="%d">%s</text>' % (LABEL_W, TOP + ROW_H // 2, esc(empty)))
+    out = _open(chart_id, title, len(rows), empty)
     for index, row in enumerate(rows):
-        y0 = TOP + index * ROW_H
-        mid = y0 + ROW_H / 2.0
-        out.append('<g class="row" data-name="%s">' % esc(row.get("data", row["label"])))
-        out.append(_label(mid, row["label"]))
-        out.append('<rect class="track" x="%d" y="%.1f" width="%d" height="%.1f" rx="3"/>'
-                   % (LABEL_W, y0 + 5, BAR_W, ROW_H - 10.0))
+        y0, mid = _row_start(out, index, row)
         x = float(LABEL_W)
         for key, css in series:
             value = row["values"].get(key) or 0
