@@ -168,6 +168,7 @@ def render_page(html_path, workdir=None, width=1280, height=2400, timeout=180, c
     if not os.access(chromium, os.X_OK):
         raise ChromiumError("%s is not installed (apt-get install chromium)" % chromium)
     workdir = str(workdir or tempfile.mkdtemp(prefix="hybridops-chromium-"))
+    os.makedirs(workdir, exist_ok=True)
     url = "file://" + os.path.abspath(str(html_path))
     png_path = os.path.join(workdir, "page.png")
     if os.path.exists(png_path):
