@@ -212,7 +212,9 @@ def run(args):
     cleanup(uri)
     try:
         for rep in range(args.reps):
-            for side in sides:
+            # the machine is shared and its load swings: rotate the order of the sides from one repetition to the next
+            order = sides[rep % len(sides):] + sides[:rep % len(sides)]
+            for side in order:
                 cleanup(uri)
                 for phase in phases:
                     tasks, registers = TASKS[side](uri, args.n, phase)
