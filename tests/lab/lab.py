@@ -17,8 +17,10 @@ remounts /sys and breaks dockerd's cgroups).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -285,7 +287,7 @@ def up():
     ensure_libvirtd(kvm_works(cache_dir))
     ensure_network()
     ensure_pool()
-    import_image(cache_dir)
+    prune_old_images(import_image(cache_dir))
     log("lab daemons up: namespace %s, DOCKER_HOST=%s, libvirt %s" % (NETNS, DOCKER_HOST, LIBVIRT_URI))
 
 
@@ -362,6 +364,12 @@ def kvm_works(image_dir):
 
 # ------------------------------------------------------------------ guest image
 
+def imported_paths(key):
+    """Where the lab puts image ``key``: its pool volume, kernel and initrd."""
+    return (os.path.join(POOL_DIR, key + ".qcow2"), os.path.join(BOOT_DIR, key + "-vmlinuz"),
+            os.path.join(BOOT_DIR, key + "-initrd.img"))
+
+
 class BaseImage:
     """The cached guest base image, imported into the lab pool."""
 
@@ -369,9 +377,7 @@ class BaseImage:
         self.cache_dir = cache_dir
         self.key = os.path.basename(cache_dir)
         self.volume = "%s.qcow2" % self.key
-        self.path = os.path.join(POOL_DIR, self.volume)
-        self.kernel = os.path.join(BOOT_DIR, self.key + "-vmlinuz")
-        self.initrd = os.path.join(BOOT_DIR, self.key + "-initrd.img")
+        self.path, self.kernel, self.initrd = imported_paths(self.key)
         with open(os.path.join(cache_dir, "cmdline")) as handle:
             self.cmdline = handle.read().strip()
         self.ssh_key = os.path.join(cache_dir, "id_ed25519")
@@ -417,6 +423,71 @@ def import_image(cache_dir):
     with open(os.path.join(RUN_DIR, "image.json"), "w") as handle:
         json.dump(facts, handle, indent=2)
     return image
+
+
+def _paths_in_use(conn):
+    """Files that libvirt domains and pool volumes refer to (disks, backing files, kernels, initrds)."""
+    libvirt = libvirt_module()
+    used = set()
+    for dom in conn.listAllDomains(0):
+        try:
+            root = ET.fromstring(dom.XMLDesc(0))
+        except libvirt.libvirtError:
+            continue  # undefined while we listed
+        used.update(el.text for el in root.findall("./os/kernel") + root.findall("./os/initrd") if el.text)
+        for source in root.findall("./devices/disk/source"):
+            if source.get("file"):
+                used.add(source.get("file"))
+            elif source.get("pool") == POOL_NAME and source.get("volume"):
+                used.add(os.path.join(POOL_DIR, source.get("volume")))
+    pool = conn.storagePoolLookupByName(POOL_NAME)
+    pool.refresh(0)
+    for vol in pool.listAllVolumes(0):
+        try:
+            backing = ET.fromstring(vol.XMLDesc(0)).findtext("./backingStore/path")
+        except libvirt.libvirtError:
+            continue  # deleted while we listed
+        if backing:
+            used.add(backing)
+    return used
+
+
+def prune_old_images(current):
+    """Remove base images of earlier recipes (pool copy, kernel, initrd, cache) that nothing uses any more.
+
+    An old base that still backs an overlay, or whose kernel a domain boots,
+    is kept with its cache directory (which holds the SSH key of its guests).
+    """
+    pattern = re.compile("^%s-[0-9a-f]+$" % re.escape(current.key.rsplit("-", 1)[0]))
+    conn = libvirt_connect()
+    try:
+        used = _paths_in_use(conn)
+        kept = set()
+        for key in sorted(os.listdir(IMAGE_CACHE)):
+            old = os.path.join(IMAGE_CACHE, key)
+            if not pattern.match(key) or old == current.cache_dir or not os.path.isdir(old):
+                continue
+            paths = imported_paths(key)
+            if set(paths) & used:
+                kept.add(key)
+                continue
+            with open(os.path.join(IMAGE_CACHE, ".lock-" + key), "w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # guest_image.sh is working on it
+                log("removing the unused base image %s (an earlier recipe)" % key)
+                if os.path.exists(paths[0]):
+                    conn.storagePoolLookupByName(POOL_NAME).storageVolLookupByName(key + ".qcow2").delete(0)
+                for path in paths[1:]:
+                    if os.path.exists(path):
+                        os.unlink(path)
+                shutil.rmtree(old)
+            os.unlink(os.path.join(IMAGE_CACHE, ".lock-" + key))
+        if kept:
+            log("keeping earlier base images still in use: %s" % ", ".join(sorted(kept)))
+    finally:
+        conn.close()
 
 
 def current_image():
