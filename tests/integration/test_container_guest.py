@@ -4,30 +4,29 @@ second run and check mode changed=false. Runs on the guest's own python3-docker 
 """
 import os
 
-import lab  # tests/lab/lab.py (conftest puts it on sys.path)
 import pytest
 
 # fixtures are imported so pytest finds them
 from test_container_support import (  # noqa: F401 pylint: disable=unused-import
     PREFIX, docker_client, dump, http_get_retry, test_images)
 
-GUEST = lab.GUEST_PREFIX + "ctr"
 ARCHIVES = {"hybridops-test/web:1": "web1.tar", "hybridops-test/box:1": "box1.tar"}
 
 
 @pytest.fixture(scope="module")
-def ctr_guest(lab_env, tmp_path_factory):
-    """A guest of this module's own (not shared with other suites, so no one else destroys it)."""
-    try:
-        guests = lab_env.boot([GUEST])
-    except lab.LabError as exc:
-        lab_env.destroy(GUEST)
-        pytest.fail("guest %s did not come up: %s" % (GUEST, exc))
-    guest = guests[0]
-    guest["inventory"] = lab.write_inventory(guests, str(tmp_path_factory.mktemp("ctr-inventory") / "hosts.ini"))
-    yield guest
-    if not os.environ.get("HYBRIDOPS_LAB_KEEP"):
-        lab_env.destroy(GUEST)
+def ctr_guest(lab_guest, ansible):
+    """The session's guest, without this module's stack, images and archives (so loads really load)."""
+    def clean():
+        results = ansible.run_tasks(
+            [{"hybridops.fleet.container_stack": {"name": PREFIX + "guest", "state": "absent"}}]
+            + [{"hybridops.fleet.container_image": {"name": ref, "state": "absent", "force": True}} for ref in ARCHIVES]
+            + [{"ansible.builtin.file": {"path": "/var/tmp/%s%s" % (PREFIX, f), "state": "absent"}}
+               for f in ARCHIVES.values()],
+            hosts="lab_guests", inventory=lab_guest["inventory"])[lab_guest["name"]]
+        assert not any(r.get("failed") for r in results), dump(results)
+    clean()
+    yield lab_guest
+    clean()
 
 
 @pytest.fixture(scope="module")
