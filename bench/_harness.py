@@ -6,10 +6,12 @@ tasks cost in any playbook (ansible-playbook's own start-up is reported beside
 it as the wall time). Both sides run under the same ansible-core and the same
 Python: the interpreter running the bench (the bench venv's).
 """
+import atexit
 import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -94,6 +96,8 @@ class Runner(object):
 
     def __init__(self, workdir=None, extra_env=None):
         self.workdir = workdir or tempfile.mkdtemp(prefix="hybridops-bench-")
+        if not workdir and not os.environ.get("HYBRIDOPS_BENCH_KEEP"):
+            atexit.register(shutil.rmtree, self.workdir, True)
         self.count = 0
         bindir = os.path.dirname(os.path.abspath(sys.executable))
         self.bindir = bindir
