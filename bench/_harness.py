@@ -131,7 +131,7 @@ class Runner(object):
         with open(path, "w") as handle:
             json.dump([play], handle)
         start = time.monotonic()
-        proc = subprocess.run([self.playbook_bin, "-i", "localhost,", "-c", "local", path], env=self.env,
+        proc = subprocess.run([self.playbook_bin, "-i", "localhost,", "-c", "local", path], env=self.env, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, check=False, timeout=timeout)
         wall = time.monotonic() - start
         if proc.returncode != 0:

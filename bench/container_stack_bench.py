@@ -116,7 +116,7 @@ class Runner(object):
         with open(path, "w") as handle:
             json.dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], handle)
         start = time.monotonic()
-        proc = subprocess.run([self.playbook_bin, "-i", "localhost,", "-c", "local", path], env=self.env,
+        proc = subprocess.run([self.playbook_bin, "-i", "localhost,", "-c", "local", path], env=self.env, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, check=False)
         wall = time.monotonic() - start
         self.loads.append(os.getloadavg()[0])

@@ -78,7 +78,7 @@ class Inventory(object):
 
     def run(self, key):
         start = time.monotonic()
-        proc = subprocess.run([self.bin, "-i", self.files[key], "--list"], env=self.env, capture_output=True,
+        proc = subprocess.run([self.bin, "-i", self.files[key], "--list"], env=self.env, stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, check=False)
         wall = time.monotonic() - start
         if proc.returncode != 0:
