@@ -404,14 +404,16 @@ def import_image(cache_dir):
     """Copy the base image into the pool and the kernel/initrd where qemu may read them."""
     image = BaseImage(cache_dir)
     os.makedirs(BOOT_DIR, exist_ok=True)
+    # temporary names per process: two `lab.py up` at once (a bench beside a test run) must not
+    # rename each other's half-copied files
     for src, dest in (("vmlinuz", image.kernel), ("initrd.img", image.initrd)):
         if not os.path.exists(dest):
-            shutil.copyfile(os.path.join(cache_dir, src), dest + ".tmp")
-            os.rename(dest + ".tmp", dest)
+            shutil.copyfile(os.path.join(cache_dir, src), "%s.tmp-%d" % (dest, os.getpid()))
+            os.rename("%s.tmp-%d" % (dest, os.getpid()), dest)
     if not os.path.exists(image.path):
         log("importing base image into pool %s as %s" % (POOL_NAME, image.volume))
-        shutil.copyfile(os.path.join(cache_dir, "base.qcow2"), image.path + ".tmp")
-        os.rename(image.path + ".tmp", image.path)
+        shutil.copyfile(os.path.join(cache_dir, "base.qcow2"), "%s.tmp-%d" % (image.path, os.getpid()))
+        os.rename("%s.tmp-%d" % (image.path, os.getpid()), image.path)
     os.chmod(image.path, 0o644)
     conn = libvirt_connect()
     try:
