@@ -21,18 +21,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 PREFIX = "hybridops-bench-"
-NETNS = os.environ.get("HYBRIDOPS_LAB_NETNS", "hybridops-lab")
-
-
-def netns_path():
-    return "/run/netns/" + NETNS
-
-
-def in_netns():
-    try:
-        return os.stat("/proc/self/ns/net").st_ino == os.stat(netns_path()).st_ino
-    except FileNotFoundError:
-        return False
+sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
+from lab import in_netns, netns_path  # noqa: E402  pylint: disable=wrong-import-position  (the lab harness)
 
 
 def reexec_in_netns(uri):
