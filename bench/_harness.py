@@ -22,7 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 PREFIX = "hybridops-bench-"
 sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
-from lab import in_netns, netns_path  # noqa: E402  pylint: disable=wrong-import-position  (the lab harness)
+# the lab harness (tests/lab/lab.py) owns the namespace helpers
+from lab import in_netns, netns_path  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def reexec_in_netns(uri):
