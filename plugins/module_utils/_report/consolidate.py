@@ -25,15 +25,15 @@ The rule (documented in docs/report.md):
 
 from __future__ import annotations
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.numbers import num
+
 RULE = ("first-fit decreasing by memory; size = max(used, limit or 0) MiB; bins = VMs hosting containers, "
         "usable = capacity x (100 - headroom) / 100")
 
 
 def _fmt(value):
-    value = float(value or 0)
-    if value.is_integer():
-        return "{:,}".format(int(value))
-    return "{:,.1f}".format(value)
+    """A MiB figure in a sentence; a missing one reads 0."""
+    return num(value or 0)
 
 
 def container_size(container):

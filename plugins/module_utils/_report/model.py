@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.consolidate import consolidate
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.numbers import num
 
 SCHEMA = "hybridops.fleet/report/v1"
 MIB = 1024 * 1024
@@ -361,8 +362,8 @@ def _summary(totals, findings, consolidation):
     ]
     if vml["inspected_count"]:
         lines.append("Inspected VMs have %s MiB allocated by libvirt; guests use %s MiB of %s MiB; containers use %s MiB."
-                     % (_fmt(vml["inspected_memory_allocated_mib"]), _fmt(vml["guest_memory_used_mib"]),
-                        _fmt(vml["guest_memory_total_mib"]), _fmt(cl["memory_used_mib"])))
+                     % (num(vml["inspected_memory_allocated_mib"]), num(vml["guest_memory_used_mib"]),
+                        num(vml["guest_memory_total_mib"]), num(cl["memory_used_mib"])))
     if findings["not_inspected"]:
         lines.append("Not inspected: %s." % ", ".join(n["vm"] for n in findings["not_inspected"]))
     if findings["vms_without_containers"]:
@@ -380,14 +381,6 @@ def _summary(totals, findings, consolidation):
                      % ", ".join("%s on %s" % (u["container"], u["vm"]) for u in findings["unhealthy_containers"]))
     lines.append(consolidation["sentence"])
     return lines
-
-
-def _fmt(value):
-    if value is None:
-        return "-"
-    if float(value).is_integer():
-        return "{:,}".format(int(value))
-    return "{:,.1f}".format(float(value))
 
 
 def build_report(params):

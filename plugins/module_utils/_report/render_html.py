@@ -13,7 +13,8 @@ Stable hooks for tests and scrapers: ``svg#chart-hypervisor-memory``,
 from __future__ import annotations
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._report import svg
-from ansible_collections.hybridops.fleet.plugins.module_utils._report.svg import esc, num
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.numbers import num
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.svg import esc
 
 STATE_CLASSES = {"running": "ok", "healthy": "ok", "paused": "warn", "starting": "warn", "restarting": "warn",
                  "created": "muted", "exited": "muted", "stopped": "muted", "shutdown": "muted", "shutoff": "muted",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._report.svg import num
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.numbers import num
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 _SPECIAL_RE = re.compile(r"([\\|`<>*_\[\]])")

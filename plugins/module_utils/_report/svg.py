@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import html
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.numbers import num
+
 WIDTH = 580
 LABEL_W = 110
 VALUE_W = 175
@@ -23,15 +25,6 @@ TOP = 8
 def esc(value):
     """HTML/SVG-safe text of any value (None -> '')."""
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def num(value, digits=1):
-    if value is None:
-        return "-"
-    value = float(value)
-    if value.is_integer():
-        return "{:,}".format(int(value))
-    return "{:,.{}f}".format(value, digits)
 
 
 def short(text, limit=16):
