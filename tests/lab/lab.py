@@ -400,20 +400,24 @@ def build_image():
     return import_image(build_cached_image())
 
 
+def copy_into_place(src, dest):
+    """Copy under a temporary name of this process, then rename: two `lab.py up` at once (a bench
+    beside a test run) must not rename each other's half-copied files."""
+    tmp = "%s.tmp-%d" % (dest, os.getpid())
+    shutil.copyfile(src, tmp)
+    os.rename(tmp, dest)
+
+
 def import_image(cache_dir):
     """Copy the base image into the pool and the kernel/initrd where qemu may read them."""
     image = BaseImage(cache_dir)
     os.makedirs(BOOT_DIR, exist_ok=True)
-    # temporary names per process: two `lab.py up` at once (a bench beside a test run) must not
-    # rename each other's half-copied files
     for src, dest in (("vmlinuz", image.kernel), ("initrd.img", image.initrd)):
         if not os.path.exists(dest):
-            shutil.copyfile(os.path.join(cache_dir, src), "%s.tmp-%d" % (dest, os.getpid()))
-            os.rename("%s.tmp-%d" % (dest, os.getpid()), dest)
+            copy_into_place(os.path.join(cache_dir, src), dest)
     if not os.path.exists(image.path):
         log("importing base image into pool %s as %s" % (POOL_NAME, image.volume))
-        shutil.copyfile(os.path.join(cache_dir, "base.qcow2"), "%s.tmp-%d" % (image.path, os.getpid()))
-        os.rename("%s.tmp-%d" % (image.path, os.getpid()), image.path)
+        copy_into_place(os.path.join(cache_dir, "base.qcow2"), image.path)
     os.chmod(image.path, 0o644)
     conn = libvirt_connect()
     try:
@@ -815,8 +819,10 @@ def build_local_images(docker_host=DOCKER_HOST, archive=None):
             with open(stamp) as handle:
                 saved = handle.read().split()
         if saved != ids:
-            run(["docker", "save", "-o", archive + ".tmp"] + tags, env=env)
-            os.rename(archive + ".tmp", archive)
+            # a temporary name of this process, as in copy_into_place
+            tmp = "%s.tmp-%d" % (archive, os.getpid())
+            run(["docker", "save", "-o", tmp] + tags, env=env)
+            os.rename(tmp, archive)
             with open(stamp, "w") as handle:
                 handle.write("\n".join(ids))
     log("local images built: %s" % ", ".join(tags))
