@@ -140,11 +140,25 @@ class BenchError(Exception):
 
 
 def write_results(kind, results):
+    """Write bench/results/<kind>_<time>.json and say so (bench/run reads the "wrote" line)."""
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     path = os.path.join(HERE, "results", "%s_%s.json" % (kind, time.strftime("%Y%m%dT%H%M%S")))
     with open(path, "w") as handle:
         json.dump(results, handle, indent=2)
+    print("wrote %s" % path)
     return path
+
+
+def run_bench(run, args, cleanup=None):
+    """A bench's main: inside the lab namespace for qemu URIs; a BenchError ends it with its message
+    (after ``cleanup(args.uri)`` when given)."""
+    reexec_in_netns(args.uri)
+    try:
+        run(args)
+    except BenchError as exc:
+        if cleanup is not None:
+            cleanup(args.uri)
+        raise SystemExit(str(exc))
 
 
 def fmt(value, pattern="%.2f"):

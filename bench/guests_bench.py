@@ -21,7 +21,7 @@ import json
 import os
 
 import libvirt_bench
-from _harness import PREFIX, BenchError, Runner, fmt, load, median, reexec_in_netns, versions, write_results
+from _harness import PREFIX, Runner, fmt, load, median, run_bench, versions, write_results
 
 IMAGE_JSON = os.environ.get("HYBRIDOPS_LAB_IMAGE_JSON", "/run/hybridops-lab/image.json")
 
@@ -100,8 +100,7 @@ def run(args):
                          "load": median([r["load"] for r in results["runs"]["concurrent"] + results["runs"]["serial"]])}]
     print("%d guests to SSH-ready: concurrent (vm_provision) %ss, serial (libvirt_vm loop) %ss, serial/concurrent %s"
           % (args.count, fmt(conc, "%.1f"), fmt(serial, "%.1f"), fmt(serial / conc, "%.2fx")))
-    path = write_results("guests", results)
-    print("wrote %s" % path)
+    write_results("guests", results)
     return results
 
 
@@ -111,11 +110,7 @@ def main():
     parser.add_argument("--count", type=int, default=3)
     parser.add_argument("--reps", type=int, default=1)
     args = parser.parse_args()
-    reexec_in_netns(args.uri)
-    try:
-        run(args)
-    except BenchError as exc:
-        raise SystemExit(str(exc))
+    run_bench(run, args)
 
 
 if __name__ == "__main__":

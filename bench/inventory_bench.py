@@ -27,7 +27,7 @@ import tempfile
 import time
 
 import libvirt_bench
-from _harness import PREFIX, REPO, BenchError, fmt, load, median, reexec_in_netns, versions, write_results
+from _harness import PREFIX, REPO, BenchError, fmt, load, median, run_bench, versions, write_results
 
 OURS = """plugin: hybridops.fleet.libvirt
 uris: [%(uri)s]
@@ -150,8 +150,7 @@ def run(args):
                                                           fmt(row["peer_over_ours"], "%.2fx"), fmt(floor), above[0],
                                                           above[1]))
     print("ours cold cache run (fills the cache): %.2fs" % med["ours_cache_cold"])
-    path = write_results("inventory", results)
-    print("wrote %s" % path)
+    write_results("inventory", results)
     return results
 
 
@@ -164,11 +163,7 @@ def main():
     args = parser.parse_args()
     if args.uri.startswith("test:"):
         raise SystemExit("the inventory bench needs a daemon (test:///default has no state between processes)")
-    reexec_in_netns(args.uri)
-    try:
-        run(args)
-    except BenchError as exc:
-        raise SystemExit(str(exc))
+    run_bench(run, args)
 
 
 if __name__ == "__main__":

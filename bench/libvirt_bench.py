@@ -30,7 +30,7 @@ import struct
 import sys
 import time
 
-from _harness import PREFIX, BenchError, Runner, fmt, load, median, reexec_in_netns, versions, write_results
+from _harness import PREFIX, Runner, fmt, load, median, run_bench, versions, write_results
 
 HALT_DIR = "/var/tmp/hybridops-bench"
 HALT_KERNEL = HALT_DIR + "/halt.bin"
@@ -233,8 +233,7 @@ def run(args):
     results["meta"]["load_end"] = load()
     results["table"] = table(results, sides, phases, args.n)
     print_table(results["table"])
-    path = write_results("libvirt", results)
-    print("wrote %s" % path)
+    write_results("libvirt", results)
     return results
 
 
@@ -276,12 +275,7 @@ def main():
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--skip", nargs="*", choices=SIDES, help="sides to leave out")
     args = parser.parse_args()
-    reexec_in_netns(args.uri)
-    try:
-        run(args)
-    except BenchError as exc:
-        cleanup(args.uri)
-        raise SystemExit(str(exc))
+    run_bench(run, args, cleanup=cleanup)
 
 
 if __name__ == "__main__":
