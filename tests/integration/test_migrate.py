@@ -193,13 +193,17 @@ def test_failed_health_check_rolls_back(lab_guest, ansible, fresh_service, tmp_p
     fresh_service["ok"] = True  # the rollback left the service as it was
 
 
+def _migrate_with_snapshot(ansible, guest, report_dir):
+    """migrate.yml with a VM snapshot first; returns (recap, output, seconds)."""
+    start = time.monotonic()
+    recap, out = ansible.run_playbook(PLAYBOOK, guest["inventory"], extra_vars=_vars(
+        report_dir, vm_to_container_libvirt_uri="qemu:///system", vm_to_container_libvirt_domain=guest["name"]))
+    return recap, out, time.monotonic() - start
+
+
 def test_migrate_then_nothing_to_do(lab_guest, ansible, fresh_service, tmp_path):
     assert _fetch(lab_guest["ip"]) == (200, BODY)
-    start = time.monotonic()
-    recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"], extra_vars=_vars(
-        tmp_path, vm_to_container_libvirt_uri="qemu:///system",
-        vm_to_container_libvirt_domain=lab_guest["name"]))
-    first = time.monotonic() - start
+    recap, out, first = _migrate_with_snapshot(ansible, lab_guest, tmp_path)
     assert recap[lab_guest["name"]]["failed"] == 0, out
     assert recap[lab_guest["name"]]["changed"] > 0, out
     # same port, same content, now served by the container
@@ -217,11 +221,7 @@ def test_migrate_then_nothing_to_do(lab_guest, ansible, fresh_service, tmp_path)
     assert report["snapshot"] and any("snapshot before-migrate-%s" % UNIT in s for s in report["steps"]), report
     assert (tmp_path / ("%s.md" % lab_guest["name"])).read_text().startswith("# Migration of %s.service" % UNIT)
 
-    start = time.monotonic()
-    recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"], extra_vars=_vars(
-        tmp_path, vm_to_container_libvirt_uri="qemu:///system",
-        vm_to_container_libvirt_domain=lab_guest["name"]))
-    second = time.monotonic() - start
+    recap, out, second = _migrate_with_snapshot(ansible, lab_guest, tmp_path)
     assert recap[lab_guest["name"]]["failed"] == 0, out
     assert recap[lab_guest["name"]]["changed"] == 0, out
     assert "nothing to do" in out
