@@ -273,6 +273,16 @@ options:
         description: Wait until the qemu guest agent answers.
         type: bool
         default: false
+      cloud_init:
+        description:
+          - Wait until cloud-init has finished all its stages in the guest (C(/run/cloud-init/result.json) exists),
+            read through the qemu guest agent (implies O(wait.agent); the guest needs C(qemu-guest-agent)).
+          - A guest where cloud-init is disabled for this boot (no datasource, C(/run/cloud-init/disabled)) counts as
+            finished. If cloud-init reports errors the task fails and lists them.
+          - With O(wait.ssh), the SSH port is probed only after cloud-init has finished. cloud-init may restart sshd
+            while it runs, so an SSH banner seen during that time does not mean SSH will stay up.
+        type: bool
+        default: false
       timeout:
         description: Seconds before giving up.
         type: int
@@ -308,6 +318,7 @@ EXAMPLES = r'''
         - "{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"
     tags: [web]
     wait:
+      cloud_init: true  # cloud-init may restart sshd while it runs: wait for it before SSH
       ssh: true
       timeout: 600
   register: web1
@@ -417,6 +428,10 @@ wait:
     agent:
       description: Whether the guest agent answered.
       type: bool
+    cloud_init:
+      description: V(done) when cloud-init finished, V(disabled) when it did not run this boot; null when not asked.
+      type: str
+      sample: done
     waited:
       description: Seconds waited.
       type: float
@@ -518,6 +533,7 @@ WAIT_SPEC = dict(
     ssh=dict(type="bool", default=False),
     ssh_port=dict(type="int", default=22),
     agent=dict(type="bool", default=False),
+    cloud_init=dict(type="bool", default=False),
     timeout=dict(type="int", default=300),
     interval=dict(type="int", default=3),
 )

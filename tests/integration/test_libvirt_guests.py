@@ -47,6 +47,8 @@ def guest_args(name, image, pool, network, pubkey=None, wait=None):
     }
     if pubkey:
         args["cloud_init"] = {"ssh_authorized_keys": [pubkey], "hostname": "it-cloud-init"}
+        # cloud-init restarts sshd while it runs (set-passwords): SSH is usable once it has finished
+        args["wait"] = dict(args["wait"], cloud_init=True)
     return args
 
 
@@ -108,6 +110,7 @@ def test_cloud_init_injected_key(guests):
     keyfile = guests["key"][0]
     with_seed = guests["results"][CLOUD_INIT_GUEST]
     assert [d["path"].endswith("-cidata.iso") for d in with_seed["vm"]["disks"]] == [False, True]
+    assert with_seed["wait"]["cloud_init"] == "done" and with_seed["wait"]["agent"] is True
     proc = ssh(keyfile, with_seed["vm"]["ip"], "hostname")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "it-cloud-init"
@@ -119,11 +122,14 @@ def test_cloud_init_injected_key(guests):
 def test_wait_via_agent_and_idempotent_running_guest(ansible, guests, lab_env):
     name = NAMES[1]
     args = guest_args(name, guests["image"], lab_env.pool, lab_env.network,
-                      wait={"ip": True, "agent": True, "ip_sources": ["agent"], "timeout": 600, "interval": 5})
+                      wait={"ip": True, "agent": True, "cloud_init": True, "ip_sources": ["agent"], "timeout": 600,
+                            "interval": 5})
     result = ansible.run_module("libvirt_vm", args)
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is False, result["changes"]
     assert result["wait"]["agent"] is True and result["wait"]["ip_source"] == "agent"
+    # no seed attached: ds-identify disabled cloud-init for the boot, so there is nothing to wait for
+    assert result["wait"]["cloud_init"] == "disabled"
     assert result["wait"]["ip"] == guests["results"][name]["vm"]["ip"]
 
 

@@ -141,7 +141,7 @@ def validate_params(params):
     for index, nic in enumerate(params.get("networks") or []):
         _validate_nic(index, nic)
     wait = params.get("wait") or {}
-    if any(wait.get(k) for k in ("ip", "ssh", "agent")) and params.get("state") not in ("running",):
+    if any(wait.get(k) for k in waiters.WAIT_GOALS) and params.get("state") not in ("running",):
         raise ValidationError("wait", "waiting needs a running VM", accepted="state=running")
     for source in wait.get("ip_sources") or []:
         if source not in waiters.IP_SOURCES:
@@ -823,7 +823,7 @@ class VmManager(object):
     def _finish(self, dom, result):
         params = self.params
         wait = params.get("wait") or {}
-        if params.get("state") == "running" and any(wait.get(k) for k in ("ip", "ssh", "agent")):
+        if params.get("state") == "running" and any(wait.get(k) for k in waiters.WAIT_GOALS):
             result["wait"] = waiters.wait_for_guest(self.client, dom, wait)
         result["vm"] = vm_facts(self.client, dom)
         if self.warnings:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hybridops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Waits for a guest: IP address (lease, agent, arp), SSH port, guest agent.
+"""Waits for a guest: IP address (lease, agent, arp), SSH port, guest agent, cloud-init.
 
 Every wait has a deadline and polls gently (a busy poll slows TCG guests). On
 timeout a :class:`WaitTimeout` carries a diagnosis: domain state, interfaces
@@ -10,6 +10,8 @@ with MACs, what each IP source answered, and the end of the console log.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 import time
@@ -26,6 +28,12 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client im
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml
 
 IP_SOURCES = ("lease", "agent", "arp")
+WAIT_GOALS = ("ip", "ssh", "agent", "cloud_init")  # the wait options that make the module wait at all
+# cloud-init writes result.json when its last stage is over, and "disabled" when
+# ds-identify found no datasource for this boot; /run is fresh at every boot.
+CLOUD_INIT_RESULT = "/run/cloud-init/result.json"
+CLOUD_INIT_DISABLED = "/run/cloud-init/disabled"
+AGENT_TIMEOUT = 10
 
 
 def _source_const(name):
@@ -100,6 +108,56 @@ def agent_ping(dom):
         return False, error_message(exc)
 
 
+def _agent(dom, execute, **arguments):
+    from libvirt_qemu import qemuAgentCommand  # pylint: disable=import-error
+    payload = {"execute": execute}
+    if arguments:
+        payload["arguments"] = arguments
+    return json.loads(qemuAgentCommand(dom, json.dumps(payload), AGENT_TIMEOUT, 0)).get("return")
+
+
+def agent_read_file(dom, path, limit=65536):
+    """The first ``limit`` bytes of a guest file, read through the guest agent.
+
+    Raises libvirt.libvirtError when the agent does not answer or the file cannot be opened.
+    """
+    handle = _agent(dom, "guest-file-open", path=path, mode="r")
+    try:
+        data = _agent(dom, "guest-file-read", handle=handle, count=limit) or {}
+    finally:
+        _agent(dom, "guest-file-close", handle=handle)
+    return base64.b64decode(data.get("buf-b64") or "")
+
+
+def cloud_init_errors(text):
+    """The errors listed in cloud-init's result.json (an empty list when it finished cleanly)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return ["result.json is not JSON: %r" % text[:200]]
+    v1 = data.get("v1") if isinstance(data, dict) else None
+    if not isinstance(v1, dict):
+        return ["result.json has no v1 section: %r" % text[:200]]
+    return [str(e) for e in v1.get("errors") or []]
+
+
+def cloud_init_state(dom):
+    """(state, errors, answer): state is 'done', 'disabled' or None (still running or agent not up yet)."""
+    try:
+        text = agent_read_file(dom, CLOUD_INIT_RESULT).decode("utf-8", "replace")
+    except libvirt.libvirtError as exc:
+        answer = error_message(exc)
+        if "No such file" not in answer:
+            return None, [], answer
+        try:
+            agent_read_file(dom, CLOUD_INIT_DISABLED, limit=1)
+        except libvirt.libvirtError:
+            return None, [], "not finished (no %s yet)" % CLOUD_INIT_RESULT
+        return "disabled", [], "disabled for this boot (%s exists)" % CLOUD_INIT_DISABLED
+    errors = cloud_init_errors(text)
+    return "done", errors, ("finished with %d error(s)" % len(errors)) if errors else "finished"
+
+
 def console_tail(path, lines=20):
     if not path or not os.access(path, os.R_OK):
         return None
@@ -115,15 +173,21 @@ def console_tail(path, lines=20):
 
 
 def wait_for_guest(client, dom, options, sleep=time.sleep, clock=time.monotonic):
-    """Wait for what ``options`` asks (ip, ssh, agent). Returns {'ip', 'addresses', 'ssh', 'agent', 'waited'}.
+    """Wait for what ``options`` asks (ip, ssh, agent, cloud_init).
 
-    options: ip (bool), ip_sources (list), ssh (bool), ssh_port (int), agent (bool),
+    Returns {'ip', 'addresses', 'ssh', 'agent', 'cloud_init', 'waited'}. options: ip (bool),
+    ip_sources (list), ssh (bool), ssh_port (int), agent (bool), cloud_init (bool),
     timeout (s), interval (s), family (ipv4/ipv6/any).
+
+    cloud_init is checked before the SSH banner: cloud-init may restart sshd while it
+    runs (set-passwords rewrites sshd_config), so a banner seen earlier does not mean
+    SSH stays up.
     """
     sources = list(options.get("ip_sources") or IP_SOURCES)
     want_ip = options.get("ip") or options.get("ssh")
     want_ssh = options.get("ssh")
-    want_agent = options.get("agent")
+    want_cloud_init = options.get("cloud_init")
+    want_agent = options.get("agent") or want_cloud_init
     port = options.get("ssh_port") or 22
     family = options.get("family") or "ipv4"
     timeout = float(options.get("timeout") or 300)
@@ -131,7 +195,7 @@ def wait_for_guest(client, dom, options, sleep=time.sleep, clock=time.monotonic)
     start = clock()
     deadline = start + timeout
     answers = dict((s, "not asked yet") for s in sources)
-    result = {"ip": None, "addresses": [], "ssh": None, "agent": None}
+    result = {"ip": None, "addresses": [], "ssh": None, "agent": None, "cloud_init": None}
     macs = guest_macs(dom)
     while True:
         state = domain_state(client, dom)
@@ -143,6 +207,13 @@ def wait_for_guest(client, dom, options, sleep=time.sleep, clock=time.monotonic)
             answers["agent_ping"] = answer
             if ok:
                 result["agent"] = True
+        if want_cloud_init and result["agent"] and not result["cloud_init"]:
+            state_ci, errors, answers["cloud_init"] = cloud_init_state(dom)
+            if errors:
+                raise BackendError("wait: cloud-init finished with errors on domain %s: %s" % (
+                    dom.name(), "; ".join(errors)), cloud_init_errors=errors,
+                    diagnosis=_diagnosis(client, dom, answers, macs))
+            result["cloud_init"] = state_ci
         if want_ip and not result["ip"]:
             for source in sources:
                 found, answers[source] = query_addresses(dom, source, macs or None)
@@ -152,20 +223,21 @@ def wait_for_guest(client, dom, options, sleep=time.sleep, clock=time.monotonic)
                     result["ip_source"] = source
                     result["addresses"] = found
                     break
-        if want_ssh and result["ip"] and not result["ssh"]:
+        if want_ssh and result["ip"] and not result["ssh"] and (result["cloud_init"] or not want_cloud_init):
             banner = ssh_banner(result["ip"], port)
             answers["ssh"] = banner or "no SSH banner on %s:%s" % (result["ip"], port)
             if banner:
                 result["ssh"] = banner
         done = ((not want_ip or result["ip"]) and (not want_ssh or result["ssh"])
-                and (not want_agent or result["agent"]))
+                and (not want_agent or result["agent"]) and (not want_cloud_init or result["cloud_init"]))
         if done:
             result["waited"] = round(clock() - start, 1)
             return result
         if clock() + interval > deadline:
             raise WaitTimeout(
                 "wait: timed out after %ss waiting for %s of domain %s" % (
-                    int(timeout), ", ".join(k for k, v in (("ip", want_ip), ("ssh", want_ssh), ("agent", want_agent)) if v),
+                    int(timeout), ", ".join(k for k, v in (("ip", want_ip), ("ssh", want_ssh), ("agent", want_agent),
+                                                            ("cloud_init", want_cloud_init)) if v),
                     dom.name()),
                 diagnosis=_diagnosis(client, dom, answers, macs))
         sleep(interval)

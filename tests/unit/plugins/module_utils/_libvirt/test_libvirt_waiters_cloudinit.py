@@ -7,7 +7,8 @@ import pytest
 
 libvirt = pytest.importorskip("libvirt")
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError, WaitTimeout  # noqa: E402
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (  # noqa: E402
+    BackendError, ValidationError, WaitTimeout)
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import cloudinit, waiters  # noqa: E402
 
 MAC = "52:54:00:aa:bb:cc"
@@ -107,6 +108,80 @@ def test_stopped_domain_fails_at_once():
     dom = FakeDom({"lease": [None]}, state=5)
     with pytest.raises(WaitTimeout, match="is stopped, not running"):
         waiters.wait_for_guest(FakeClient(), dom, {"ip": True}, sleep=lambda s: None, clock=lambda: 0)
+
+
+class FakeGuestFiles(object):
+    """Stands in for agent_read_file: scripted guest files, one answer per read of a path (last repeats)."""
+
+    def __init__(self, files):
+        self.files = files
+        self.reads = []
+
+    def __call__(self, _dom, path, limit=65536):
+        script = self.files.get(path, [None])
+        index = min(sum(1 for p in self.reads if p == path), len(script) - 1)
+        self.reads.append(path)
+        content = script[index]
+        if content is None:
+            raise libvirt.libvirtError("unable to execute QEMU agent command 'guest-file-open': "
+                                       "Failed to open file '%s': No such file or directory" % path)
+        if isinstance(content, Exception):
+            raise content
+        return content.encode()[:limit]
+
+
+CLEAN = json.dumps({"v1": {"datasource": "DataSourceNoCloud [seed=/dev/sr0]", "errors": []}})
+
+
+def test_cloud_init_errors_parsed_from_result_json():
+    assert waiters.cloud_init_errors(CLEAN) == []
+    assert waiters.cloud_init_errors(json.dumps({"v1": {"errors": ["('ssh', KeyError('x'))"]}})) == ["('ssh', KeyError('x'))"]
+    assert "not JSON" in waiters.cloud_init_errors("{oops")[0]
+    assert "no v1 section" in waiters.cloud_init_errors("{}")[0]
+
+
+def test_cloud_init_wait_probes_ssh_only_after_cloud_init_finished(monkeypatch):
+    files = FakeGuestFiles({waiters.CLOUD_INIT_RESULT: [None, None, CLEAN]})
+    banners = []
+    monkeypatch.setattr(waiters, "agent_read_file", files)
+    monkeypatch.setattr(waiters, "ssh_banner", lambda host, port: banners.append(host) or "SSH-2.0-OpenSSH_9.2")
+    dom = FakeDom({"lease": ["10.0.0.5"], "agent": [no_agent(), []]})
+    fake = FakeTime()
+    result = waiters.wait_for_guest(FakeClient(), dom, {"ssh": True, "cloud_init": True, "ip_sources": ["lease"],
+                                                        "timeout": 60, "interval": 3}, sleep=fake.sleep, clock=fake.clock)
+    assert result["cloud_init"] == "done" and result["agent"] is True and result["ssh"].startswith("SSH-")
+    # poll 1: agent down; polls 2-3: no result.json yet (and no "disabled" marker); poll 4: finished
+    assert fake.sleeps == [3, 3, 3]
+    assert banners == ["10.0.0.5"]
+
+
+def test_cloud_init_disabled_for_the_boot_counts_as_finished(monkeypatch):
+    monkeypatch.setattr(waiters, "agent_read_file", FakeGuestFiles({waiters.CLOUD_INIT_DISABLED: [""]}))
+    dom = FakeDom({"agent": [[]]})
+    result = waiters.wait_for_guest(FakeClient(), dom, {"cloud_init": True}, sleep=lambda s: None, clock=lambda: 0)
+    assert result["cloud_init"] == "disabled"
+
+
+def test_cloud_init_errors_fail_the_wait_with_them(monkeypatch):
+    failed = json.dumps({"v1": {"errors": ["('users-groups', ValueError('bad'))"]}})
+    monkeypatch.setattr(waiters, "agent_read_file", FakeGuestFiles({waiters.CLOUD_INIT_RESULT: [failed]}))
+    dom = FakeDom({"agent": [[]]})
+    with pytest.raises(BackendError) as info:
+        waiters.wait_for_guest(FakeClient(), dom, {"cloud_init": True}, sleep=lambda s: None, clock=lambda: 0)
+    assert "cloud-init finished with errors on domain g" in info.value.msg and "users-groups" in info.value.msg
+    assert info.value.details["cloud_init_errors"] == ["('users-groups', ValueError('bad'))"]
+    assert info.value.details["diagnosis"]["answers"]["cloud_init"] == "finished with 1 error(s)"
+
+
+def test_cloud_init_timeout_names_it_and_what_the_guest_answered(monkeypatch):
+    monkeypatch.setattr(waiters, "agent_read_file", FakeGuestFiles({}))
+    dom = FakeDom({"agent": [[]]})
+    fake = FakeTime()
+    with pytest.raises(WaitTimeout) as info:
+        waiters.wait_for_guest(FakeClient(), dom, {"cloud_init": True, "timeout": 9, "interval": 3},
+                               sleep=fake.sleep, clock=fake.clock)
+    assert "waiting for agent, cloud_init of domain g" in info.value.msg
+    assert info.value.details["diagnosis"]["answers"]["cloud_init"].startswith("not finished (no /run/cloud-init/result.json")
 
 
 def test_ssh_banner_on_local_server():
