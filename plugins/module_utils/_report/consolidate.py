@@ -17,8 +17,11 @@ The rule (documented in docs/report.md):
   capacity is capacity x (100 - headroom_percent) / 100: headroom is left for
   the guest OS, the engine and growth.
 - Items are taken largest first (ties by VM then name), each into the first bin
-  with room, bins ordered by usable capacity, largest first (ties by name). An
-  item that fits no bin stays on its own VM, which is then kept.
+  with room and without a clash, bins ordered by usable capacity, largest first
+  (ties by name). Two containers clash when they publish the same host port
+  (``8080/tcp``) or have the same name: one engine cannot run both, and
+  same-named containers on several VMs are usually replicas kept apart on
+  purpose. An item that fits no bin stays on its own VM, which is then kept.
 - VMs needed = bins that received an item plus VMs kept for an item that fits
   nowhere; the other hosting VMs could be freed.
 """
@@ -28,7 +31,8 @@ from __future__ import annotations
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.numbers import num
 
 RULE = ("first-fit decreasing by memory; size = max(used, limit or 0) MiB; bins = VMs hosting containers, "
-        "usable = capacity x (100 - headroom) / 100")
+        "usable = capacity x (100 - headroom) / 100; containers with the same name or published host port "
+        "never share a VM")
 
 
 def _fmt(value):
@@ -41,6 +45,12 @@ def container_size(container):
     used = container.get("memory_used_mib") or 0.0
     limit = container.get("memory_limit_mib") or 0.0
     return round(max(float(used), float(limit)), 1)
+
+
+def claims(container):
+    """What a container holds exclusively on an engine: its name and its published host ports."""
+    return set(["name " + str(container.get("name"))] +
+               ["port " + p for p in container.get("published_ports") or []])
 
 
 def _capacity(vm, capacity_mib):
@@ -68,30 +78,49 @@ def consolidate(vms, capacity_mib=None, headroom_percent=20):
         for container in vm["containers"]:
             items.append({"container": container["name"], "from_vm": vm["name"], "size_mib": container_size(container),
                           "memory_used_mib": container.get("memory_used_mib"),
-                          "memory_limit_mib": container.get("memory_limit_mib")})
+                          "memory_limit_mib": container.get("memory_limit_mib"),
+                          "published_ports": list(container.get("published_ports") or []),
+                          "claims": claims(container)})
     items.sort(key=lambda i: (-i["size_mib"], i["from_vm"], i["container"]))
     order = sorted(bins, key=lambda b: (-b["usable_mib"], b["vm"]))
     largest = order[0]["usable_mib"] if order else 0.0
     filled = dict((b["vm"], 0.0) for b in bins)
+    held = dict((b["vm"], {}) for b in bins)  # claim -> container placed there
     placement = []
     for item in items:
         target = None
+        clashes = []
         for candidate in order:
-            if filled[candidate["vm"]] + item["size_mib"] <= candidate["usable_mib"] + 1e-9:
-                target = candidate["vm"]
-                break
-        entry = dict(item)
+            if filled[candidate["vm"]] + item["size_mib"] > candidate["usable_mib"] + 1e-9:
+                continue
+            clash = sorted(item["claims"] & set(held[candidate["vm"]]))
+            if clash:
+                clashes.append("%s (%s)" % (candidate["vm"], ", ".join(clash)))
+                continue
+            target = candidate["vm"]
+            break
+        entry = dict((k, v) for k, v in item.items() if k != "claims")
         if target is None:
             target = item["from_vm"]
             entry["fits"] = False
-            entry["reason"] = ("larger than any VM's usable capacity (%s MiB)" % _fmt(largest)
-                               if item["size_mib"] > largest else "no VM has room left")
+            if item["size_mib"] > largest:
+                entry["reason"] = "larger than any VM's usable capacity (%s MiB)" % _fmt(largest)
+            elif clashes:
+                entry["reason"] = "clashes on every VM with room: %s" % "; ".join(clashes)
+            else:
+                entry["reason"] = "no VM has room left"
+            home = sorted(item["claims"] & set(held[target]))
+            if home:  # the plan put another holder of the same name or port here first
+                entry["reason"] += "; its own VM now also holds %s (%s): that needs a rename or port change" % (
+                    ", ".join(home), ", ".join(sorted(set(held[target][c] for c in home))))
         else:
             entry["fits"] = True
             entry["reason"] = None
         entry["to_vm"] = target
         entry["moves"] = target != item["from_vm"]
         filled[target] = round(filled[target] + item["size_mib"], 1)
+        for claim in item["claims"]:
+            held[target].setdefault(claim, "%s from %s" % (item["container"], item["from_vm"]))
         placement.append(entry)
     placement.sort(key=lambda p: (p["to_vm"], -p["size_mib"], p["from_vm"], p["container"]))
     kept = sorted(set(p["to_vm"] for p in placement))

@@ -97,6 +97,16 @@ def _mib(value):
     return None if value is None else _round(float(value) / MIB)
 
 
+def published_ports(ports):
+    """container_info port texts -> the host ports they publish: '0.0.0.0:8080:80/tcp' -> '8080/tcp'."""
+    result = set()
+    for text in ports or []:
+        parts = str(text).split(":")
+        if len(parts) >= 3 and parts[-2]:  # [host ip (may hold ':'), public port, private/proto]
+            result.add("%s/%s" % (parts[-2], parts[-1].split("/", 1)[1] if "/" in parts[-1] else "tcp"))
+    return sorted(result)
+
+
 def container_entry(item):
     """A container of container_info (details and stats) -> its report entry (never env)."""
     limits = item.get("limits") or {}
@@ -111,6 +121,7 @@ def container_entry(item):
         "health": item.get("health"),
         "stack": item.get("stack"),
         "status": item.get("status"),
+        "published_ports": published_ports(item.get("ports")),
         "memory_used_mib": _mib(usage.get("memory_bytes")) if usage else None,
         "memory_limit_mib": _mib(limit_bytes) if limit_bytes else None,
         "cpu_percent": _round(usage.get("cpu_percent"), 2) if usage else None,

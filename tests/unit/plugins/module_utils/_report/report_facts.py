@@ -36,14 +36,14 @@ def vm(name, memory=1024, vcpus=1, state="running", uri="qemu:///system", ip="19
 
 
 def container(name, used_mib, limit_mib=None, state="running", health=None, stack=None, cpus=None, cpu_percent=1.5,
-              image="lab/web:1"):
+              image="lab/web:1", ports=("8080/tcp",)):
     status = "Up 3 minutes" + (" (%s)" % ("health: starting" if health == "starting" else health) if health else "")
     entry = {
         "name": name, "id": "%064x" % (zlib.crc32(name.encode())), "image": image, "image_id": "sha256:" + "a" * 64,
         "command": "python3 -m http.server", "created": 1700000000, "state": state,
         "status": status if state == "running" else "Exited (0) 2 minutes ago", "running": state == "running",
         "health": health, "labels": {"hybridops.fleet.stack": stack} if stack else {}, "stack": stack,
-        "ports": ["0.0.0.0:8080:8080/tcp"], "networks": {"bridge": {"ip": "172.17.0.2", "mac": "02:42:ac:11:00:02"}},
+        "ports": list(ports), "networks": {"bridge": {"ip": "172.17.0.2", "mac": "02:42:ac:11:00:02"}},
         "mounts": [],
         "limits": {"memory_limit_bytes": int(limit_mib * MIB) if limit_mib else None, "cpus": cpus,
                    "pids_limit": None, "restart_policy": "unless-stopped", "restart_count": 0,
@@ -95,10 +95,12 @@ def discovery():
 
 def fleet():
     """Module params for a small, realistic fleet."""
-    web1 = [container("api", 180, limit_mib=256, stack="shop", cpus=0.5, health="healthy"),
+    web1 = [container("api", 180, limit_mib=256, stack="shop", cpus=0.5, health="healthy",
+                      ports=("0.0.0.0:8080:8080/tcp", ":::8080:8080/tcp")),
             container("worker", 120, stack="shop"),
             container("old-job", 0, state="exited")]
-    web2 = [container(HOSTILE, 40, health="unhealthy"), container("cache", 60, limit_mib=64, image="redis:7")]
+    web2 = [container(HOSTILE, 40, health="unhealthy", ports=("127.0.0.1:8081:80/tcp",)),
+            container("cache", 60, limit_mib=64, image="redis:7", ports=("6379/tcp",))]
     return {
         "hypervisors": [hypervisor(), hypervisor("qemu+ssh://root@hv2/system", "hv2", 4, 7936)],
         "vms": [vm("web1", 1024, 2, ip="192.168.122.11"), vm("web2", 1024, 1, ip="192.168.122.12"),

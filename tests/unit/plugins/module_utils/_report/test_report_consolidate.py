@@ -2,9 +2,9 @@
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.consolidate import consolidate, container_size
 
 
-def c(name, used, limit=None, running=True):
+def c(name, used, limit=None, running=True, ports=()):
     return {"name": name, "memory_used_mib": used if running else None, "memory_limit_mib": limit,
-            "running": running}
+            "running": running, "published_ports": list(ports)}
 
 
 def vm(name, containers, total=1000.0, memory=1024, vcpus=1, inspected=True, services=()):
@@ -101,3 +101,40 @@ def test_memtotal_missing_falls_back_to_libvirt_memory():
     v["guest"] = {"memory_total_mib": None}
     result = consolidate([v], headroom_percent=50)
     assert result["vms"][0]["capacity_source"] == "libvirt memory" and result["vms"][0]["usable_mib"] == 512.0
+
+
+def test_same_published_port_or_name_never_share_a_vm():
+    # web-b would fit on a by memory, but publishes 8080 like web-a; db-b has db-a's name
+    vms = [vm("a", [c("web-a", 300, ports=["8080/tcp"]), c("db", 100)]),
+           vm("b", [c("web-b", 200, ports=["8080/tcp"]), c("db", 50)]),
+           vm("c", [c("cron", 100, ports=["9090/tcp"])])]
+    result = consolidate(vms, headroom_percent=20)
+    placed = dict(((p["container"], p["from_vm"]), p["to_vm"]) for p in result["placement"])
+    assert placed == {("web-a", "a"): "a", ("web-b", "b"): "b", ("db", "a"): "a", ("db", "b"): "b",
+                      ("cron", "c"): "a"}
+    assert result["vms_kept"] == ["a", "b"] and result["freed_vms"] == ["c"]
+    assert [p["published_ports"] for p in result["placement"] if p["container"] == "cron"] == [["9090/tcp"]]
+    assert "never share a VM" in result["rule"]
+    assert all("claims" not in p for p in result["placement"])
+
+
+def test_clash_everywhere_keeps_the_container_home_and_says_why():
+    # r (900) fills a, p overflows to its neighbour b; q has room only on b, where p now publishes 80
+    vms = [vm("a", [c("p", 700, ports=["80/tcp"]), c("r", 900, ports=["90/tcp"])]),
+           vm("b", [c("q", 200, ports=["80/tcp"])])]
+    result = consolidate(vms, headroom_percent=0)
+    q = [p for p in result["placement"] if p["container"] == "q"][0]
+    assert not q["fits"] and q["to_vm"] == "b" and not q["moves"]
+    assert q["reason"] == ("clashes on every VM with room: b (port 80/tcp); its own VM now also holds port 80/tcp "
+                           "(p from a): that needs a rename or port change")
+
+
+def test_fallback_home_taken_by_an_earlier_move_is_reported():
+    # j (from a) overflows to b; b's own i then fits nowhere and goes home to b, where j holds port 90
+    vms = [vm("a", [c("k", 700, ports=["80/tcp"]), c("j", 500, ports=["90/tcp"])]),
+           vm("b", [c("i", 400, ports=["90/tcp"])], total=800.0)]
+    result = consolidate(vms, headroom_percent=0)
+    i = [p for p in result["placement"] if p["container"] == "i"][0]
+    assert [(p["container"], p["to_vm"]) for p in result["placement"]] == [("k", "a"), ("j", "b"), ("i", "b")]
+    assert not i["fits"] and i["reason"] == ("no VM has room left; its own VM now also holds port 90/tcp (j from a): "
+                                             "that needs a rename or port change")

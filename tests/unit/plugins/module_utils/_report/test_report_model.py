@@ -62,6 +62,14 @@ def test_container_entry_units_and_limits():
     assert stopped["memory_used_mib"] is None and stopped["cpu_percent"] is None and not stopped["running"]
 
 
+def test_published_ports_are_the_host_side_of_container_info_ports():
+    assert m.published_ports(["0.0.0.0:8080:80/tcp", ":::8080:80/tcp", "127.0.0.1:53:53/udp", "9000/tcp",
+                              "10.0.0.5:8443:443"]) == ["53/udp", "8080/tcp", "8443/tcp"]
+    assert m.published_ports(None) == []
+    entry = m.container_entry(facts.container("w", 10, ports=("0.0.0.0:8081:80/tcp", "6379/tcp")))
+    assert entry["published_ports"] == ["8081/tcp"]
+
+
 def test_container_entry_never_carries_env_or_labels():
     item = facts.container("api", 10)
     item["env"] = ["PASSWORD=hunter2"]
