@@ -234,11 +234,10 @@ def wait_for_guest(client, dom, options, sleep=time.sleep, clock=time.monotonic)
             result["waited"] = round(clock() - start, 1)
             return result
         if clock() + interval > deadline:
+            goals = (("ip", want_ip), ("ssh", want_ssh), ("agent", want_agent), ("cloud_init", want_cloud_init))
             raise WaitTimeout(
                 "wait: timed out after %ss waiting for %s of domain %s" % (
-                    int(timeout), ", ".join(k for k, v in (("ip", want_ip), ("ssh", want_ssh), ("agent", want_agent),
-                                                            ("cloud_init", want_cloud_init)) if v),
-                    dom.name()),
+                    int(timeout), ", ".join(k for k, v in goals if v), dom.name()),
                 diagnosis=_diagnosis(client, dom, answers, macs))
         sleep(interval)
 
