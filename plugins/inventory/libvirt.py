@@ -126,6 +126,7 @@ try:
     from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import (
         HAS_LIBVIRT,
         LibvirtClient,
+        domain_state,
     )
     from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import vm_facts
     from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError
@@ -163,6 +164,11 @@ def vm_matches(facts, filters):
     if managed is not None and bool(facts.get("managed")) != managed:
         return False
     return True
+
+
+def early_filters(filters):
+    """The conditions that need only a domain's name and state: checked before its facts are read."""
+    return dict((key, filters[key]) for key in ("names", "states") if filters.get(key))
 
 
 def parse_docker_ps(text):
@@ -223,6 +229,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _collect(self):
         sources = self.get_option("ip_sources")
         filters = self.get_option("filters") or {}
+        early = early_filters(filters)
         vms = []
         for uri in self.get_option("uris"):
             hypervisor = hypervisor_name(uri)
@@ -230,6 +237,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 with LibvirtClient(uri) as client:
                     for dom in client.domains():
                         try:
+                            # skip a VM the name or state filter drops before reading XML, volumes and IPs
+                            if early and not vm_matches({"name": dom.name(), "state": domain_state(client, dom)}, early):
+                                continue
                             facts = vm_facts(client, dom, with_ips=True, ip_sources=tuple(sources))
                         except BackendError:
                             if client.domain(dom.name()) is None:
