@@ -1,33 +1,45 @@
 # -*- coding: utf-8 -*-
 # Copyright: hybridops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The only place that builds a ``docker.DockerClient``.
+"""The only place that connects to a Docker engine.
 
 Works with the Docker SDK for Python >= 5.0.3 (Debian 12's python3-docker).
-Managers use the low-level ``client.api`` (``APIClient``) so that one HTTP
+Managers use the low-level ``client.api`` (``APIClient`` calls) so that one HTTP
 request is one engine operation (the high-level ``containers.list()`` inspects
 every container it lists).
+
+On a ``unix://`` engine the SDK is not even imported until a call needs it:
+``client.api`` is an ``engine_http.EngineAPI`` whose read calls (listings and
+inspects) are plain HTTP over the socket, so a run that changes nothing never
+pays the SDK's import (requests, urllib3, paramiko). ``ssh://`` and ``tcp://``
+engines use the SDK for everything.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import traceback
+import sys
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError, ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.engine_http import (
+    EngineAPI,
+    EngineAPIError,
+    EngineNotFound,
+    UnixEngineReader,
+)
 
-try:
-    import docker
-    from docker import errors as docker_errors
-    from docker.utils import parse_repository_tag
-    HAS_DOCKER = True
-    DOCKER_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - exercised only where the SDK is missing
-    docker = None
-    docker_errors = None
-    parse_repository_tag = None
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR = traceback.format_exc()
+
+def _find_sdk():
+    try:
+        return importlib.util.find_spec("docker") is not None
+    except (ImportError, ValueError):  # pragma: no cover - a broken or odd installation
+        return False
+
+
+# the SDK stays a requirement (every mutation needs it): modules fail early without it
+HAS_DOCKER = _find_sdk()
+DOCKER_IMPORT_ERROR = None if HAS_DOCKER else "ModuleNotFoundError: No module named 'docker'"
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 MIN_SDK = (5, 0, 3)
@@ -67,26 +79,57 @@ def _check_address(host, params):
                           accepted="unix:///path/docker.sock, ssh://user@host, tcp://host:2376 with TLS options")
 
 
+def _sdk():
+    """The ``docker`` package, imported on first need."""
+    try:
+        import docker  # pylint: disable=import-outside-toplevel
+    except ImportError as exc:
+        raise BackendError("the Docker SDK for Python (docker >= 5.0.3) cannot be imported: %s" % exc)
+    return docker
+
+
 def sdk_version():
     if not HAS_DOCKER:
         return None
     parts = []
-    for item in docker.__version__.split(".")[:3]:
+    for item in _sdk().__version__.split(".")[:3]:
         digits = "".join(ch for ch in item if ch.isdigit())
         parts.append(int(digits or 0))
     return tuple(parts)
 
 
-def connect(params, pool_size=None):
-    """Build a DockerClient for ``params`` and check that the engine answers.
+class EngineClient(object):
+    """What managers get: ``api`` (APIClient calls) and the engine's address (for messages)."""
 
-    ``pool_size``: HTTP connections kept open (at least the number of threads
-    that use the client at once). Raises ValidationError (bad address) or
+    def __init__(self, api, host):
+        self.api = api
+        self.hybridops_address = host
+
+
+def connect(params, pool_size=None):
+    """Connect to the engine of ``params`` and check that it answers; returns an EngineClient.
+
+    ``pool_size``: HTTP connections the SDK keeps open (at least the number of
+    threads that use the client at once). Raises ValidationError (bad address) or
     BackendError (engine unreachable), both carrying the address tried.
     """
     host = docker_host_from(params)
     scheme = _check_address(host, params)
-    kwargs = dict(base_url=host.replace("https://", "tcp://", 1), version="auto",
+    if scheme != "unix":
+        return EngineClient(_api_client(host, scheme, params, pool_size, "auto"), host)
+    reader = UnixEngineReader(host.split("://", 1)[1] or "/var/run/docker.sock", params.get("timeout") or 60)
+    try:
+        version = reader.version()
+    except Exception as exc:
+        raise BackendError("cannot reach the Docker engine at %s: %s" % (host, _short(exc)), docker_host=host)
+    # the version the engine just reported is what the SDK's "auto" would ask it again
+    api_version = (version or {}).get("ApiVersion") or "auto"
+    return EngineClient(EngineAPI(reader, lambda: _api_client(host, scheme, params, pool_size, api_version)), host)
+
+
+def _api_client(host, scheme, params, pool_size, version):
+    docker = _sdk()
+    kwargs = dict(base_url=host.replace("https://", "tcp://", 1), version=version,
                   timeout=params.get("timeout") or 60)
     if pool_size and pool_size > 10:
         kwargs["max_pool_size"] = pool_size
@@ -99,13 +142,9 @@ def connect(params, pool_size=None):
     if scheme == "ssh" and params.get("use_ssh_client"):
         kwargs["use_ssh_client"] = True
     try:
-        client = docker.DockerClient(**kwargs)
-    except docker_errors.DockerException as exc:
+        return docker.APIClient(**kwargs)
+    except Exception as exc:  # the SDK's, paramiko, requests and socket errors surface here
         raise BackendError("cannot reach the Docker engine at %s: %s" % (host, _short(exc)), docker_host=host)
-    except Exception as exc:  # paramiko, requests and socket errors surface here
-        raise BackendError("cannot reach the Docker engine at %s: %s" % (host, _short(exc)), docker_host=host)
-    client.hybridops_address = host
-    return client
 
 
 def _short(exc):
@@ -124,13 +163,22 @@ def address(client):
     return getattr(client, "hybridops_address", None) or "the Docker engine"
 
 
+def _sdk_errors():
+    # an exception of the SDK can only exist once the SDK has been imported
+    return sys.modules.get("docker.errors")
+
+
 def is_not_found(exc):
-    return HAS_DOCKER and isinstance(exc, docker_errors.NotFound)
+    if isinstance(exc, EngineNotFound):
+        return True
+    errors = _sdk_errors()
+    return errors is not None and isinstance(exc, errors.NotFound)
 
 
 def backend_error(client, what, exc):
     """A BackendError for a failed engine call, with the engine's own explanation."""
-    if HAS_DOCKER and isinstance(exc, docker_errors.APIError):
+    errors = _sdk_errors()
+    if isinstance(exc, EngineAPIError) or (errors is not None and isinstance(exc, errors.APIError)):
         reason = exc.explanation or str(exc)
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
@@ -140,6 +188,15 @@ def backend_error(client, what, exc):
 
 
 def split_image_ref(ref):
-    """'repo:tag' / 'repo@sha256:..' -> (repository, tag or digest); tag defaults to latest."""
-    repo, tag = parse_repository_tag(ref)
-    return repo, tag or "latest"
+    """'repo:tag' / 'repo@sha256:..' -> (repository, tag or digest); tag defaults to latest.
+
+    The SDK's parse_repository_tag: a digest after the last '@', else a tag after
+    the last ':' unless that ':' is a registry port ('host:5000/repo').
+    """
+    if "@" in ref:
+        repo, digest = ref.rsplit("@", 1)
+        return repo, digest or "latest"
+    repo, sep, tag = ref.rpartition(":")
+    if sep and "/" not in tag:
+        return repo, tag or "latest"
+    return ref, "latest"
