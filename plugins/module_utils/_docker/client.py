@@ -117,7 +117,8 @@ def connect(params, pool_size=None):
     scheme = _check_address(host, params)
     if scheme != "unix":
         return EngineClient(_api_client(host, scheme, params, pool_size, "auto"), host)
-    reader = UnixEngineReader(host.split("://", 1)[1] or "/var/run/docker.sock", params.get("timeout") or 60)
+    # unix://var/run/docker.sock is the legacy spelling of unix:///var/run/docker.sock (the SDK takes both)
+    reader = UnixEngineReader("/" + host.split("://", 1)[1].lstrip("/"), params.get("timeout") or 60)
     try:
         version = reader.version()
     except Exception as exc:

@@ -212,6 +212,9 @@ def test_connect_checks_the_engine_answers(engine, tmp_path):
     path = engine[1]
     client = dclient.connect({"docker_host": "unix://" + path, "timeout": 5})
     assert isinstance(client.api, engine_http.EngineAPI) and client.hybridops_address == "unix://" + path
+    # the legacy two-slash spelling names the same absolute socket
+    legacy = dclient.connect({"docker_host": "unix:/" + path, "timeout": 5})
+    assert legacy.api.reader.socket_path == path
     # a socket nobody listens on
     dead = str(tmp_path / "dead.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
