@@ -1,7 +1,7 @@
 """hybridops.fleet.container_info against the lab's real dockerd."""
 # fixtures are imported so pytest finds them
 from test_container_support import (  # noqa: F401 pylint: disable=unused-import
-    PREFIX, clean, docker_client, dump, test_images)
+    PREFIX, clean, docker_client, dump, run_module_file, test_images)
 
 
 def test_info_filters_health_details_stats(ansible, clean):
@@ -40,6 +40,18 @@ def test_info_filters_health_details_stats(ansible, clean):
     assert any(n["name"] == "bridge" for n in everything["networks"])
     assert any(v["name"] == PREFIX + "infovol" for v in everything["volumes"])
     assert results[4]["containers"] == []
+
+
+def test_info_with_details_and_stats_never_imports_the_sdk(ansible, clean, tmp_path):
+    created = ansible.run_module("container", {"name": PREFIX + "info-plain", "image": "hybridops-test/web:1"})
+    assert created["changed"] is True, dump(created)
+    result, sdk = run_module_file(tmp_path, "container_info", {
+        "name": [PREFIX + "info-plain"], "details": True, "stats": True,
+        "gather": ["containers", "images", "networks", "volumes"]})
+    assert not result.get("failed"), dump(result)
+    [plain] = result["containers"]
+    assert plain["running"] and plain["usage"]["memory_bytes"] > 0 and plain["limits"] is not None
+    assert sdk == "[]"
 
 
 def test_info_unreachable_engine(ansible, clean):

@@ -1,13 +1,10 @@
 """hybridops.fleet.container_stack against the lab's real dockerd (inside the lab namespace)."""
 import json
-import os
-import subprocess
-import sys
 import time
 
 # fixtures are imported so pytest finds them
 from test_container_support import (  # noqa: F401 pylint: disable=unused-import
-    PREFIX, clean, container_ip, docker_client, dump, http_get, http_get_retry, inspect, test_images)
+    PREFIX, clean, container_ip, docker_client, dump, http_get, http_get_retry, inspect, run_module_file, test_images)
 
 WEB1 = "hybridops-test/web:1"
 WEB2 = "hybridops-test/web:2"
@@ -15,20 +12,6 @@ BOX = "hybridops-test/box:1"
 STACK = PREFIX + "stack"
 NET = PREFIX + "stacknet"
 VOL = PREFIX + "stackvol"
-
-
-COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0] or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", ".collections")
-# runs the module file as Ansible would run its code (args from a file), then reports
-# which Docker SDK modules the process imported
-SDK_PROBE = """
-import atexit, runpy, sys
-def report():
-    sys.stderr.write("SDK_MODULES=%s\\n" % sorted(m for m in sys.modules if m == "docker" or m.startswith("docker.")))
-atexit.register(report)
-sys.argv = [sys.argv[1], sys.argv[2]]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
 
 
 def engine_events(client, since):
@@ -197,32 +180,18 @@ def test_stack_absent(ansible, clean):
     assert run(ansible, [], state="absent")["changed"] is False
 
 
-def run_module_file(tmp_path, args):
-    """(result, SDK modules imported) of container_stack run as a plain process (no Ansible wrapper)."""
-    path = tmp_path / "args.json"
-    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    module = os.path.join(COLLECTIONS, "ansible_collections", "hybridops", "fleet", "plugins", "modules",
-                          "container_stack.py")
-    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
-    proc = subprocess.run([sys.executable, "-c", SDK_PROBE, module, str(path)], env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
-    marker = [line for line in proc.stderr.splitlines() if line.startswith("SDK_MODULES=")]
-    assert marker, proc.stderr
-    return json.loads(proc.stdout), marker[0].split("=", 1)[1]
-
-
 def test_stack_noop_rerun_never_imports_the_sdk(ansible, clean, tmp_path):
     stack = [{"name": PREFIX + "worker", "image": BOX, "networks": [NET]},
              {"name": PREFIX + "solo", "image": WEB1, "env": {"TIER": "solo"}}]
     created = run(ansible, stack)
     assert created["changed"] is True and created.get("failed") is not True, dump(created)
     args = {"name": STACK, "containers": stack, "networks": [{"name": NET}], "volumes": [{"name": VOL}]}
-    result, sdk = run_module_file(tmp_path, args)
+    result, sdk = run_module_file(tmp_path, "container_stack", args)
     assert result["changed"] is False and result.get("failed") is not True, dump(result)
     assert sorted(result["containers"]) == sorted(m["name"] for m in stack)
     assert sdk == "[]"
     # a change needs the SDK: the probe does see it being imported
     stack[1]["env"] = {"TIER": "changed"}
-    result, sdk = run_module_file(tmp_path, args)
+    result, sdk = run_module_file(tmp_path, "container_stack", args)
     assert result["changed"] is True and result["changed_members"] == [PREFIX + "solo"], dump(result)
     assert "'docker'" in sdk

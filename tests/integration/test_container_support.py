@@ -7,6 +7,8 @@ HEALTHCHECK, ``hybridops-test/box:1`` is a plain shell image.
 import io
 import json
 import os
+import subprocess
+import sys
 import tarfile
 import time
 import urllib.request
@@ -164,3 +166,31 @@ def http_get_retry(url, attempts=20):
 
 def dump(result):
     return json.dumps(result, indent=1, default=str)[:4000]
+
+
+COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)[0] or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", ".collections")
+# runs the module file as Ansible would run its code (args from a file), then reports
+# which Docker SDK modules the process imported
+SDK_PROBE = """
+import atexit, runpy, sys
+def report():
+    sys.stderr.write("SDK_MODULES=%s\\n" % sorted(m for m in sys.modules if m == "docker" or m.startswith("docker.")))
+atexit.register(report)
+sys.argv = [sys.argv[1], sys.argv[2]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def run_module_file(tmp_path, module, args):
+    """(result, SDK modules imported) of one of our modules run as a plain process (no Ansible wrapper)."""
+    path = tmp_path / ("%s-args.json" % module)
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    source = os.path.join(COLLECTIONS, "ansible_collections", "hybridops", "fleet", "plugins", "modules",
+                          module + ".py")
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
+    proc = subprocess.run([sys.executable, "-c", SDK_PROBE, source, str(path)], env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    marker = [line for line in proc.stderr.splitlines() if line.startswith("SDK_MODULES=")]
+    assert marker, proc.stderr
+    return json.loads(proc.stdout), marker[0].split("=", 1)[1]

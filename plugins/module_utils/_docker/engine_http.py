@@ -21,7 +21,7 @@ import threading
 from urllib.parse import quote, urlencode
 
 READ_CALLS = frozenset(("containers", "inspect_container", "images", "inspect_image", "networks",
-                        "inspect_network", "volumes", "inspect_volume", "version"))
+                        "inspect_network", "volumes", "inspect_volume", "version", "stats"))
 
 
 class EngineAPIError(Exception):
@@ -175,6 +175,15 @@ class UnixEngineReader(object):
 
     def version(self, api_version=True):  # pylint: disable=unused-argument
         return self._get("/version")
+
+    def stats(self, container, decode=None, stream=True, one_shot=None):  # pylint: disable=unused-argument
+        """One stats sample (``stream=False``, the only form the managers use; a stream is refused)."""
+        if stream:
+            raise ValueError("UnixEngineReader.stats reads one sample: call it with stream=False")
+        params = {"stream": "false"}
+        if one_shot is not None:
+            params["one-shot"] = "true" if one_shot else "false"
+        return self._get("/containers/%s/stats" % _resource(container), params)
 
 
 class EngineAPI(object):

@@ -124,6 +124,11 @@ def test_read_calls_send_the_sdks_query(engine):
     assert reader.inspect_volume("data") == {"Name": "data"}
     assert reader.images(quiet=True) == ["sha256:1"]
     assert reader.version()["ApiVersion"] == "1.41"
+    server.routes["/containers/web/stats"] = (200, {"memory_stats": {"usage": 1}})
+    assert reader.stats("web", stream=False, one_shot=True) == {"memory_stats": {"usage": 1}}
+    assert server.requests[-1] == ("/containers/web/stats", {"stream": "false", "one-shot": "true"})
+    with pytest.raises(ValueError, match="stream=False"):
+        reader.stats("web")
     # one kept-alive connection for all of it
     assert server.connections == 1
 
