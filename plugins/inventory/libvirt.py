@@ -114,7 +114,6 @@ cache_timeout: 300
 """
 
 import concurrent.futures
-import fnmatch
 import json
 import socket
 import subprocess
@@ -128,7 +127,7 @@ try:
         LibvirtClient,
         domain_state,
     )
-    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import vm_facts
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import vm_facts, vm_matches
     from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError
 except ImportError:  # pragma: no cover - only when the collection is broken
     HAS_LIBVIRT = False
@@ -147,28 +146,6 @@ def hypervisor_name(uri):
     if uri.startswith("test:"):
         return "test"
     return socket.gethostname()
-
-
-def vm_matches(facts, filters):
-    """True when the VM's facts satisfy every condition in filters."""
-    names = filters.get("names")
-    if names and not any(fnmatch.fnmatchcase(facts["name"], pattern) for pattern in names):
-        return False
-    states = filters.get("states")
-    if states and facts["state"] not in states:
-        return False
-    tags = filters.get("tags")
-    if tags and not set(tags) <= set(facts.get("tags") or []):
-        return False
-    managed = filters.get("managed")
-    if managed is not None and bool(facts.get("managed")) != managed:
-        return False
-    return True
-
-
-def early_filters(filters):
-    """The conditions that need only a domain's name and state: checked before its facts are read."""
-    return dict((key, filters[key]) for key in ("names", "states") if filters.get(key))
 
 
 def parse_docker_ps(text):
@@ -229,7 +206,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _collect(self):
         sources = self.get_option("ip_sources")
         filters = self.get_option("filters") or {}
-        early = early_filters(filters)
         vms = []
         for uri in self.get_option("uris"):
             hypervisor = hypervisor_name(uri)
@@ -237,17 +213,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 with LibvirtClient(uri) as client:
                     for dom in client.domains():
                         try:
-                            # skip a VM the name or state filter drops before reading XML, volumes and IPs
-                            if early and not vm_matches({"name": dom.name(), "state": domain_state(client, dom)}, early):
+                            # the name and state filters drop a VM before its XML, volumes and IPs are read
+                            state = domain_state(client, dom)
+                            if not vm_matches({"name": dom.name(), "state": state},
+                                              names=filters.get("names"), states=filters.get("states")):
                                 continue
-                            facts = vm_facts(client, dom, with_ips=True, ip_sources=tuple(sources))
+                            facts = vm_facts(client, dom, with_ips=True, ip_sources=tuple(sources), state=state)
                         except BackendError:
                             if client.domain(dom.name()) is None:
                                 continue  # undefined while we listed: not part of the fleet any more
                             raise
                         facts["hypervisor"] = hypervisor
                         facts["uri"] = uri
-                        if not vm_matches(facts, filters):
+                        if not vm_matches(facts, tags=filters.get("tags"), managed=filters.get("managed")):
                             continue
                         vms.append(facts)
             except BackendError as exc:

@@ -225,9 +225,9 @@ def _flag(name, default=0):
 
 # --- facts ------------------------------------------------------------------------------------
 
-def vm_facts(client, dom, with_ips=True, ip_sources=("lease", "arp")):
-    """Facts of a domain as returned by libvirt_vm and libvirt_vm_info."""
-    state = domain_state(client, dom)
+def vm_facts(client, dom, with_ips=True, ip_sources=("lease", "arp"), state=None):
+    """Facts of a domain as returned by libvirt_vm and libvirt_vm_info (``state``: already read by the caller)."""
+    state = state or domain_state(client, dom)
     xml = client.call("reading %s" % dom.name(), dom.XMLDesc, 0)
     root = dx.parse(xml)
     spec = dx.xml_to_spec(root)
@@ -892,22 +892,22 @@ class VmManager(object):
         return result
 
 
-__all__ = ["VmManager", "validate_params", "vm_facts", "STATES"]
+__all__ = ["VmManager", "validate_params", "vm_facts", "vm_matches", "STATES"]
 
 
 # --- info ---------------------------------------------------------------------------------------------
 
-def _matches(facts, params):
-    names = params.get("name") or []
+def vm_matches(facts, names=None, states=None, tags=None, managed=None):
+    """True when a VM's facts meet every condition given: a name pattern (fnmatch), a state,
+    all the tags, the ownership. Facts need only the keys of the conditions given, so the name
+    and state conditions can drop a VM before its facts are read."""
     if names and not any(fnmatch.fnmatchcase(facts["name"], pattern) for pattern in names):
         return False
-    states = params.get("state") or []
     if states and facts["state"] not in states:
         return False
-    tags = params.get("tags") or []
     if tags and not set(tags) <= set(facts.get("tags") or []):
         return False
-    if params.get("managed") is not None and facts["managed"] != params["managed"]:
+    if managed is not None and bool(facts.get("managed")) != managed:
         return False
     return True
 
@@ -923,13 +923,15 @@ def list_vms(client, params):
     result = []
     for dom in client.domains():
         try:
-            facts = vm_facts(client, dom, with_ips=False)
+            state = domain_state(client, dom)
+            if not vm_matches({"name": dom.name(), "state": state}, names=params.get("name"), states=params.get("state")):
+                continue
+            facts = vm_facts(client, dom, with_ips=params.get("ips", True),
+                             ip_sources=params.get("ip_sources") or ("lease", "arp"), state=state)
         except BackendError:
             continue  # the domain vanished while we listed
-        if not _matches(facts, params):
+        if not vm_matches(facts, tags=params.get("tags"), managed=params.get("managed")):
             continue
-        if params.get("ips", True) and facts["state"] == "running":
-            facts = vm_facts(client, dom, with_ips=True, ip_sources=params.get("ip_sources") or ("lease", "arp"))
         facts["uri"] = client.uri
         result.append(facts)
     return sorted(result, key=lambda f: f["name"])

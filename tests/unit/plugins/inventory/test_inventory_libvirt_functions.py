@@ -1,9 +1,10 @@
-"""Pure functions of the hybridops.fleet.libvirt inventory plugin: filters, hypervisor names, docker ps parsing."""
+"""Pure functions the hybridops.fleet.libvirt inventory plugin uses: VM filters, hypervisor names, docker ps parsing."""
 import pytest
 
 pytest.importorskip("libvirt")
 
 from ansible_collections.hybridops.fleet.plugins.inventory import libvirt as inv  # noqa: E402
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import vm_matches  # noqa: E402
 
 
 def facts(name="web-1", state="running", tags=("web",), managed=True):
@@ -11,22 +12,20 @@ def facts(name="web-1", state="running", tags=("web",), managed=True):
 
 
 def test_vm_matches_every_condition():
-    assert inv.vm_matches(facts(), {})
-    assert inv.vm_matches(facts(), {"names": ["web-*"], "states": ["running"], "tags": ["web"], "managed": True})
-    assert not inv.vm_matches(facts(), {"names": ["db-*"]})
-    assert not inv.vm_matches(facts(state="shutoff"), {"states": ["running"]})
-    assert not inv.vm_matches(facts(tags=()), {"tags": ["web"]})
-    assert not inv.vm_matches(facts(managed=False), {"managed": True})
+    # the inventory's filters and libvirt_vm_info's options both go through this one function
+    assert vm_matches(facts())
+    assert vm_matches(facts(), names=["web-*"], states=["running"], tags=["web"], managed=True)
+    assert not vm_matches(facts(), names=["db-*"])
+    assert not vm_matches(facts(state="shutoff"), states=["running"])
+    assert not vm_matches(facts(tags=()), tags=["web"])
+    assert not vm_matches(facts(managed=False), managed=True)
 
 
-def test_early_filters_keep_only_what_name_and_state_decide():
-    filters = {"names": ["web-*"], "states": ["running"], "tags": ["web"], "managed": True}
-    early = inv.early_filters(filters)
-    assert early == {"names": ["web-*"], "states": ["running"]}
-    assert inv.early_filters({"tags": ["web"], "names": [], "states": None}) == {}
-    # what the early check drops, the full check drops too: a name and a state are enough to decide
-    assert not inv.vm_matches({"name": "db-1", "state": "running"}, early)
-    assert inv.vm_matches({"name": "web-2", "state": "running"}, early)
+def test_name_and_state_decide_on_a_name_and_a_state_alone():
+    # what the inventory checks before a VM's facts are read
+    assert not vm_matches({"name": "db-1", "state": "running"}, names=["web-*"], states=["running"])
+    assert vm_matches({"name": "web-2", "state": "running"}, names=["web-*"], states=["running"])
+    assert not vm_matches({"name": "web-2", "state": "paused"}, names=["web-*"], states=["running"])
 
 
 @pytest.mark.parametrize("uri, name", [
