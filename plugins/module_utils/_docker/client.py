@@ -42,7 +42,6 @@ HAS_DOCKER = _find_sdk()
 DOCKER_IMPORT_ERROR = None if HAS_DOCKER else "ModuleNotFoundError: No module named 'docker'"
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
-MIN_SDK = (5, 0, 3)
 
 # argument spec of the connection options (documented in doc_fragments/docker.py)
 DOCKER_COMMON_ARGS = dict(
@@ -86,16 +85,6 @@ def _sdk():
     except ImportError as exc:
         raise BackendError("the Docker SDK for Python (docker >= 5.0.3) cannot be imported: %s" % exc)
     return docker
-
-
-def sdk_version():
-    if not HAS_DOCKER:
-        return None
-    parts = []
-    for item in _sdk().__version__.split(".")[:3]:
-        digits = "".join(ch for ch in item if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
 
 
 class EngineClient(object):
