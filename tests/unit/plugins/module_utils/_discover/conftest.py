@@ -1,9 +1,0 @@
-import os
-import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", "..", "..", "..", ".."))
-COLLECTIONS = os.path.join(REPO, ".collections")
-for path in (COLLECTIONS, HERE):
-    if path not in sys.path:
-        sys.path.insert(0, path)
