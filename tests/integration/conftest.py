@@ -23,6 +23,32 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "guest: needs a booted guest (about a minute to boot under TCG)")
 
 
+# Tests run on pytest-xdist workers (scripts/test: -n 3 --dist loadgroup), one worker per group, each group in
+# file order. A test module is in one group, so its module fixtures (the `conn` prefix clean-up, shared services)
+# run on one worker only:
+# - `lab_guest`: modules with a test on the session's shared guest; only that worker boots it.
+# - `own_guests`: modules that boot guests of their own (XDIST_GROUP = "own_guests" in the module).
+# - `host`: the host-level engine and define-only libvirt; one worker, since those tests reuse names and clean
+#   the engine between tests.
+# Under TCG a guest task is bound by the guest's one vCPU, so guest work and host work overlap on 2 cores.
+def pytest_collection_modifyitems(config, items):
+    on_guest = set(item.module.__name__ for item in items if "lab_guest" in getattr(item, "fixturenames", ()))
+    for item in items:
+        if item.module.__name__ in on_guest:
+            group = "lab_guest"
+        else:
+            group = getattr(item.module, "XDIST_GROUP", "host")
+        item.add_marker(pytest.mark.xdist_group(group))
+        if group != "host":
+            item.add_marker(pytest.mark.guest)
+
+
+# Ansible runs against guests with SSH pipelining: one SSH round trip per task instead of three or four
+# (mkdir, put, exec, rm), each a process start in a TCG guest.
+ANSIBLE_ENV = {"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "False",
+               "ANSIBLE_PIPELINING": "True"}
+
+
 @pytest.fixture(scope="session")
 def lab_env():
     """The running lab: daemons up, network namespace entered. Fails if it is not."""
@@ -101,9 +127,9 @@ class AnsibleRunner:
             cmd += ["-e", json.dumps(extra_vars)]
         env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=os.environ.get("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
                    if not inventory else os.environ.get("ANSIBLE_PYTHON_INTERPRETER", "auto_silent"),
-                   ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_DEPRECATION_WARNINGS="False")
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+                   ANSIBLE_DEPRECATION_WARNINGS="False", **ANSIBLE_ENV)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+                              stdin=subprocess.DEVNULL)  # ansible-core wants a blocking stdin
         results = {}
         for name in os.listdir(run_dir):
             if name.endswith(".json"):
@@ -124,8 +150,9 @@ class AnsibleRunner:
             cmd.append("--check")
         if diff:
             cmd.append("--diff")
-        env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="False")
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        env = dict(os.environ, **ANSIBLE_ENV)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+                              stdin=subprocess.DEVNULL)  # ansible-core wants a blocking stdin
         recap = parse_recap(proc.stdout)
         if not recap:
             raise AssertionError("no PLAY RECAP (rc=%s)\nSTDOUT:\n%s\nSTDERR:\n%s"

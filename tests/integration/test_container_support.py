@@ -16,6 +16,8 @@ import urllib.request
 import docker
 import pytest
 
+import lab
+
 PREFIX = "hybridops-it-"
 BUSYBOX = "/bin/busybox"
 APPLETS = ["sh", "httpd", "wget", "sleep", "cat", "echo", "ls", "mkdir", "touch", "true", "false", "env", "id", "ps"]
@@ -97,10 +99,14 @@ def docker_client(lab_env):
 
 @pytest.fixture(scope="session")
 def test_images(docker_client):
-    """Builds the local test images once per session (cached by the legacy builder)."""
+    """Builds the local test images once per session (cached by the legacy builder).
+
+    Each pytest-xdist worker asks for them; the lock makes the later builds cache hits (same image IDs), so a
+    tag never moves under a container another worker is comparing."""
     result = {}
-    for tag, meta in IMAGES.items():
-        result[tag] = build_image(docker_client, tag, meta["index"], meta["health"])
+    with lab.held_lock("test-images"):
+        for tag, meta in IMAGES.items():
+            result[tag] = build_image(docker_client, tag, meta["index"], meta["health"])
     return result
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import lab
 
+XDIST_GROUP = "own_guests"  # boots two guests of its own (conftest.py)
 VMS = ["hybridops-it-lab-1", "hybridops-it-lab-2"]
 
 

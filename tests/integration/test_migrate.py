@@ -14,6 +14,8 @@ import urllib.request
 
 import pytest
 
+import guest_service
+
 UNIT = "hybridops-mig-web"
 PORT = 8090
 BODY = "<h1>hybridops migrated service</h1>\n"
@@ -40,15 +42,10 @@ WantedBy=multi-user.target
 SETUP = [
     {"hybridops.fleet.container": {"name": UNIT, "state": "absent"}},
     {"hybridops.fleet.container": {"name": UNIT + "-candidate", "state": "absent"}},
-    {"ansible.builtin.user": {"name": UNIT, "system": True, "create_home": False, "shell": "/usr/sbin/nologin"}},
-    {"ansible.builtin.file": {"path": "/srv/" + UNIT, "state": "directory", "mode": "0755"}},
-    {"ansible.builtin.copy": {"dest": "/srv/%s/index.html" % UNIT, "content": BODY, "mode": "0644"}},
-    {"ansible.builtin.file": {"path": "/etc/" + UNIT, "state": "directory", "mode": "0755"}},
-    {"ansible.builtin.copy": {"dest": "/etc/%s/web.conf" % UNIT, "content": "greeting = hello\n", "mode": "0644"}},
-    {"ansible.builtin.copy": {"dest": "/etc/systemd/system/%s.service" % UNIT, "content": UNIT_FILE, "mode": "0644"}},
-    {"ansible.builtin.systemd_service": {"name": UNIT, "state": "restarted", "enabled": True, "daemon_reload": True}},
-    {"ansible.builtin.wait_for": {"host": "127.0.0.1", "port": PORT, "timeout": 60}},
-]
+] + guest_service.install_tasks(UNIT, PORT, UNIT_FILE, dirs=["/srv/" + UNIT, "/etc/" + UNIT], files={
+    "/srv/%s/index.html" % UNIT: (BODY, "0644"),
+    "/etc/%s/web.conf" % UNIT: ("greeting = hello\n", "0644"),
+})
 
 RESET = [
     {"hybridops.fleet.container": {"name": UNIT, "state": "absent"}},
@@ -61,27 +58,21 @@ RESET = [
 TEARDOWN = [
     {"hybridops.fleet.container": {"name": UNIT, "state": "absent"}},
     {"hybridops.fleet.container": {"name": UNIT + "-candidate", "state": "absent"}},
-    {"ansible.builtin.systemd_service": {"name": UNIT, "state": "stopped", "enabled": False}},
-    {"ansible.builtin.file": {"path": "/etc/systemd/system/%s.service" % UNIT, "state": "absent"}},
-    {"ansible.builtin.systemd_service": {"daemon_reload": True}},
-    {"ansible.builtin.file": {"path": "/srv/" + UNIT, "state": "absent"}},
-    {"ansible.builtin.file": {"path": "/etc/" + UNIT, "state": "absent"}},
-    {"ansible.builtin.file": {"path": "/var/lib/hybridops/migrate", "state": "absent"}},
-    {"ansible.builtin.file": {"path": "/var/lib/hybridops/images/lab-images.tar", "state": "absent"}},
-    {"ansible.builtin.user": {"name": UNIT, "state": "absent"}},
-]
+] + guest_service.remove_tasks(UNIT, ["/srv/" + UNIT, "/etc/" + UNIT, "/var/lib/hybridops/migrate",
+                                      "/var/lib/hybridops/images/lab-images.tar"])
 
-# what the VM looks like, for the dry-run comparison
-STATE = [
-    {"ansible.builtin.command": {"argv": ["systemctl", "is-active", UNIT]}, "changed_when": False},
-    {"ansible.builtin.command": {"argv": ["systemctl", "is-enabled", UNIT]}, "changed_when": False},
-    {"ansible.builtin.command": {"argv": ["docker", "ps", "-a", "--format", "{{ '{{' }}.Names{{ '}}' }} {{ '{{' }}.Image{{ '}}' }}"]},
-     "changed_when": False},
-    {"ansible.builtin.command": {"argv": ["docker", "images", "-q", "--no-trunc"]}, "changed_when": False},
-    {"ansible.builtin.command": {"argv": ["sh", "-c", "ls -la /var/lib/hybridops 2>&1; ls -la /var/lib/hybridops/* 2>&1"]},
-     "changed_when": False},
-    {"ansible.builtin.uri": {"url": "http://127.0.0.1:%d/" % PORT, "return_content": True}},
-]
+# what the VM looks like, for the dry-run comparison: one task (each task is seconds on a TCG guest), its
+# sections separated by a marker line
+STATE_MARK = "--hybridops-state--"
+STATE_SCRIPT = """
+systemctl is-active UNIT; echo MARK
+systemctl is-enabled UNIT; echo MARK
+docker ps -a --format '{% raw %}{{.Names}} {{.Image}}{% endraw %}'; echo MARK
+docker images -q --no-trunc; echo MARK
+ls -la /var/lib/hybridops 2>&1; ls -la /var/lib/hybridops/* 2>&1; echo MARK
+python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:PORT/", timeout=10).read().decode())'
+""".replace("UNIT", UNIT).replace("MARK", STATE_MARK).replace("PORT", str(PORT))
+STATE = [{"ansible.builtin.shell": STATE_SCRIPT, "changed_when": False, "failed_when": False}]
 
 HEALTHY = ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:%d/" % PORT]
 
@@ -96,11 +87,14 @@ def _run(ansible, guest, tasks):
 
 
 def _state(ansible, guest):
-    results = _run(ansible, guest, STATE)
+    result = _run(ansible, guest, STATE)[0]
+    sections = [part.strip("\n") for part in result["stdout"].split(STATE_MARK)]
+    assert len(sections) == 6, result
+    active, enabled, containers, images, files, body = sections
     return {
-        "active": results[0].get("stdout"), "enabled": results[1].get("stdout"),
-        "containers": results[2].get("stdout"), "images": sorted(set(results[3].get("stdout", "").split())),  # `docker images` order is not stable
-        "files": results[4].get("stdout"), "body": results[5].get("content"),
+        "active": active, "enabled": enabled, "containers": containers,
+        "images": sorted(set(images.split())),  # `docker images` order is not stable
+        "files": files, "body": body + "\n" if body else None,  # BODY ends in one newline, stripped above
     }
 
 

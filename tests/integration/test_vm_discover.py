@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+import guest_service
+
 UNIT = "hybridops-disc-web"
 PORT = 8088
 SECRETS = ("it-s3cr3t-t0ken-5150", "it-hunter2-pw-6767")
@@ -34,29 +36,13 @@ Restart=on-failure
 WantedBy=multi-user.target
 """.format(unit=UNIT, port=PORT)
 
-SETUP = [
-    {"ansible.builtin.user": {"name": UNIT, "system": True, "create_home": False, "shell": "/usr/sbin/nologin"}},
-    {"ansible.builtin.file": {"path": "/srv/" + UNIT, "state": "directory", "mode": "0755"}},
-    {"ansible.builtin.copy": {"dest": "/srv/%s/index.html" % UNIT, "content": "<h1>discovered</h1>\n", "mode": "0644"}},
-    {"ansible.builtin.file": {"path": "/etc/" + UNIT, "state": "directory", "mode": "0755"}},
-    {"ansible.builtin.copy": {"dest": "/etc/%s/web.conf" % UNIT, "content": "greeting = hello\n", "mode": "0644"}},
-    {"ansible.builtin.copy": {"dest": "/etc/default/" + UNIT, "mode": "0600",
-                              "content": "WEB_GREETING=hello\nWEB_API_TOKEN=%s\nDB_PASSWORD=\"%s\"\n" % SECRETS}},
-    {"ansible.builtin.copy": {"dest": "/etc/systemd/system/%s.service" % UNIT, "content": UNIT_FILE, "mode": "0644"}},
-    {"ansible.builtin.systemd_service": {"name": UNIT, "state": "restarted", "enabled": True, "daemon_reload": True}},
-    {"ansible.builtin.wait_for": {"host": "127.0.0.1", "port": PORT, "timeout": 60}},
-]
+SETUP = guest_service.install_tasks(UNIT, PORT, UNIT_FILE, dirs=["/srv/" + UNIT, "/etc/" + UNIT], files={
+    "/srv/%s/index.html" % UNIT: ("<h1>discovered</h1>\n", "0644"),
+    "/etc/%s/web.conf" % UNIT: ("greeting = hello\n", "0644"),
+    "/etc/default/" + UNIT: ("WEB_GREETING=hello\nWEB_API_TOKEN=%s\nDB_PASSWORD=\"%s\"\n" % SECRETS, "0600"),
+})
 
-TEARDOWN = [
-    {"ansible.builtin.systemd_service": {"name": UNIT, "state": "stopped", "enabled": False}},
-    {"ansible.builtin.file": {"path": "/etc/systemd/system/%s.service" % UNIT, "state": "absent"}},
-    {"ansible.builtin.systemd_service": {"daemon_reload": True}},
-    {"ansible.builtin.file": {"path": "/srv/" + UNIT, "state": "absent"}},
-    {"ansible.builtin.file": {"path": "/etc/" + UNIT, "state": "absent"}},
-    {"ansible.builtin.file": {"path": "/etc/default/" + UNIT, "state": "absent"}},
-    {"ansible.builtin.file": {"path": "/var/lib/" + UNIT, "state": "absent"}},
-    {"ansible.builtin.user": {"name": UNIT, "state": "absent"}},
-]
+TEARDOWN = guest_service.remove_tasks(UNIT, ["/srv/" + UNIT, "/etc/" + UNIT, "/etc/default/" + UNIT, "/var/lib/" + UNIT])
 
 
 def _check(results):
