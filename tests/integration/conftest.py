@@ -81,8 +81,8 @@ class AnsibleRunner:
         self.count = 0
 
     def run_tasks(self, tasks, hosts="localhost", inventory=None, extra_vars=None, play_vars=None,
-                  gather_facts=False, check=False, diff=False, timeout=1800):
-        """Run tasks on hosts; returns {host: [result, ...]} in task order.
+                  gather_facts=False, check=False, diff=False, timeout=1800, env=None):
+        """Run tasks on hosts; returns {host: [result, ...]} in task order (``env``: more environment).
 
         Each task is registered and its result written to a JSON file, so a
         failing task does not hide the results of the others (ignore_errors).
@@ -127,7 +127,7 @@ class AnsibleRunner:
             cmd += ["-e", json.dumps(extra_vars)]
         env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=os.environ.get("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
                    if not inventory else os.environ.get("ANSIBLE_PYTHON_INTERPRETER", "auto_silent"),
-                   ANSIBLE_DEPRECATION_WARNINGS="False", **ANSIBLE_ENV)
+                   ANSIBLE_DEPRECATION_WARNINGS="False", **dict(ANSIBLE_ENV, **(env or {})))
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
                               stdin=subprocess.DEVNULL)  # ansible-core wants a blocking stdin
         results = {}
