@@ -83,7 +83,7 @@ run_molecule() {
   log "molecule test $* (${label})"
   times=$(mktemp)
   t0=$(date +%s)
-  in_lab molecule test "$@" 2>&1 | split_times "$times" || rc=$?
+  in_lab molecule test "$@" </dev/null 2>&1 | split_times "$times" || rc=$?  # ansible-core wants a blocking stdin
   TIMINGS+=("$(printf '%-40s %5ss  %s' "$label" "$(( $(date +%s) - t0 ))" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")")")
   while read -r name secs; do
     TIMINGS+=("$(printf '  %-38s %5ss' "$name" "$secs")")
