@@ -31,6 +31,7 @@ def pytest_configure(config):
 # - `host`: the host-level engine and define-only libvirt; one worker, since those tests reuse names and clean
 #   the engine between tests.
 # Under TCG a guest task is bound by the guest's one vCPU, so guest work and host work overlap on 2 cores.
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the group into the node ID's suffix
 def pytest_collection_modifyitems(config, items):
     on_guest = set(item.module.__name__ for item in items if "lab_guest" in getattr(item, "fixturenames", ()))
     for item in items:
