@@ -23,25 +23,40 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "guest: needs a booted guest (about a minute to boot under TCG)")
 
 
-# Tests run on pytest-xdist workers (scripts/test: -n 3 --dist loadgroup), one worker per group, each group in
-# file order. A test module is in one group, so its module fixtures (the `conn` prefix clean-up, shared services)
-# run on one worker only:
-# - `lab_guest`: modules with a test on the session's shared guest; only that worker boots it.
-# - `own_guests`: modules that boot guests of their own (XDIST_GROUP = "own_guests" in the module).
-# - `host`: the host-level engine and define-only libvirt; one worker, since those tests reuse names and clean
-#   the engine between tests.
-# Under TCG a guest task is bound by the guest's one vCPU, so guest work and host work overlap on 2 cores.
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the group into the node ID's suffix
+GROUPS = ("lab_guest", "own_guests", "host")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--group", choices=GROUPS, default=None,
+                     help="run only the test modules of this group (scripts/test runs the three side by side)")
+
+
+def module_group(item, on_guest):
+    """The group of a test's module (a module is never split, so its module fixtures run in one session):
+
+    - `lab_guest`: modules with a test on the session's shared guest; only that session boots it;
+    - `own_guests`: modules that boot guests of their own (TEST_GROUP = "own_guests" in the module);
+    - `host`: the host-level engine and define-only libvirt; one session, since those tests reuse names and
+      clean the engine between tests.
+    Under TCG a guest task is bound by the guest's one vCPU, so the groups overlap well on 2 cores.
+    """
+    if item.module.__name__ in on_guest:
+        return "lab_guest"
+    return getattr(item.module, "TEST_GROUP", "host")
+
+
 def pytest_collection_modifyitems(config, items):
     on_guest = set(item.module.__name__ for item in items if "lab_guest" in getattr(item, "fixturenames", ()))
+    wanted = config.getoption("--group")
+    selected, deselected = [], []
     for item in items:
-        if item.module.__name__ in on_guest:
-            group = "lab_guest"
-        else:
-            group = getattr(item.module, "XDIST_GROUP", "host")
-        item.add_marker(pytest.mark.xdist_group(group))
+        group = module_group(item, on_guest)
         if group != "host":
             item.add_marker(pytest.mark.guest)
+        (selected if wanted in (None, group) else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
 
 
 # Ansible runs against guests with SSH pipelining: one SSH round trip per task instead of three or four

@@ -101,8 +101,8 @@ def docker_client(lab_env):
 def test_images(docker_client):
     """Builds the local test images once per session (cached by the legacy builder).
 
-    Each pytest-xdist worker asks for them; the lock makes the later builds cache hits (same image IDs), so a
-    tag never moves under a container another worker is comparing."""
+    Each test session (scripts/test runs three) asks for them; the lock makes the later builds cache hits (same
+    image IDs), so a tag never moves under a container another session is comparing."""
     result = {}
     with lab.held_lock("test-images"):
         for tag, meta in IMAGES.items():

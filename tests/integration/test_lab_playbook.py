@@ -11,7 +11,7 @@ import pytest
 
 import lab
 
-XDIST_GROUP = "own_guests"  # boots two guests of its own (conftest.py)
+TEST_GROUP = "own_guests"  # boots two guests of its own (conftest.py: module_group)
 VMS = ["hybridops-it-lab-1", "hybridops-it-lab-2"]
 
 

@@ -14,7 +14,7 @@ import pytest
 libvirt = pytest.importorskip("libvirt")
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # lookups of absent objects are expected
 
-XDIST_GROUP = "own_guests"  # boots three guests of its own (conftest.py)
+TEST_GROUP = "own_guests"  # boots three guests of its own (conftest.py: module_group)
 
 URI = "qemu:///system"
 PREFIX = "hybridops-it-g-"  # the conn fixture (conftest.py) removes what carries it, before and after this module

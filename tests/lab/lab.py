@@ -796,7 +796,7 @@ BASE_IMAGE_TAG = "hybridops/busybox:lab"
 class held_lock:  # pylint: disable=invalid-name
     """An exclusive flock on RUN_DIR/NAME.lock while the block runs (waits for other holders).
 
-    Test workers and molecule run side by side: image builds of the same tags must not overlap, or a tag
+    Test sessions and molecule run side by side: image builds of the same tags must not overlap, or a tag
     could move to a second, equal image while a test is using the first (a false "image changed")."""
 
     def __init__(self, name):
