@@ -77,6 +77,11 @@ split_times() {
   for cur in "${!spent[@]}"; do printf '%s %s\n' "$cur" "${spent[$cur]}"; done > "$out"
 }
 
+# molecule's state of an interrupted run (under ~/.ansible/tmp) would make it skip create and
+# converge a VM that is gone; create.yml removes such VMs by name, so the state can go. The
+# `default` scenario's state is the one container_host and container_deploy share.
+in_lab molecule reset -s default -s vm_provision </dev/null >/dev/null 2>&1
+
 run_molecule() {
   local label="$1" t0 rc=0 times name secs
   shift
