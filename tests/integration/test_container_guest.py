@@ -43,8 +43,10 @@ def archives(docker_client, test_images, tmp_path_factory):
     return result
 
 
-# TCG guests are slow: probes get more time than the image's 1s/2s defaults
+# TCG guests are slow: probes get more time than the image's 1s/2s defaults, and engine calls more than
+# the 60 s default (a container start took longer on a loaded machine)
 HEALTH = {"interval": "5s", "timeout": "15s", "retries": 5}
+ENGINE_TIMEOUT = 180
 
 
 def tasks(archives, state="present"):
@@ -52,9 +54,10 @@ def tasks(archives, state="present"):
     for ref, path in sorted(archives.items()):
         dest = "/var/tmp/%s%s" % (PREFIX, os.path.basename(path))
         result.append({"ansible.builtin.copy": {"src": path, "dest": dest, "mode": "0600"}})
-        result.append({"hybridops.fleet.container_image": {"name": ref, "source": "load", "load_path": dest}})
+        result.append({"hybridops.fleet.container_image": {"name": ref, "source": "load", "load_path": dest,
+                                                           "timeout": ENGINE_TIMEOUT}})
     result.append({"hybridops.fleet.container_stack": {
-        "name": PREFIX + "guest", "state": state,
+        "name": PREFIX + "guest", "state": state, "timeout": ENGINE_TIMEOUT,
         "networks": [{"name": PREFIX + "guestnet"}],
         "volumes": [{"name": PREFIX + "guestdata"}],
         "containers": [
@@ -68,7 +71,7 @@ def tasks(archives, state="present"):
             {"name": PREFIX + "g-worker", "image": "hybridops-test/box:1", "networks": [PREFIX + "guestnet"],
              "restart_policy": "unless-stopped"},
         ]}})
-    result.append({"hybridops.fleet.container_info": {"stack": PREFIX + "guest"}})
+    result.append({"hybridops.fleet.container_info": {"stack": PREFIX + "guest", "timeout": ENGINE_TIMEOUT}})
     return result
 
 
