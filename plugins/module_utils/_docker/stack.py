@@ -405,4 +405,3 @@ class StackManager(object):
                                      "volumes": removed_volumes},
                           "after": {"containers": [], "networks": [], "volumes": []}}
         return result
-

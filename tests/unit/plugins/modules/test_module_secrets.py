@@ -66,7 +66,7 @@ def test_secret_options_are_no_log_in_the_spec(name, monkeypatch):
 
 def marker_params(path, marker):
     """Module parameters that put marker into the option at path (a dict value for dict options)."""
-    head, _, rest = path.partition(".")
+    head, rest = (path.split(".", 1) + [""])[:2]
     if not rest:
         return {head: marker}
     inner = marker_params(rest, marker)
