@@ -2,7 +2,8 @@
 the marker must not appear anywhere in the output, while the invocation (which -vvv prints with each
 result) is there. Docker tasks point at a socket that does not exist and libvirt tasks at test:///default,
 so nothing outside the run is touched; they run past AnsibleModule's construction, which is where the
-invocation is logged."""
+invocation is logged. A value added to no_log_values only after construction is still masked here, but
+not in the host's log: test_module_secrets checks no_log_values at construction for that."""
 import os
 import subprocess
 import sys
