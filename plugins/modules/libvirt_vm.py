@@ -195,8 +195,11 @@ options:
       user_data:
         description:
           - user-data as a dict (written as C(#cloud-config)) or a string (written verbatim).
-          - It often carries passwords and keys, so it is no_log (hidden from output and logs). Each value of a
-            dict is masked wherever it appears in the task result, so give the hostname in O(cloud_init.hostname).
+          - It often carries passwords and keys, so it is no_log (hidden from output and logs). As a dict, each
+            of its values is masked wherever it appears in the task result (a value V(1) masks every C(1), IP
+            addresses included; give the hostname in O(cloud_init.hostname)); as a string only the whole text
+            is, so prefer a string (for example a C(#cloud-config) line and the dict through C(to_nice_yaml))
+            when the result is used by later tasks.
         type: raw
       meta_data:
         description: meta-data as a dict or string. C(instance-id) and C(local-hostname) are added to a dict when missing.
