@@ -180,7 +180,7 @@ def _redact_connection(match, secrets):
     value = match.group("value").rstrip()
     if _is_path(value):
         return match.group(0)
-    inner = value[1:-1] if value.startswith("{") else value
+    inner = value[1:-1] if value.startswith("{") and value.endswith("}") and len(value) > 2 else value
     return match.group("head") + value.replace(inner, _hide(inner, secrets), 1) + match.group("value")[len(value):]
 
 
