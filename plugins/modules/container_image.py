@@ -61,7 +61,11 @@ options:
         type: str
         default: Dockerfile
       args:
-        description: Build arguments.
+        description:
+          - Build arguments.
+          - They often carry tokens, so they are no_log (hidden from output and logs). Each value is masked
+            wherever it appears in the task result, so a short value such as V(3) also masks that text in
+            image tags and messages.
         type: dict
       labels:
         description: Labels added to the image.
@@ -167,7 +171,7 @@ def main():
         build=dict(type="dict", options=dict(
             path=dict(type="path", required=True),
             dockerfile=dict(type="str", default="Dockerfile"),
-            args=dict(type="dict"),
+            args=dict(type="dict", no_log=True),
             labels=dict(type="dict"),
             target=dict(type="str"),
             nocache=dict(type="bool", default=False),

@@ -43,19 +43,102 @@ options:
     default: present
   containers:
     description:
-      - The members. Each is a dict with the options of M(hybridops.fleet.container) (C(name), C(image),
-        C(command), C(entrypoint), C(env), C(secret_env), C(labels), C(ports), C(mounts), C(volumes),
-        C(restart_policy), C(restart_retries), C(healthcheck), C(user), C(working_dir), C(hostname),
-        C(memory), C(cpus), C(pids_limit), C(networks), C(log_driver), C(log_options), C(stop_timeout),
-        C(state), C(recreate), C(pull), C(wait_timeout)) plus C(depends_on), a list of member names.
+      - The members. Each is a dict with the options of M(hybridops.fleet.container) (the suboptions below)
+        plus C(depends_on), a list of member names.
       - Member names are container names. C(state=absent) is not allowed for a member; drop it from the
         list instead.
-      - C(secret_env) values are hidden from output and logs like the module's own secrets.
+      - C(secret_env) is a no_log suboption, so its values are hidden from output, diffs and the invocation
+        the module logs on the managed host.
       - Every member is validated before anything changes; a bad member fails the task naming
-        C(containers[INDEX].OPTION).
+        C(containers[INDEX].OPTION); the values are checked with the rules of M(hybridops.fleet.container).
     type: list
     elements: dict
     default: []
+    suboptions:
+      command:
+        description: As O(hybridops.fleet.container#module:command).
+        type: raw
+      cpus:
+        description: As O(hybridops.fleet.container#module:cpus).
+        type: raw
+      depends_on:
+        description: Names of the members that must be done (healthy when they have C(state=healthy)) before this one starts.
+        type: raw
+      entrypoint:
+        description: As O(hybridops.fleet.container#module:entrypoint).
+        type: raw
+      env:
+        description: As O(hybridops.fleet.container#module:env).
+        type: raw
+      healthcheck:
+        description: As O(hybridops.fleet.container#module:healthcheck).
+        type: raw
+      hostname:
+        description: As O(hybridops.fleet.container#module:hostname).
+        type: raw
+      image:
+        description: As O(hybridops.fleet.container#module:image).
+        type: raw
+      labels:
+        description: As O(hybridops.fleet.container#module:labels).
+        type: raw
+      log_driver:
+        description: As O(hybridops.fleet.container#module:log_driver).
+        type: raw
+      log_options:
+        description: As O(hybridops.fleet.container#module:log_options).
+        type: raw
+      memory:
+        description: As O(hybridops.fleet.container#module:memory).
+        type: raw
+      mounts:
+        description: As O(hybridops.fleet.container#module:mounts).
+        type: raw
+      name:
+        description: Container name (required).
+        type: raw
+      networks:
+        description: As O(hybridops.fleet.container#module:networks).
+        type: raw
+      pids_limit:
+        description: As O(hybridops.fleet.container#module:pids_limit).
+        type: raw
+      ports:
+        description: As O(hybridops.fleet.container#module:ports).
+        type: raw
+      pull:
+        description: As O(hybridops.fleet.container#module:pull). Defaults to O(pull).
+        type: raw
+      recreate:
+        description: As O(hybridops.fleet.container#module:recreate). Defaults to O(recreate).
+        type: raw
+      restart_policy:
+        description: As O(hybridops.fleet.container#module:restart_policy).
+        type: raw
+      restart_retries:
+        description: As O(hybridops.fleet.container#module:restart_retries).
+        type: raw
+      secret_env:
+        description: As O(hybridops.fleet.container#module:secret_env). The values are no_log (hidden from output, logs and diffs).
+        type: raw
+      state:
+        description: As O(hybridops.fleet.container#module:state), without V(absent). Defaults to O(member_state).
+        type: raw
+      stop_timeout:
+        description: As O(hybridops.fleet.container#module:stop_timeout).
+        type: raw
+      user:
+        description: As O(hybridops.fleet.container#module:user).
+        type: raw
+      volumes:
+        description: As O(hybridops.fleet.container#module:volumes).
+        type: raw
+      wait_timeout:
+        description: As O(hybridops.fleet.container#module:wait_timeout). Defaults to O(wait_timeout).
+        type: raw
+      working_dir:
+        description: As O(hybridops.fleet.container#module:working_dir).
+        type: raw
   prune:
     description: Remove containers labelled with this stack that are not declared in O(containers).
     type: bool
@@ -187,14 +270,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import StackManager, secret_values
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import MEMBER_SPEC, StackManager
 
 
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        containers=dict(type="list", elements="dict", default=[]),
+        containers=dict(type="list", elements="dict", default=[], options=MEMBER_SPEC),
         prune=dict(type="bool", default=True),
         networks=dict(type="list", elements="dict", default=[]),
         volumes=dict(type="list", elements="dict", default=[]),
@@ -208,8 +291,6 @@ def main():
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    # member secrets get the same protection as a no_log option
-    module.no_log_values.update(secret_values(module.params["containers"]))
     max_workers = module.params["max_workers"]
 
     def failure_message(result):

@@ -40,7 +40,10 @@ options:
     type: str
     default: local
   driver_opts:
-    description: Driver options (for the local driver e.g. C(type), C(device), C(o)).
+    description:
+      - Driver options (for the local driver e.g. C(type), C(device), C(o)).
+      - They are not no_log (they are returned and compared) and the engine shows them to anyone who can
+        inspect the volume, so keep passwords out of them; for CIFS give C(o=credentials=/path/to/file).
     type: dict
   labels:
     description: Labels (set at creation).

@@ -21,7 +21,8 @@ description:
   - Runs where it is called (usually the controller, with C(delegate_to) V(localhost)); it reads no facts itself.
     The role C(hybridops.fleet.fleet_report) collects the facts and calls this module.
   - The report holds no timestamp, so the same facts give the same files; a file is rewritten only when its
-    bytes differ, atomically (temporary file and rename), with mode 0644.
+    bytes differ, atomically (temporary file and rename), with mode 0600 (reports show command lines and
+    addresses; keep them private). A file with the same bytes but another mode is only made 0600.
 author:
   - hybridops.fleet developers (@hybridops)
 attributes:
@@ -61,7 +62,7 @@ options:
     type: dict
     default: {}
   dest:
-    description: Directory to write the files into; created (mode 0755) when missing.
+    description: Directory to write the files into; created (mode 0700) when missing. An existing directory keeps its mode.
     type: path
     required: true
   basename:

@@ -193,7 +193,13 @@ options:
     type: dict
     suboptions:
       user_data:
-        description: user-data as a dict (written as C(#cloud-config)) or a string (written verbatim).
+        description:
+          - user-data as a dict (written as C(#cloud-config)) or a string (written verbatim).
+          - It often carries passwords and keys, so it is no_log (hidden from output and logs). As a dict, each
+            of its values is masked wherever it appears in the task result (a value V(1) masks every C(1), IP
+            addresses included; give the hostname in O(cloud_init.hostname)); as a string only the whole text
+            is, so prefer a string (for example a C(#cloud-config) line and the dict through C(to_nice_yaml))
+            when the result is used by later tasks.
         type: raw
       meta_data:
         description: meta-data as a dict or string. C(instance-id) and C(local-hostname) are added to a dict when missing.
@@ -216,6 +222,7 @@ options:
       - Escape hatch for anything the options do not cover. A complete C(<domain>) document used as the starting point
         of a new VM; the structured options are applied on top of it.
       - When the template text changes, an existing VM is rebuilt from it with its UUID, MACs and ownership kept.
+      - It can carry graphics passwords (C(passwd)), so it is no_log (hidden from output and logs).
     type: str
   live:
     description: Apply memory, vCPU, disk and NIC changes to a running VM where libvirt allows it.
@@ -518,7 +525,7 @@ NIC_SPEC = dict(
 )
 
 CLOUD_INIT_SPEC = dict(
-    user_data=dict(type="raw"),
+    user_data=dict(type="raw", no_log=True),
     meta_data=dict(type="raw"),
     network_config=dict(type="raw"),
     ssh_authorized_keys=dict(type="list", elements="str", no_log=False),
@@ -565,7 +572,7 @@ ARGUMENT_SPEC = dict(
     disks=dict(type="list", elements="dict", options=DISK_SPEC),
     networks=dict(type="list", elements="dict", options=NIC_SPEC),
     cloud_init=dict(type="dict", options=CLOUD_INIT_SPEC),
-    xml=dict(type="str"),
+    xml=dict(type="str", no_log=True),
     live=dict(type="bool", default=True),
     restart=dict(type="str", choices=["never", "allowed"], default="never"),
     shutdown_timeout=dict(type="int", default=120),

@@ -20,8 +20,11 @@ description:
     mounts for configuration (read-only) and data (read-write), user, restart policy and a healthcheck
     guessed from the port.
   - Values of environment variables and command-line options whose names look secret (PASSWORD, SECRET,
-    TOKEN, KEY, ...) and URL passwords are replaced by C(********) and removed from every string of the
-    result. The proposed spec leaves secret variables out; their names are in RV(services.secret_env_keys)
+    TOKEN, KEY, PAT, PW, ...), URL passwords and tokens used as the URL user, C(password=)/C(Pwd=) in JDBC
+    URLs and connection strings, C(-Dfoo.password=), C(access_token=)/C(api_key=) in query strings,
+    C(Authorization) headers, and the password options of known programs (C(mysql -pX), C(sshpass -p X),
+    C(curl -u user:X), C(docker login -p X); C(-p) of other programs is left alone) are replaced by
+    C(********) and removed from every string of the result. The proposed spec leaves secret variables out; their names are in RV(services.secret_env_keys)
     for the container module's O(hybridops.fleet.container#module:secret_env) option.
   - Read-only. Needs systemd as PID 1 and root (to read other users' C(/proc/PID/fd)); Python 3.9+ standard
     library only.

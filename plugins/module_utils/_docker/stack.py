@@ -25,6 +25,12 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container 
     CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver)
 
 MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {"state", "recreate", "pull", "wait_timeout", "depends_on"}
+# Suboptions of container_stack's ``containers``. Types, choices and defaults
+# are checked by normalize_members (so a message names containers[INDEX].OPTION
+# and member defaults come from the stack's options); the spec exists so that
+# AnsibleModule knows secret_env is no_log before it logs its invocation.
+MEMBER_SPEC = dict((key, dict(type="raw", no_log=CONTAINER_SPEC_ARGS.get(key, {}).get("no_log", False)))
+                   for key in sorted(MEMBER_KEYS))
 NETWORK_KEYS = {"name", "driver", "internal", "labels", "options"}
 VOLUME_KEYS = {"name", "driver", "labels", "driver_opts"}
 
@@ -399,14 +405,3 @@ class StackManager(object):
                                      "volumes": removed_volumes},
                           "after": {"containers": [], "networks": [], "volumes": []}}
         return result
-
-
-def secret_values(members):
-    """Every secret_env value of the members (to be registered as no_log values)."""
-    values = set()
-    for member in members or []:
-        if isinstance(member, dict) and isinstance(member.get("secret_env"), dict):
-            for value in member["secret_env"].values():
-                if value is not None and str(value):
-                    values.add(str(value))
-    return values

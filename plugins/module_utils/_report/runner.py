@@ -7,7 +7,10 @@
 bytes on disk; the model holds no timestamp, so the same facts give the same
 files and a second run reports no change. Check mode reads the existing files
 and writes nothing. Files are written to a temporary file in ``dest`` and
-renamed over the old one (atomic on POSIX), mode 0644.
+renamed over the old one (atomic on POSIX), mode 0600: a report holds the
+fleet's command lines and addresses, and a secret the discovery scrubber missed
+would be readable by every local user. A missing ``dest`` is created 0700; an
+existing one keeps its mode (it may be shared on purpose).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ def render_json(model):
 
 
 RENDERERS = {"json": render_json, "markdown": render_markdown, "html": render_html}
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 
 
 def render_all(model, formats):
@@ -45,7 +50,14 @@ def _read(path):
         return None
 
 
-def write_atomic(path, data, mode=0o644):
+def _mode(path):
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return None
+
+
+def write_atomic(path, data, mode=FILE_MODE):
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
     try:
@@ -98,20 +110,25 @@ def run_report(params, check_mode=False, diff_mode=False):
     rendered = render_all(model, formats)
     files = dict((fmt, os.path.join(dest, "%s.%s" % (basename, EXTENSIONS[fmt]))) for fmt in formats)
     differing = sorted(fmt for fmt in formats if _read(files[fmt]) != rendered[fmt])
-    result = {"changed": bool(differing), "report": model, "files": files, "changed_files": [files[f] for f in differing]}
+    # same bytes, wrong mode (a report written before reports were 0600): only chmod
+    loose = sorted(fmt for fmt in formats if fmt not in differing and _mode(files[fmt]) != FILE_MODE)
+    result = {"changed": bool(differing or loose), "report": model, "files": files,
+              "changed_files": [files[f] for f in sorted(differing + loose)]}
     if diff_mode:
         before = _existing_model(os.path.join(dest, "%s.json" % basename))
         result["diff"] = {"before": before if before is not None else {}, "after": model,
                           "before_header": os.path.join(dest, "%s.json" % basename),
                           "after_header": os.path.join(dest, "%s.json" % basename)}
-    if check_mode or not differing:
+    if check_mode or not result["changed"]:
         return result
     try:
         if not os.path.isdir(dest):
-            os.makedirs(dest, 0o755)
-            os.chmod(dest, 0o755)
+            os.makedirs(dest, DIR_MODE)
+            os.chmod(dest, DIR_MODE)
         for fmt in differing:
             write_atomic(files[fmt], rendered[fmt])
+        for fmt in loose:
+            os.chmod(files[fmt], FILE_MODE)
     except (IOError, OSError) as exc:
         raise FleetError("cannot write the report into %s: %s" % (dest, exc), files=files)
     return result

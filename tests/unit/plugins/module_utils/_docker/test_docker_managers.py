@@ -5,8 +5,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cmod
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import ContainerManager, RolloutFailed
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import (
-    StackManager, order_members, secret_values)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import StackManager, order_members
 
 from docker_fake_engine import FakeClient, make_image
 
@@ -220,10 +219,6 @@ def test_max_unavailable_bounds_concurrent_replacements(client):
     result = StackManager(client, max_workers=6).converge(stack(changed, max_workers=6, max_unavailable=1))
     assert sorted(result["changed_members"]) == sorted(m["name"] for m in members)
     assert active["peak"] == 1
-
-
-def test_secret_values_collected():
-    assert secret_values([{"secret_env": {"A": "x", "B": None}}, {"name": "n"}]) == {"x"}
 
 
 def test_stack_absent_removes_labelled(client):

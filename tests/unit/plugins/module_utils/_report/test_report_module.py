@@ -26,14 +26,40 @@ def test_second_run_is_unchanged(tmp_path):
     dest = tmp_path / "out"
     first = run_report(facts.params(dest))
     assert first["changed"] and listing(dest) == ["fleet-report.html", "fleet-report.json", "fleet-report.md"]
-    assert stat.S_IMODE(os.stat(str(dest)).st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(str(dest)).st_mode) == 0o700
     for path in first["files"].values():
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     mtimes = dict((p, os.stat(p).st_mtime_ns) for p in first["files"].values())
     second = run_report(facts.params(dest))
     assert not second["changed"] and second["changed_files"] == []
     assert mtimes == dict((p, os.stat(p).st_mtime_ns) for p in second["files"].values())
     assert json.loads((dest / "fleet-report.json").read_text()) == first["report"]
+
+
+def test_reports_are_private_and_a_loose_mode_is_fixed(tmp_path):
+    dest = tmp_path / "shared"
+    dest.mkdir(mode=0o755)
+    os.chmod(str(dest), 0o755)
+    first = run_report(facts.params(dest))
+    # an existing directory keeps its mode (it may be shared on purpose); the files are 0600
+    assert stat.S_IMODE(os.stat(str(dest)).st_mode) == 0o755
+    md = str(dest / "fleet-report.md")
+    assert stat.S_IMODE(os.stat(md).st_mode) == 0o600
+    os.chmod(md, 0o644)
+    predicted = run_report(facts.params(dest), check_mode=True)
+    assert predicted["changed"] and predicted["changed_files"] == [md]
+    assert stat.S_IMODE(os.stat(md).st_mode) == 0o644
+    inode = os.stat(md).st_ino
+    fixed = run_report(facts.params(dest))
+    assert fixed["changed"] and fixed["changed_files"] == [md] and fixed["report"] == first["report"]
+    assert stat.S_IMODE(os.stat(md).st_mode) == 0o600 and os.stat(md).st_ino == inode
+    assert not run_report(facts.params(dest))["changed"]
+
+
+def test_nested_missing_dest_is_private(tmp_path):
+    dest = tmp_path / "a" / "b"
+    run_report(facts.params(dest))
+    assert stat.S_IMODE(os.stat(str(dest)).st_mode) == 0o700
 
 
 def test_only_the_differing_file_is_rewritten(tmp_path):
