@@ -52,7 +52,8 @@ options:
         list instead.
       - C(secret_env) values are hidden from output and logs like the module's own secrets.
       - Every member is validated before anything changes; a bad member fails the task naming
-        C(containers[INDEX].OPTION).
+        C(containers[NAME].OPTION) (C(containers[INDEX]) when the name itself is invalid). Names that differ only
+        by a leading V(/) are the same member. C(depends_on) must be a list.
     type: list
     elements: dict
     default: []
@@ -77,7 +78,7 @@ options:
     type: bool
     default: false
   max_workers:
-    description: Members converged at the same time.
+    description: Members converged at the same time (at least V(1)).
     type: int
     default: 8
   max_unavailable:
@@ -85,6 +86,7 @@ options:
       - At most this many members are being recreated (or rolled) at the same time. Unset means no limit
         beyond O(max_workers). With C(recreate=rolling) members, old containers keep serving until their
         replacements are healthy, so this bounds the extra load during a rollout.
+      - At least V(1).
     type: int
   member_state:
     description: Default C(state) of members.
