@@ -27,7 +27,9 @@ attributes:
     description: Volume settings before and after.
 options:
   name:
-    description: Volume name.
+    description:
+      - Volume name; Docker's rule applies (letters, digits, V(_), V(.), V(-), starting with a letter or digit).
+      - With O(state=absent) any name is accepted, so an object named otherwise elsewhere can be removed.
     type: str
     required: true
   state:

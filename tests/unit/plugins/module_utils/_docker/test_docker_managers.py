@@ -330,3 +330,30 @@ def test_stack_members_named_with_and_without_slash_depend_on_each_other(client)
     result = StackManager(client).converge(stack([{"name": "/db", "image": "box:1"},
                                                   {"name": "api", "image": "box:1", "depends_on": ["/db"]}]))
     assert sorted(result["changed_members"]) == ["api", "db"]
+
+
+@pytest.mark.parametrize("params,option", [
+    ({"name": "bad\nnet"}, "name"),
+    ({"name": "-net"}, "name"),
+    ({"name": "<net>&'\""}, "name"),
+    ({"name": "n3", "subnet": "172.30.0.1/24"}, "subnet"),
+    ({"name": "n3", "subnet": "172.30.0.0"}, "subnet"),
+    ({"name": "n3", "subnet": "172.30.0.0/24", "gateway": "172.31.0.1"}, "gateway"),
+    ({"name": "n3", "subnet": "172.30.0.0/24", "gateway": "172.30.0.256"}, "gateway"),
+    ({"name": "n3", "gateway": "172.30.0.1"}, "gateway"),
+])
+def test_network_hostile_input_fails_before_the_engine_is_asked(client, params, option):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager
+    with pytest.raises(ValidationError) as info:
+        NetworkManager(client).ensure(dict(params, state="present"))
+    assert info.value.option == option and info.value.accepted
+    assert client.api.calls == []
+
+
+@pytest.mark.parametrize("name", ["bad\nvol", "-vol", "v<1>", "a/b", ""])
+def test_volume_hostile_names_fail_before_the_engine_is_asked(client, name):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import VolumeManager
+    with pytest.raises(ValidationError) as info:
+        VolumeManager(client).ensure({"name": name, "state": "present"})
+    assert info.value.option == "name"
+    assert client.api.calls == []
