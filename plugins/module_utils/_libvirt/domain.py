@@ -847,9 +847,7 @@ class VmManager(object):
         xml = self.client.call("reading %s" % self.name, dom.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE)
         root = dx.parse(xml)
         spec = dx.xml_to_spec(root)
-        if not spec["managed"] and not params.get("force"):
-            raise ValidationError("force", "refusing to delete VM %r: it was not created by hybridops.fleet (no ownership metadata)" % self.name,
-                                  accepted="force: true to delete it anyway")
+        dx.require_owned(spec["managed"], "VM", self.name, params.get("force"))
         to_remove = []
         if params.get("remove_storage"):
             owned = dx.read_owned_volumes(root)
