@@ -78,6 +78,7 @@ SCALAR_OPTIONS = {
 # (4 PiB), so neither stops a typo like 999999TiB; 64 TiB is above any x86 host sold
 MEMORY_MAX_MIB = 64 * 1024 * 1024
 
+
 def _size(value, option, default_unit="MiB"):
     try:
         return parse_size(value, default_unit)
@@ -108,7 +109,8 @@ def validate_params(params):
         if conv == "mib":
             value = _mib(value, option)
             if option != "tb_cache" and not 16 <= value <= MEMORY_MAX_MIB:
-                raise ValidationError(option, "%s MiB is out of range" % value, accepted="16MiB to 64TiB")
+                raise ValidationError(option, "%s (%d MiB) is out of range" % (params[option], value),
+                                      accepted="16MiB to 64TiB")
         desired[key] = value
     if params.get("shutdown_timeout") is not None:
         validators.check_int(params["shutdown_timeout"], "shutdown_timeout", minimum=0,
