@@ -499,7 +499,7 @@ def normalize_spec(spec, require_image=True):
     if stop_timeout is not None:
         stop_timeout = validators.check_int(stop_timeout, "stop_timeout", minimum=0)
     return {
-        "name": name,
+        "name": str(name).lstrip("/"),
         "image": image,
         "command": _as_argv(spec.get("command"), "command"),
         "entrypoint": _as_argv(spec.get("entrypoint"), "entrypoint"),
@@ -509,18 +509,18 @@ def normalize_spec(spec, require_image=True):
         "ports": ports,
         "mounts": normalize_mounts(spec.get("mounts"), spec.get("volumes")),
         "restart_policy": restart,
-        "restart_retries": retries or 0,
+        "restart_retries": int(retries or 0),
         "healthcheck": normalize_healthcheck(spec.get("healthcheck")),
         "user": spec.get("user"),
         "working_dir": spec.get("working_dir"),
-        "hostname": hostname,
+        "hostname": spec.get("hostname"),
         "memory": memory or 0,
         "nano_cpus": int(round(cpus * 10 ** 9)) if cpus else 0,
         "pids_limit": pids if pids and pids > 0 else 0,
         "networks": networks,
         "log_driver": spec.get("log_driver"),
         "log_options": log_options or {},
-        "stop_timeout": stop_timeout,
+        "stop_timeout": None if stop_timeout is None else int(stop_timeout),
     }
 
 
