@@ -128,7 +128,7 @@ def normalize_members(params):
                                   accepted="distinct member names (a leading '/' is ignored)")
         seen[member["name"]] = (index, raw)
         where = "containers[%s]" % member["name"]
-        validators.check_int(member["wait_timeout"], where + ".wait_timeout", minimum=0)
+        member["wait_timeout"] = validators.check_int(member["wait_timeout"], where + ".wait_timeout", minimum=0)
         member["depends_on"] = _depends_on(member)
         for key, choices in (("state", STATES), ("recreate", RECREATE_MODES), ("pull", PULL_MODES)):
             if member[key] not in choices:
