@@ -33,7 +33,7 @@ attributes:
     description: Before/after of the container spec (secret values masked).
 options:
   name:
-    description: Container name.
+    description: Container name; 2 or more letters, digits, V(_), V(.), V(-), starting with a letter or digit (Docker's rule).
     type: str
     required: true
   image:

@@ -28,7 +28,8 @@ attributes:
 options:
   name:
     description:
-      - Volume name; Docker's rule applies (letters, digits, V(_), V(.), V(-), starting with a letter or digit).
+      - Volume name; Docker's rule applies (2 or more letters, digits, V(_), V(.), V(-), starting with a letter
+        or digit).
       - With O(state=absent) any name is accepted, so an object named otherwise elsewhere can be removed.
     type: str
     required: true

@@ -16,9 +16,10 @@ import re
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 
-# Docker's rule for container, network and volume names (moby's RestrictedNameChars)
+# Docker's rule for container, network and volume names (moby's RestrictedNameChars);
+# the engine refuses one-character container and volume names, but not network names
 DOCKER_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-DOCKER_NAME_ACCEPTED = "letters, digits, '_', '.', '-', starting with a letter or digit"
+DOCKER_NAME_ACCEPTED = "%s letters, digits, '_', '.', '-', starting with a letter or digit"
 
 # libvirt volume and snapshot names: stored as file names (dir pools, snapshot
 # metadata <name>.xml), and passed to qemu-img/virsh where a leading '-' is an option
@@ -53,12 +54,16 @@ def _require_str(value, option, accepted):
     return value
 
 
-def check_docker_name(value, option, kind="name"):
-    """A container, network or volume name as Docker accepts it (a leading '/' is dropped)."""
-    _require_str(value, option, DOCKER_NAME_ACCEPTED)
+def check_docker_name(value, option, kind="name", min_length=2):
+    """A container, network or volume name as Docker accepts it (a leading '/' is dropped).
+
+    ``min_length=1`` for networks (the engine takes one-character network names).
+    """
+    accepted = DOCKER_NAME_ACCEPTED % ("1 or more" if min_length == 1 else "%d or more" % min_length)
+    _require_str(value, option, accepted)
     name = value[1:] if value.startswith("/") else value
-    if not DOCKER_NAME_RE.match(name):
-        _fail(option, "%r is not a valid %s" % (value, kind), DOCKER_NAME_ACCEPTED)
+    if not DOCKER_NAME_RE.match(name) or len(name) < min_length:
+        _fail(option, "%r is not a valid %s" % (value, kind), accepted)
     return name
 
 

@@ -42,6 +42,7 @@ def volume_view(data):
 
 class _Manager(object):
     kind = None
+    shortest_name = 2
 
     def __init__(self, client, check_mode=False):
         self.client = client
@@ -67,7 +68,7 @@ class _Manager(object):
 
         ``state=absent`` takes any name, so objects named otherwise elsewhere can be removed.
         """
-        validators.check_docker_name(params["name"], "name", "%s name" % self.kind)
+        validators.check_docker_name(params["name"], "name", "%s name" % self.kind, min_length=self.shortest_name)
 
     def ensure(self, params):
         name = params["name"]
@@ -121,6 +122,7 @@ class _Manager(object):
 
 class NetworkManager(_Manager):
     kind = "network"
+    shortest_name = 1  # the engine takes one-character network names
     force_note = " (its containers are disconnected; rerun the container tasks to reconnect them)"
 
     def _inspect(self, name):

@@ -82,13 +82,14 @@ def order_members(members):
 
 def _check_resources(params):
     """Declared networks and volumes: known keys and valid names, before anything is created."""
-    for option, allowed, kind in (("networks", NETWORK_KEYS, "network name"), ("volumes", VOLUME_KEYS, "volume name")):
+    for option, allowed, kind, shortest in (("networks", NETWORK_KEYS, "network name", 1),
+                                            ("volumes", VOLUME_KEYS, "volume name", 2)):
         for index, item in enumerate(params.get(option) or []):
             where = "%s[%d]" % (option, index)
             _check_keys(item, allowed, where)
             if not item.get("name"):
                 raise ValidationError(where + ".name", "is required")
-            validators.check_docker_name(item["name"], where + ".name", kind)
+            validators.check_docker_name(item["name"], where + ".name", kind, min_length=shortest)
 
 
 def _check_limits(params):

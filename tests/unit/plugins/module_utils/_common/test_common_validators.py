@@ -15,9 +15,17 @@ def refused(func, value, *args, **kwargs):
     return str(info.value)
 
 
-@pytest.mark.parametrize("value,expected", [("web", "web"), ("/web", "web"), ("a1_b.c-d", "a1_b.c-d"), ("9", "9")])
+@pytest.mark.parametrize("value,expected", [("web", "web"), ("/web", "web"), ("a1_b.c-d", "a1_b.c-d"), ("9z", "9z")])
 def test_docker_name_ok(value, expected):
     assert v.check_docker_name(value, "name") == expected
+
+
+def test_docker_name_length():
+    # measured on the lab engine: containers and volumes need 2 characters, networks take 1
+    assert "2 or more" in refused(v.check_docker_name, "q")
+    assert "2 or more" in refused(v.check_docker_name, "/q")
+    assert v.check_docker_name("q", "name", min_length=1) == "q"
+    assert "1 or more" in refused(v.check_docker_name, "-", min_length=1)
 
 
 @pytest.mark.parametrize("value", ["", "/", "-net", ".net", "_net", "a\nb", "a<b", "a>b", "a&b", "a'b", 'a"b',

@@ -179,16 +179,16 @@ def test_stack_partial_failure_reports_and_rerun_converges(client):
 
 
 def test_stack_validation_before_any_change(client):
-    bad = [dict(MEMBERS[0]), {"name": "x", "image": "web:1", "ports": ["nope"]}]
+    bad = [dict(MEMBERS[0]), {"name": "xx", "image": "web:1", "ports": ["nope"]}]
     with pytest.raises(ValidationError) as info:
         StackManager(client).converge(stack(bad))
-    assert info.value.option == "containers[x].ports[0]"
+    assert info.value.option == "containers[xx].ports[0]"
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(stack([{"name": "x", "image": "web:1", "colour": "red"}]))
+        StackManager(client).converge(stack([{"name": "xx", "image": "web:1", "colour": "red"}]))
     assert info.value.option == "containers[0].colour"
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(stack([{"name": "x", "image": "nope:1", "pull": "never"}]))
-    assert "containers[x].image" in str(info.value)
+        StackManager(client).converge(stack([{"name": "xx", "image": "nope:1", "pull": "never"}]))
+    assert "containers[xx].image" in str(info.value)
     assert client.api.mutations() == []
 
 
@@ -238,13 +238,13 @@ def test_unknown_network_fails_before_any_change(client):
         ContainerManager(client).ensure(spec(networks=["nonet"]))
     assert info.value.option == "networks" and "nonet" in str(info.value)
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(stack([{"name": "a", "image": "box:1"},
-                                             {"name": "b", "image": "box:1", "networks": ["nonet"]}]))
-    assert info.value.option == "containers[b].networks"
+        StackManager(client).converge(stack([{"name": "aa", "image": "box:1"},
+                                             {"name": "bb", "image": "box:1", "networks": ["nonet"]}]))
+    assert info.value.option == "containers[bb].networks"
     assert client.api.mutations() == []
     # a network declared by the stack is fine (created first; in check mode it does not exist yet)
     predicted = StackManager(client, check_mode=True).converge(
-        stack([{"name": "b", "image": "box:1", "networks": ["n1"]}], networks=[{"name": "n1"}]))
+        stack([{"name": "bb", "image": "box:1", "networks": ["n1"]}], networks=[{"name": "n1"}]))
     assert predicted["networks_created"] == ["n1"] and client.api.mutations() == []
 
 
@@ -283,8 +283,9 @@ def test_unexpected_error_in_a_member_is_reported_not_hung(client):
 # ---------------------------------------------------------------- hostile member input
 
 @pytest.mark.parametrize("bad,option,accepted", [
-    ([{"name": "x", "image": "web:1"}, {"name": "/x", "image": "web:1"}], "containers[1].name", "distinct"),
+    ([{"name": "xx", "image": "web:1"}, {"name": "/xx", "image": "web:1"}], "containers[1].name", "distinct"),
     ([{"name": 5, "image": "web:1"}], "containers[0].name", "letters, digits"),
+    ([{"name": "w", "image": "web:1"}], "containers[0].name", "2 or more"),
     ([{"name": "web", "image": "web:1", "stop_timeout": "abc"}], "containers[web].stop_timeout", ">= 0"),
     ([{"name": "web", "image": "web:1", "restart_policy": "on-failure", "restart_retries": "x"}],
      "containers[web].restart_retries", ">= 0"),
