@@ -13,10 +13,11 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import do
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import error_code, libvirt
 
 
-# libvirt stores a snapshot's metadata as <name>.xml: with a longer name qemu has
-# already taken the internal snapshot when libvirt fails to write the file
-# (ENAMETOOLONG), leaving an orphan inside the qcow2
-NAME_MAX_BYTES = validators.FILE_NAME_MAX - len(".xml")
+# libvirt writes a snapshot's metadata through a temporary <name>.xml.new: with a
+# longer name qemu has already taken the internal snapshot when libvirt fails to
+# write that file, leaving an orphan inside the qcow2 (measured on libvirt 9.0:
+# 247 bytes stored, 248 orphaned)
+NAME_MAX_BYTES = validators.FILE_NAME_MAX - len(".xml.new")
 
 
 def check_name(name):

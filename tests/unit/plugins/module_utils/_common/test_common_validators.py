@@ -46,8 +46,8 @@ def test_libvirt_name_refused(value):
 
 
 def test_libvirt_name_custom_limit_in_message():
-    assert "at most 251 bytes" in refused(v.check_libvirt_name, "s" * 252, max_bytes=251)
-    assert v.check_libvirt_name("s" * 251, "name", max_bytes=251)
+    assert "at most 247 bytes" in refused(v.check_libvirt_name, "s" * 248, max_bytes=247)
+    assert v.check_libvirt_name("s" * 247, "name", max_bytes=247)
 
 
 def test_ip():
