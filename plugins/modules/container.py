@@ -33,7 +33,7 @@ attributes:
     description: Before/after of the container spec (secret values masked).
 options:
   name:
-    description: Container name.
+    description: Container name; 2 or more letters, digits, V(_), V(.), V(-), starting with a letter or digit (Docker's rule).
     type: str
     required: true
   image:
@@ -57,7 +57,7 @@ options:
     description: Entrypoint (list or string). Defaults to the image's ENTRYPOINT. Giving it drops the image's CMD.
     type: raw
   env:
-    description: Environment variables (added to the image's ENV).
+    description: Environment variables (added to the image's ENV). Names must be non-empty and contain no V(=).
     type: dict
   secret_env:
     description: Environment variables whose values are secret; never shown in output, logs or diffs.
@@ -69,6 +69,8 @@ options:
     description:
       - Published ports, C([HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]), e.g. V(8080:80), V(127.0.0.1:8443:443/tcp),
         V(53/udp) (random host port), V(8000-8001:80-81). PROTO is tcp, udp or sctp.
+      - HOST_IP is an IPv4 address or a bracketed IPv6 address (V([::1]:8080:80)); an invalid address fails the
+        task instead of publishing on every interface.
     type: list
     elements: raw
   mounts:
@@ -137,7 +139,7 @@ options:
     description: Working directory. Defaults to the image's WORKDIR.
     type: str
   hostname:
-    description: Container hostname (not compared when omitted).
+    description: Container hostname (not compared when omitted); a DNS name of at most 64 characters.
     type: str
   memory:
     description: Memory limit, e.g. V(256m), V(1GiB) (updated in place; removing it recreates).
@@ -146,7 +148,9 @@ options:
     description: CPU limit in CPUs, e.g. V(0.5) (updated in place).
     type: float
   pids_limit:
-    description: Maximum number of processes (updated in place); V(0) for unlimited.
+    description:
+      - Maximum number of processes (updated in place).
+      - V(0) and V(-1) (Docker's two spellings) mean unlimited; values below V(-1) fail.
     type: int
   networks:
     description:

@@ -28,7 +28,9 @@ attributes:
     description: Network settings before and after.
 options:
   name:
-    description: Network name.
+    description:
+      - Network name; Docker's rule applies (letters, digits, V(_), V(.), V(-), starting with a letter or digit).
+      - With O(state=absent) any name is accepted, so an object named otherwise elsewhere can be removed.
     type: str
     required: true
   state:
@@ -45,10 +47,10 @@ options:
     type: bool
     default: false
   subnet:
-    description: IPv4 subnet in CIDR form (needed for fixed container addresses).
+    description: IPv4 subnet in CIDR form without host bits, e.g. V(172.30.0.0/24) (needed for fixed container addresses).
     type: str
   gateway:
-    description: Gateway address in O(subnet).
+    description: Gateway address inside O(subnet) (checked before anything changes).
     type: str
   labels:
     description: Labels (set at creation).

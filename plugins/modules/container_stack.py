@@ -50,7 +50,9 @@ options:
       - C(secret_env) is a no_log suboption, so its values are hidden from output, diffs and the invocation
         the module logs on the managed host.
       - Every member is validated before anything changes; a bad member fails the task naming
-        C(containers[INDEX].OPTION); the values are checked with the rules of M(hybridops.fleet.container).
+        C(containers[NAME].OPTION) (C(containers[INDEX]) when the name itself is invalid), with the rules of
+        M(hybridops.fleet.container). Names that differ only by a leading V(/) are the same member. C(depends_on)
+        must be a list.
     type: list
     elements: dict
     default: []
@@ -160,7 +162,7 @@ options:
     type: bool
     default: false
   max_workers:
-    description: Members converged at the same time.
+    description: Members converged at the same time (at least V(1)).
     type: int
     default: 8
   max_unavailable:
@@ -168,6 +170,7 @@ options:
       - At most this many members are being recreated (or rolled) at the same time. Unset means no limit
         beyond O(max_workers). With C(recreate=rolling) members, old containers keep serving until their
         replacements are healthy, so this bounds the extra load during a rollout.
+      - At least V(1).
     type: int
   member_state:
     description: Default C(state) of members.

@@ -27,7 +27,10 @@ attributes:
     description: Volume settings before and after.
 options:
   name:
-    description: Volume name.
+    description:
+      - Volume name; Docker's rule applies (2 or more letters, digits, V(_), V(.), V(-), starting with a letter
+        or digit).
+      - With O(state=absent) any name is accepted, so an object named otherwise elsewhere can be removed.
     type: str
     required: true
   state:

@@ -15,6 +15,10 @@ description:
   - Static DHCP hosts are changed on the running network without a restart. Other changes to an active network
     are saved and reported in RV(restart_required); the network is restarted only with O(restart=allowed)
     (restarting a network disconnects the running guests attached to it until they are re-attached).
+  - A network this collection creates carries an ownership marker in its libvirt metadata (as VMs made by
+    M(hybridops.fleet.libvirt_vm) do); updates keep it. A network without it (for example libvirt's V(default))
+    is never deleted without O(force).
+  - Every option is checked before anything changes.
 author:
   - hybridops.fleet developers (@hybridops)
 extends_documentation_fragment:
@@ -32,10 +36,14 @@ options:
     type: str
     required: true
   state:
-    description: V(present) or V(absent).
+    description: V(present) or V(absent) (see O(force)).
     type: str
     choices: [present, absent]
     default: present
+  force:
+    description: With O(state=absent), also delete a network this collection did not create.
+    type: bool
+    default: false
   active:
     description: Whether the network should be started.
     type: bool
@@ -50,10 +58,12 @@ options:
     type: str
     choices: [nat, route, isolated, bridge, open]
   bridge:
-    description: Name of the bridge device libvirt creates (V(virbr10)), or of the existing host bridge with O(mode=bridge).
+    description:
+      - Name of the bridge device libvirt creates (V(virbr10)), or of the existing host bridge with O(mode=bridge).
+      - A Linux interface name - 1-15 characters without V(/), V(:) or whitespace.
     type: str
   forward_dev:
-    description: Host interface to forward through (nat/route).
+    description: Host interface to forward through (nat/route); a Linux interface name like O(bridge).
     type: str
   address:
     description: Address of the host on the network with prefix, e.g. V(192.168.150.1/24).
@@ -90,10 +100,10 @@ options:
         description: Host name.
         type: str
   domain:
-    description: DNS domain served by the network's dnsmasq.
+    description: DNS domain served by the network's dnsmasq; a DNS name (labels of letters, digits and V(-)).
     type: str
   mtu:
-    description: MTU of the bridge.
+    description: MTU of the bridge, V(68) to V(65535).
     type: int
   restart:
     description: V(allowed) restarts an active network to apply changes that need it.
@@ -156,7 +166,7 @@ actions:
   type: list
   elements: str
 network:
-  description: The network's spec and state after the run.
+  description: The network's spec and state after the run; C(managed) says whether it carries the collection's ownership marker.
   returned: always
   type: dict
   sample:
@@ -168,6 +178,7 @@ network:
     dhcp_hosts: []
     active: true
     autostart: true
+    managed: true
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -197,6 +208,7 @@ def main():
             domain=dict(type="str"),
             mtu=dict(type="int"),
             restart=dict(type="str", choices=["never", "allowed"], default="never"),
+            force=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

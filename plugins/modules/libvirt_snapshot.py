@@ -34,7 +34,11 @@ options:
     type: str
     required: true
   name:
-    description: Snapshot name. Without it the module only lists the snapshots (RV(snapshots)).
+    description:
+      - Snapshot name. Without it the module only lists the snapshots (RV(snapshots)).
+      - A new snapshot's name is at most 247 bytes (libvirt writes its metadata through a file named
+        C(NAME.xml.new), and fails on longer names only after qemu has taken the snapshot), without V(/) or
+        control characters, not starting with V(-) or V(.); it is checked before anything is created.
     type: str
   state:
     description:

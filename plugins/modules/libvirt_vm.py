@@ -51,7 +51,9 @@ options:
     type: str
     choices: [qemu, kvm]
   memory:
-    description: Memory, as a size (V(512MiB), V(2GiB)) or an integer in MiB. Default on create 512 MiB.
+    description:
+      - Memory, as a size (V(512MiB), V(2GiB)) or an integer in MiB. Default on create 512 MiB.
+      - From 16 MiB to 64 TiB (the same bounds apply to O(max_memory)).
     type: raw
   max_memory:
     description: Maximum memory (the balloon ceiling). Defaults to O(memory) on create; raising O(memory) above it raises it too.
@@ -235,7 +237,7 @@ options:
     choices: [never, allowed]
     default: never
   shutdown_timeout:
-    description: Seconds to wait for a graceful shutdown before powering off (0 powers off at once).
+    description: Seconds (V(0) or more) to wait for a graceful shutdown before powering off (V(0) powers off at once).
     type: int
     default: 120
   force:

@@ -28,7 +28,9 @@ attributes:
     support: full
 options:
   name:
-    description: Volume name in the pool.
+    description:
+      - Volume name in the pool (a file name in directory pools) - at most 255 bytes, without V(/) or control
+        characters (newlines, tabs), not starting with V(-) or V(.).
     type: str
     required: true
   pool:

@@ -41,6 +41,8 @@ options:
     description:
       - Units to report, e.g. V(nginx) or V(ssh.service) (V(.service) is added when no unit suffix is given).
         Results are keyed by these names. A unit that does not exist fails the task.
+      - Names are checked against systemd's unit name characters (letters, digits, V(:), V(_), V(.), V(\\), V(@),
+        V(-); up to 255) before any command runs, and passed to C(systemctl) after C(--).
       - When omitted, every enabled or active service that listens on a port (or whose socket unit listens for
         it), except the VM's own core and
         infrastructure services (sshd, systemd-*, cron, docker, cloud-init...; listed in RV(excluded)).

@@ -159,12 +159,12 @@ def test_stack_bad_member_fails_naming_it_and_changes_nothing(ansible, clean):
     bad[1]["restart_policy"] = "sometimes"
     result = run(ansible, bad)
     assert result.get("failed") is True
-    assert "containers[1].restart_policy" in result["msg"] and "unless-stopped" in result["msg"]
+    assert "containers[%s].restart_policy" % bad[1]["name"] in result["msg"] and "unless-stopped" in result["msg"]
     assert names_in(clean) == []
     bad = members()
     bad[0]["depends_on"] = [PREFIX + "nobody"]
     result = run(ansible, bad)
-    assert "containers[0].depends_on" in result["msg"]
+    assert "containers[%s].depends_on" % bad[0]["name"] in result["msg"]
     assert names_in(clean) == []
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths as pathlib
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover import systemd
@@ -195,7 +196,7 @@ class Discovery:
         units = [u["unit"] for u in systemd.parse_list_units(out) if u["unit"].endswith(".socket")]
         if not units:
             return
-        out = _run_ok(self.run, ["systemctl", "show", "--no-pager", "-p", "Id,Listen,Triggers"] + units)
+        out = _run_ok(self.run, ["systemctl", "show", "--no-pager", "-p", "Id,Listen,Triggers", "--"] + units)
         by_port = {}
         for props in systemd.parse_show(out):
             triggers = [t for t in (props.get("Triggers") or "").split() if t.endswith(".service")]
@@ -219,7 +220,8 @@ class Discovery:
     def show(self, units):
         if not units:
             return []
-        out = _run_ok(self.run, ["systemctl", "show", "--no-pager", "-p", ",".join(systemd.SHOW_PROPERTIES)]
+        # units after "--": a name starting with '-' (valid: -.mount) is not an option
+        out = _run_ok(self.run, ["systemctl", "show", "--no-pager", "-p", ",".join(systemd.SHOW_PROPERTIES), "--"]
                       + list(units))
         return systemd.parse_show(out)
 
@@ -397,10 +399,11 @@ class Discovery:
 
     # ------------------------------------------------------------------ the whole run
     def discover(self, services=None, include_all=False, propose=True):
+        requested = [validators.check_unit_name(systemd.normalize_unit(s), "services[%d]" % index)
+                     for index, s in enumerate(services or [])]
         check_systemd(self.reader)
         host = self.host_facts()
         self.scan()
-        requested = [systemd.normalize_unit(s) for s in services or []]
         units = requested or self.list_service_units()
         shown = self.show(units)
         if len(shown) != len(units):

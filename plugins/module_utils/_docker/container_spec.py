@@ -32,6 +32,7 @@ import shlex
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import format_size, parse_size
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 
 # update kinds
 RECREATE = "recreate"
@@ -153,46 +154,52 @@ def parse_env_list(items):
 
 _PORT_RE = re.compile(
     r"^(?:(?P<ip>\[[0-9a-fA-F:.]+\]|\d{1,3}(?:\.\d{1,3}){3}):)?"      # host ip (v4, or [v6])
-    r"(?:(?P<host>\d*(?:-\d+)?):)?"                  # host port or range (may be empty)
+    r"(?:(?P<host>(?:\d+(?:-\d+)?)?):)?"            # host port or range (may be empty)
     r"(?P<cont>\d+(?:-\d+)?)"                         # container port or range
     r"(?:/(?P<proto>[a-zA-Z]+))?$")
 PORT_ACCEPTED = ("'[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]', e.g. '80', '8080:80', "
                  "'127.0.0.1:8080:80/tcp', '127.0.0.1::80', '8000-8001:80-81'; PROTO is tcp, udp or sctp")
 
 
-def _port_range(text, item):
-    if "-" in text:
-        low, high = text.split("-", 1)
-        low, high = int(low), int(high)
-    else:
-        low = high = int(text)
+def _port_range(text, item, option):
+    low, _sep, high = text.partition("-")
+    low, high = int(low), int(high or low)
     if not (1 <= low <= high <= 65535):
-        raise ValidationError("ports", "%r: port numbers must be 1-65535 and ranges ascending" % item,
+        raise ValidationError(option, "%r: port numbers must be 1-65535 and ranges ascending" % item,
                               accepted=PORT_ACCEPTED)
     return list(range(low, high + 1))
 
 
-def parse_port(item):
+def parse_port(item, option="ports"):
     """One port string -> list of canonical 'ip:host:container/proto' strings."""
     if isinstance(item, int) and not isinstance(item, bool):
         item = str(item)
     if not isinstance(item, str):
-        raise ValidationError("ports", "%r is not a port string" % (item,), accepted=PORT_ACCEPTED)
+        raise ValidationError(option, "%r is not a port string" % (item,), accepted=PORT_ACCEPTED)
     match = _PORT_RE.match(item.strip())
     if not match:
-        raise ValidationError("ports", "cannot parse %r" % item, accepted=PORT_ACCEPTED)
-    ip = (match.group("ip") or "").strip("[]")
+        raise ValidationError(option, "cannot parse %r" % item, accepted=PORT_ACCEPTED)
+    ip = match.group("ip") or ""
+    if ip:
+        # a mistyped address must not become "every interface"
+        bracketed = ip.startswith("[")
+        ip = ip.strip("[]")
+        try:
+            validators.check_ip(ip, option, version=6 if bracketed else 4)
+        except ValidationError:
+            raise ValidationError(option, "%r: host IP %r is not a valid %s address" % (item, ip, "IPv6" if bracketed else "IPv4"),
+                                  accepted="an IPv4 address or a bracketed IPv6 address in " + PORT_ACCEPTED)
     if ip in ("0.0.0.0", "::"):
         ip = ""
     proto = (match.group("proto") or "tcp").lower()
     if proto not in PORT_PROTOCOLS:
-        raise ValidationError("ports", "%r: unknown protocol %r" % (item, proto), accepted=PORT_ACCEPTED)
-    cont = _port_range(match.group("cont"), item)
+        raise ValidationError(option, "%r: unknown protocol %r" % (item, proto), accepted=PORT_ACCEPTED)
+    cont = _port_range(match.group("cont"), item, option)
     host_text = match.group("host")
     if host_text:
-        host = _port_range(host_text, item)
+        host = _port_range(host_text, item, option)
         if len(host) != len(cont):
-            raise ValidationError("ports", "%r: host and container port ranges differ in length" % item,
+            raise ValidationError(option, "%r: host and container port ranges differ in length" % item,
                                   accepted=PORT_ACCEPTED)
     else:
         host = [""] * len(cont)
@@ -205,8 +212,8 @@ def normalize_ports(value):
     if not isinstance(value, (list, tuple)):
         raise ValidationError("ports", "must be a list", accepted=PORT_ACCEPTED)
     result = []
-    for item in value:
-        result.extend(parse_port(item))
+    for index, item in enumerate(value):
+        result.extend(parse_port(item, "ports[%d]" % index))
     seen = {}
     for entry in result:
         ip, host, _cont, proto = port_parts(entry)
@@ -436,15 +443,15 @@ def networks_match(expected, actual):
 def normalize_spec(spec, require_image=True):
     """Module options -> canonical desired spec. Raises ValidationError naming the option."""
     spec = dict(spec)
-    name = spec.get("name")
-    if not name or not re.match(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$", str(name)):
-        raise ValidationError("name", "%r is not a valid container name" % (name,),
-                              accepted="letters, digits, '_', '.', '-', starting with a letter or digit")
+    name = validators.check_docker_name(spec.get("name"), "name", "container name")
     image = spec.get("image")
     if require_image and not image:
         raise ValidationError("image", "is required unless state=absent")
     env = _str_dict(spec.get("env"), "env") or {}
     secret_env = _str_dict(spec.get("secret_env"), "secret_env") or {}
+    for option, values in (("env", env), ("secret_env", secret_env)):
+        for key in values:
+            validators.check_env_key(key, option)
     both = set(env) & set(secret_env)
     if both:
         raise ValidationError("secret_env", "keys %s are also in env; give each variable once" % ", ".join(sorted(both)))
@@ -457,6 +464,8 @@ def normalize_spec(spec, require_image=True):
     retries = spec.get("restart_retries")
     if retries is not None and restart != "on-failure":
         raise ValidationError("restart_retries", "only applies to restart_policy=on-failure (got %s)" % restart)
+    if retries is not None:
+        retries = validators.check_int(retries, "restart_retries", minimum=0)
     memory = spec.get("memory")
     if memory is not None:
         try:
@@ -473,10 +482,12 @@ def normalize_spec(spec, require_image=True):
             raise ValidationError("cpus", "must be > 0", accepted="a number of CPUs like 0.5 or 2")
     pids = spec.get("pids_limit")
     if pids is not None:
-        try:
-            pids = int(pids)
-        except (TypeError, ValueError):
-            raise ValidationError("pids_limit", "%r is not an integer" % (pids,))
+        # 0 and -1 are Docker's own spellings of "unlimited"; anything below is a typo
+        pids = validators.check_int(pids, "pids_limit", minimum=-1,
+                                    accepted="a positive number of processes, or 0 or -1 for unlimited")
+    hostname = spec.get("hostname")
+    if hostname is not None:
+        validators.check_hostname(hostname, "hostname")
     log_options = _str_dict(spec.get("log_options"), "log_options")
     if log_options and not spec.get("log_driver"):
         raise ValidationError("log_options", "needs log_driver (options are specific to a driver)")
@@ -485,6 +496,8 @@ def normalize_spec(spec, require_image=True):
     if ports and networks and networks[0]["name"] in ("host", "none"):
         raise ValidationError("ports", "cannot publish ports with network %s" % networks[0]["name"])
     stop_timeout = spec.get("stop_timeout")
+    if stop_timeout is not None:
+        stop_timeout = validators.check_int(stop_timeout, "stop_timeout", minimum=0)
     return {
         "name": str(name).lstrip("/"),
         "image": image,

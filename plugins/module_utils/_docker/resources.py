@@ -12,6 +12,7 @@ Labels are set at creation only (the engine cannot change them).
 
 from __future__ import annotations
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
     address, backend_error, is_not_found)
@@ -41,6 +42,7 @@ def volume_view(data):
 
 class _Manager(object):
     kind = None
+    shortest_name = 2
 
     def __init__(self, client, check_mode=False):
         self.client = client
@@ -61,8 +63,17 @@ class _Manager(object):
                 return None
             raise backend_error(self.client, "inspecting %s %s" % (self.kind, name), exc)
 
+    def validate(self, params):
+        """Options of a present object, checked before the engine is asked anything.
+
+        ``state=absent`` takes any name, so objects named otherwise elsewhere can be removed.
+        """
+        validators.check_docker_name(params["name"], "name", "%s name" % self.kind, min_length=self.shortest_name)
+
     def ensure(self, params):
         name = params["name"]
+        if params.get("state") != "absent":
+            self.validate(params)
         current = self._get(name)
         before = self.view(current)
         result = {"changed": False, "actions": []}
@@ -111,12 +122,25 @@ class _Manager(object):
 
 class NetworkManager(_Manager):
     kind = "network"
+    shortest_name = 1  # the engine takes one-character network names
     force_note = " (its containers are disconnected; rerun the container tasks to reconnect them)"
 
     def _inspect(self, name):
         return self.api.inspect_network(name)
 
     view = staticmethod(network_view)
+
+    def validate(self, params):
+        super(NetworkManager, self).validate(params)
+        if params.get("gateway") and not params.get("subnet"):
+            raise ValidationError("gateway", "needs subnet", accepted="subnet and gateway together")
+        if params.get("subnet"):
+            subnet = validators.check_cidr(params["subnet"], "subnet")
+            if params.get("gateway"):
+                gateway = validators.check_ip(params["gateway"], "gateway", version=subnet.version)
+                if gateway not in subnet:
+                    raise ValidationError("gateway", "%s is outside subnet %s" % (gateway, subnet),
+                                          accepted="an address inside %s" % subnet)
 
     @staticmethod
     def desired(params):
@@ -128,8 +152,6 @@ class NetworkManager(_Manager):
         if params.get("subnet"):
             from docker.types import IPAMConfig, IPAMPool  # pylint: disable=import-outside-toplevel
             ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=params["subnet"], gateway=params.get("gateway"))])
-        elif params.get("gateway"):
-            raise ValidationError("gateway", "needs subnet")
         self._call("creating network %s" % params["name"], self.api.create_network, params["name"],
                    driver=params.get("driver") or "bridge", internal=bool(params.get("internal")),
                    labels=params.get("labels") or None, options=params.get("options") or None, ipam=ipam)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import backend_error, is_not_found
@@ -44,14 +45,25 @@ def _check_keys(item, allowed, where):
                               accepted=", ".join(sorted(allowed)))
 
 
+def _depends_on(member):
+    """A member's depends_on as a list of names (a lone string is not split into letters)."""
+    value = member.get("depends_on")
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(dep, str) for dep in value):
+        raise ValidationError("containers[%s].depends_on" % member["name"], "%r is not a list of member names" % (value,),
+                              accepted="a list of member names, e.g. [db]")
+    return [dep.lstrip("/") for dep in value]
+
+
 def order_members(members):
     """Validate depends_on (unknown names, cycles); returns names in a dependency order."""
     names = [m["name"] for m in members]
-    deps = dict((m["name"], list(m.get("depends_on") or [])) for m in members)
-    for index, member in enumerate(members):
+    deps = dict((m["name"], _depends_on(m)) for m in members)
+    for member in members:
         for dep in deps[member["name"]]:
             if dep not in deps:
-                raise ValidationError("containers[%d].depends_on" % index,
+                raise ValidationError("containers[%s].depends_on" % member["name"],
                                       "%s depends on %r, which is not a member of the stack" % (member["name"], dep),
                                       accepted=", ".join(names))
     order = []
@@ -61,7 +73,8 @@ def order_members(members):
         if state.get(name) == "done":
             return
         if state.get(name) == "visiting":
-            raise ValidationError("depends_on", "dependency cycle: %s" % " -> ".join(path + [name]))
+            raise ValidationError("containers[%s].depends_on" % path[0],
+                                  "dependency cycle: %s" % " -> ".join(path + [name]))
         state[name] = "visiting"
         for dep in deps[name]:
             visit(dep, path + [name])
@@ -73,13 +86,39 @@ def order_members(members):
     return order
 
 
+def _check_resources(params):
+    """Declared networks and volumes: known keys and valid names, before anything is created."""
+    for option, allowed, kind, shortest in (("networks", NETWORK_KEYS, "network name", 1),
+                                            ("volumes", VOLUME_KEYS, "volume name", 2)):
+        for index, item in enumerate(params.get(option) or []):
+            where = "%s[%d]" % (option, index)
+            _check_keys(item, allowed, where)
+            if not item.get("name"):
+                raise ValidationError(where + ".name", "is required")
+            validators.check_docker_name(item["name"], where + ".name", kind, min_length=shortest)
+
+
+def _check_limits(params):
+    for option in ("max_workers", "max_unavailable"):
+        if params.get(option) is not None:
+            validators.check_int(params[option], option, minimum=1)
+    if params.get("wait_timeout") is not None:
+        validators.check_int(params["wait_timeout"], "wait_timeout", minimum=0)
+
+
 def normalize_members(params):
-    """Validate every member before anything is touched. Returns member param dicts."""
+    """Validate every member before anything is touched. Returns member param dicts.
+
+    Errors name the member as ``containers[NAME].OPTION`` (``containers[INDEX]`` until
+    the name itself is known to be valid).
+    """
+    _check_limits(params)
+    _check_resources(params)
     members = params.get("containers") or []
     defaults = {"state": params.get("member_state") or "started", "recreate": params.get("recreate") or "auto",
                 "pull": params.get("pull") or "missing", "wait_timeout": params.get("wait_timeout") or 120}
     result = []
-    seen = set()
+    seen = {}
     for index, member in enumerate(members):
         where = "containers[%d]" % index
         _check_keys(member, MEMBER_KEYS, where)
@@ -87,9 +126,17 @@ def normalize_members(params):
         member = dict(defaults, **dict((k, v) for k, v in member.items() if v is not None))
         if not member.get("name"):
             raise ValidationError(where + ".name", "is required")
+        # 'x' and '/x' are the same container
+        raw = member["name"]
+        member["name"] = validators.check_docker_name(raw, where + ".name", "container name")
         if member["name"] in seen:
-            raise ValidationError(where + ".name", "%s is declared twice" % member["name"])
-        seen.add(member["name"])
+            raise ValidationError(where + ".name", "%r names the same container as containers[%d] (%r); declare each "
+                                  "member once" % (raw, seen[member["name"]][0], seen[member["name"]][1]),
+                                  accepted="distinct member names (a leading '/' is ignored)")
+        seen[member["name"]] = (index, raw)
+        where = "containers[%s]" % member["name"]
+        member["wait_timeout"] = validators.check_int(member["wait_timeout"], where + ".wait_timeout", minimum=0)
+        member["depends_on"] = _depends_on(member)
         for key, choices in (("state", STATES), ("recreate", RECREATE_MODES), ("pull", PULL_MODES)):
             if member[key] not in choices:
                 raise ValidationError("%s.%s" % (where, key), "unknown value %r" % (member[key],),
@@ -142,11 +189,10 @@ class StackManager(object):
     # ------------------------------------------------------------------ networks / volumes
 
     def _ensure_networks(self, stack, networks, result):
+        # every declared network is checked before the first one is created
+        missing = []
         for index, net in enumerate(networks or []):
-            _check_keys(net, NETWORK_KEYS, "networks[%d]" % index)
-            name = net.get("name")
-            if not name:
-                raise ValidationError("networks[%d].name" % index, "is required")
+            name = net["name"]
             try:
                 current = self.api.inspect_network(name)
             except Exception as exc:
@@ -154,12 +200,14 @@ class StackManager(object):
                     raise backend_error(self.client, "inspecting network %s" % name, exc)
                 current = None
             driver = net.get("driver") or "bridge"
-            if current is not None:
-                if current.get("Driver") != driver:
-                    raise ValidationError("networks[%d].driver" % index,
-                                          "network %s exists with driver %s, not %s; remove it or change the spec"
-                                          % (name, current.get("Driver"), driver))
-                continue
+            if current is None:
+                missing.append((net, driver))
+            elif current.get("Driver") != driver:
+                raise ValidationError("networks[%d].driver" % index,
+                                      "network %s exists with driver %s, not %s; remove it or change the spec"
+                                      % (name, current.get("Driver"), driver))
+        for net, driver in missing:
+            name = net["name"]
             result["networks_created"].append(name)
             if not self.check_mode:
                 labels = dict(net.get("labels") or {}, **{cs.LABEL_STACK: stack})
@@ -170,11 +218,8 @@ class StackManager(object):
                     raise backend_error(self.client, "creating network %s" % name, exc)
 
     def _ensure_volumes(self, stack, volumes, result):
-        for index, vol in enumerate(volumes or []):
-            _check_keys(vol, VOLUME_KEYS, "volumes[%d]" % index)
-            name = vol.get("name")
-            if not name:
-                raise ValidationError("volumes[%d].name" % index, "is required")
+        for vol in volumes or []:
+            name = vol["name"]
             try:
                 self.api.inspect_volume(name)
                 continue
@@ -217,7 +262,7 @@ class StackManager(object):
                 raise ValidationError("containers[%s].image" % ",".join(bad), str(exc).split(": ", 1)[-1])
         declared = set(n.get("name") for n in params.get("networks") or [] if isinstance(n, dict))
         self.containers.check_networks([cs.normalize_spec(m) for m in members], declared,
-                                       where=lambda i: "containers[%d].networks" % i)
+                                       where=lambda i: "containers[%s].networks" % members[i]["name"])
         self._ensure_networks(stack, params.get("networks"), result)
         self._ensure_volumes(stack, params.get("volumes"), result)
         extra = {cs.LABEL_STACK: stack}
@@ -230,8 +275,7 @@ class StackManager(object):
             try:
                 return self.containers.plan(member, inspect=inspect, image=image, extra_labels=labels, known=True)
             except ValidationError as exc:
-                index = members.index(member)
-                raise ValidationError("containers[%d].%s" % (index, exc.option), str(exc).split(": ", 1)[-1])
+                raise ValidationError("containers[%s].%s" % (member["name"], exc.option), str(exc).split(": ", 1)[-1])
 
         plans = self._parallel(plan_member, members)
         plan_by_name = dict((p["name"], p) for p in plans)

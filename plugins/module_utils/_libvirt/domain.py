@@ -24,6 +24,7 @@ import re
 import shutil
 import time
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import make_diff
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError,
@@ -73,6 +74,11 @@ SCALAR_OPTIONS = {
 
 # --- validation (pure) --------------------------------------------------------------------
 
+# libvirt takes up to 8 EiB and qemu up to its 52-bit physical address space
+# (4 PiB), so neither stops a typo like 999999TiB; 64 TiB is above any x86 host sold
+MEMORY_MAX_MIB = 64 * 1024 * 1024
+
+
 def _size(value, option, default_unit="MiB"):
     try:
         return parse_size(value, default_unit)
@@ -102,9 +108,13 @@ def validate_params(params):
             continue
         if conv == "mib":
             value = _mib(value, option)
-            if option != "tb_cache" and value < 16:
-                raise ValidationError(option, "%s MiB is too small" % value, accepted="at least 16MiB")
+            if option != "tb_cache" and not 16 <= value <= MEMORY_MAX_MIB:
+                raise ValidationError(option, "%s (%d MiB) is out of range" % (params[option], value),
+                                      accepted="16MiB to 64TiB")
         desired[key] = value
+    if params.get("shutdown_timeout") is not None:
+        validators.check_int(params["shutdown_timeout"], "shutdown_timeout", minimum=0,
+                             accepted="seconds >= 0 (0 powers off at once)")
     for option in ("vcpus", "max_vcpus"):
         if desired.get(option) is not None and not 1 <= desired[option] <= 4096:
             raise ValidationError(option, "%r is out of range" % desired[option], accepted="1-4096")
@@ -847,9 +857,7 @@ class VmManager(object):
         xml = self.client.call("reading %s" % self.name, dom.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE)
         root = dx.parse(xml)
         spec = dx.xml_to_spec(root)
-        if not spec["managed"] and not params.get("force"):
-            raise ValidationError("force", "refusing to delete VM %r: it was not created by hybridops.fleet (no ownership metadata)" % self.name,
-                                  accepted="force: true to delete it anyway")
+        dx.require_owned(spec["managed"], "VM", self.name, params.get("force"))
         to_remove = []
         if params.get("remove_storage"):
             owned = dx.read_owned_volumes(root)

@@ -24,6 +24,8 @@ import copy
 import re
 import xml.etree.ElementTree as ET
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
+
 FLEET_NS = "https://hybridops.dev/fleet/1"
 FLEET_PREFIX = "fleet"
 ET.register_namespace(FLEET_PREFIX, FLEET_NS)
@@ -359,6 +361,11 @@ def _w_description(root, value):
         _remove(root, "description")
 
 
+# the collection's element inside <metadata>, by the document's root tag
+# (domains and networks carry the same ownership marker)
+FLEET_NODE = {"domain": "vm", "network": "network"}
+
+
 def _fleet_node(root, create=False):
     meta = root.find("metadata")
     if meta is None:
@@ -366,9 +373,10 @@ def _fleet_node(root, create=False):
             return None
         meta = ET.Element("metadata")
         root.insert(min(3, len(root)), meta)
-    node = meta.find(_q("vm"))
+    tag = _q(FLEET_NODE.get(root.tag, root.tag))
+    node = meta.find(tag)
     if node is None and create:
-        node = ET.SubElement(meta, _q("vm"))
+        node = ET.SubElement(meta, tag)
     return node
 
 
@@ -416,6 +424,23 @@ def _r_managed(root):
 
 def _w_managed(root, value):
     _w_fleet_text("managed")(root, "true" if value else None)
+
+
+def is_managed(root):
+    """Whether a domain or network document carries the collection's ownership marker."""
+    return _r_managed(root)
+
+
+def mark_managed(root):
+    """Put the ownership marker on a domain or network document the collection creates."""
+    _w_managed(root, True)
+
+
+def require_owned(managed, kind, name, force):
+    """Refuse to delete an object the collection did not create, unless ``force``."""
+    if not managed and not force:
+        raise ValidationError("force", "refusing to delete %s %r: it was not created by hybridops.fleet (no ownership "
+                              "metadata)" % (kind, name), accepted="force: true to delete it anyway")
 
 
 def _machine_equal(current, desired):

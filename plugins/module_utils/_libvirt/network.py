@@ -9,8 +9,10 @@ import ipaddress
 import re
 import xml.etree.ElementTree as ET
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import make_diff
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml as dx
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import libvirt
 
 MODES = ("nat", "route", "isolated", "bridge", "open")
@@ -53,6 +55,7 @@ def read_spec(xml_text):
         "dhcp_hosts": sorted(hosts, key=lambda h: h.get("mac") or ""),
         "domain": domain.get("name") if domain is not None else None,
         "mtu": int(mtu.get("size")) if mtu is not None else None,
+        "managed": dx.is_managed(root),
     }
 
 
@@ -62,15 +65,20 @@ def host_xml(host):
 
 
 def build_xml(name, spec, current_xml=None):
-    """Network XML from a spec; an existing network's UUID and MAC are kept."""
+    """Network XML from a spec; an existing network's UUID, MAC and metadata (ownership) are kept.
+
+    A new network carries the collection's ownership marker, as a new VM does.
+    """
     root = ET.Element("network")
     ET.SubElement(root, "name").text = name
     if current_xml:
         old = ET.fromstring(current_xml)
-        for tag in ("uuid", "mac"):
+        for tag in ("uuid", "mac", "metadata"):
             node = old.find(tag)
             if node is not None:
                 root.append(node)
+    else:
+        dx.mark_managed(root)
     mode = spec["mode"]
     if mode != "isolated":
         attrs = {"mode": mode}
@@ -112,6 +120,14 @@ def normalise_params(params):
             desired[key] = params[key]
     if params.get("state") == "absent":
         return desired
+    for key in ("bridge", "forward_dev"):
+        if key in desired:
+            validators.check_interface_name(desired[key], key)
+    if "mtu" in desired:
+        desired["mtu"] = validators.check_mtu(desired["mtu"], "mtu")
+    if "domain" in desired:
+        # dnsmasq reads it from its config file: a newline there injects options
+        desired["domain"] = validators.check_dns_name(desired["domain"], "domain")
     mode = desired.get("mode")
     if mode == "bridge" and not desired.get("bridge"):
         raise ValidationError("bridge", "mode=bridge needs the name of an existing host bridge", accepted="bridge: br0")
@@ -204,7 +220,7 @@ class NetworkManager(object):
                 if len(hosts) > 20:
                     spec["dhcp_ranges"] = [{"start": str(hosts[len(hosts) // 2]), "end": str(hosts[-1])}]
             changes = ["created"]
-            after = dict(spec, **want_state)
+            after = dict(spec, managed=True, **want_state)
             result = {"changed": True, "changes": changes, "restart_required": False}
             if self.diff_mode:
                 result["diff"] = make_diff({"state": "absent"}, after)
@@ -294,6 +310,8 @@ class NetworkManager(object):
         return facts
 
     def _absent(self, net, current, state):
+        if net is not None:
+            dx.require_owned(current["managed"], "network", self.name, self.params.get("force"))
         result = {"changed": net is not None, "network": {"name": self.name, "state": "absent"}, "actions": []}
         if self.diff_mode:
             result["diff"] = make_diff(dict(current, **state) if current else {"state": "absent"}, {"state": "absent"})

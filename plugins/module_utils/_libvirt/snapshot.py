@@ -7,9 +7,22 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml as dx
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import error_code, libvirt
+
+
+# libvirt writes a snapshot's metadata through a temporary <name>.xml.new: with a
+# longer name qemu has already taken the internal snapshot when libvirt fails to
+# write that file, leaving an orphan inside the qcow2 (measured on libvirt 9.0:
+# 247 bytes stored, 248 orphaned)
+NAME_MAX_BYTES = validators.FILE_NAME_MAX - len(".xml.new")
+
+
+def check_name(name):
+    """A snapshot name libvirt can store (checked before the snapshot is taken)."""
+    return validators.check_libvirt_name(name, "name", "snapshot name", max_bytes=NAME_MAX_BYTES)
 
 
 def snapshot_xml(name, description, disks):
@@ -70,6 +83,8 @@ class SnapshotManager(object):
         name = params.get("name")
         if state != "present" and not name:
             raise ValidationError("name", "is required with state=%s" % state, accepted="a snapshot name")
+        if state == "present" and name is not None:
+            check_name(name)
         result = {"changed": False, "actions": []}
         snap = self._lookup(dom, name) if name else None
         if state == "present" and name and snap is None:

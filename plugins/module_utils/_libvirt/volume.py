@@ -9,6 +9,7 @@ import hashlib
 import os
 import xml.etree.ElementTree as ET
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError,
     ValidationError,
@@ -231,9 +232,7 @@ class VolumeManager(object):
 
     def _validate(self):
         params = self.params
-        name = params.get("name") or ""
-        if not name or "/" in name or name.startswith("."):
-            raise ValidationError("name", "%r is not a valid volume name" % name, accepted="a file name without /")
+        name = validators.check_libvirt_name(params.get("name") or "", "name", "volume name")
         given = [k for k in ("src", "size", "backing", "clone_from") if params.get(k) is not None]
         if params.get("state") != "absent" and not given:
             raise ValidationError("src", "nothing says what the volume holds",

@@ -93,11 +93,12 @@ def recording_run(log, run):
 
 def _call_key(argv):
     """`systemctl show -p <properties> units` is matched on its units only: a capture made
-    before a property was added answers as a systemd that does not print that property."""
+    before a property was added answers as a systemd that does not print that property.
+    The ``--`` before the units is ignored too (captures older than it print the same)."""
     argv = list(argv)
     if argv[:2] == ["systemctl", "show"] and "-p" in argv:
         index = argv.index("-p")
-        argv = argv[:index] + argv[index + 2:]
+        argv = [a for a in argv[:index] + argv[index + 2:] if a != "--"]
     return json.dumps(argv)
 
 

@@ -136,3 +136,33 @@ def test_not_systemd_fails_clearly(capture):
     capture["isdir"]["/run/systemd/system"] = False
     with pytest.raises(SystemdMissingError, match="PID 1 is systemd; PID 1 here is 'bash'"):
         run_discovery(capture)
+
+
+def test_units_are_passed_after_double_dash(capture):
+    calls = []
+    run = replay_run(capture)
+
+    def recording(argv):
+        calls.append(list(argv))
+        return run(argv)
+
+    discover({"services": ["hybridops-web", "sshd"]}, recording, ReplayReader(capture), replay_which(capture))
+    shows = [argv for argv in calls if argv[:2] == ["systemctl", "show"]]
+    assert shows
+    for argv in shows:
+        assert argv[argv.index("--") + 1:] == ["hybridops-web.service", "sshd.service"]
+
+
+@pytest.mark.parametrize("name,index", [
+    (["ssh", "bad unit"], 1), (["x\n.service"], 0), (["a/b"], 0), (["u" * 300], 0)])
+def test_bad_unit_names_fail_before_any_command(capture, name, index):
+    calls = []
+
+    def recording(argv):
+        calls.append(argv)
+        return replay_run(capture)(argv)
+
+    with pytest.raises(FleetError) as info:
+        discover({"services": name}, recording, ReplayReader(capture), replay_which(capture))
+    assert info.value.option == "services[%d]" % index and "unit name" in str(info.value)
+    assert calls == []

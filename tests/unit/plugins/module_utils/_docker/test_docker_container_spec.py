@@ -1,6 +1,8 @@
 """Pure spec <-> inspect functions: normalise, compare (incl. image-default cases), bodies."""
 import copy
 
+import re
+
 import pytest
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
@@ -251,7 +253,7 @@ def test_pids_limit_unlimited_forms():
 def test_bad_input_raises_validation_error_naming_option(option, value, accepted):
     with pytest.raises(ValidationError) as info:
         cs.normalize_spec(dict(BASE, name="c1", **{option: value}))
-    assert info.value.option.split(".")[0] == option
+    assert re.split(r"[.\[]", info.value.option)[0] == option
     assert accepted in str(info.value)
 
 
@@ -357,3 +359,56 @@ def test_create_body_shape():
 def test_daemon_merge_keeps_user_env_first():
     merged = daemon_merge({"Image": "x", "Env": ["PATH=/mine"]}, IMAGE)
     assert merged["Env"][0] == "PATH=/mine" and "LANG=C.UTF-8" in merged["Env"]
+
+
+# ---------------------------------------------------------------- hostile input
+
+@pytest.mark.parametrize("ports,expected", [
+    (["127.0.0.1:18082:80"], ["127.0.0.1:18082:80/tcp"]),
+    (["[::1]:18082:80/udp"], ["::1:18082:80/udp"]),
+    (["0.0.0.0:8080:80"], [":8080:80/tcp"]),
+    (["127.0.0.1::80"], ["127.0.0.1::80/tcp"]),
+])
+def test_port_host_ip_forms(ports, expected):
+    assert cs.normalize_ports(ports) == expected
+
+
+@pytest.mark.parametrize("item,message", [
+    ("127.0.0.256:18082:80", "not a valid IPv4"),
+    ("999.1.1.1:80:80", "not a valid IPv4"),
+    ("[::12345]:80:80", "not a valid IPv6"),
+    ("[127.0.0.1]:80:80", "not a valid IPv6"),
+    ("-5:80", "cannot parse"),
+    ("80-:80", "cannot parse"),
+    ("0:80", "1-65535"),
+])
+def test_bad_port_names_its_index(item, message):
+    with pytest.raises(ValidationError) as info:
+        cs.normalize_ports(["80", item])
+    assert info.value.option == "ports[1]"
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("value,expected", [(None, 0), (0, 0), (-1, 0), (100, 100)])
+def test_pids_limit_unlimited_spellings(value, expected):
+    assert cs.normalize_spec(dict(BASE, name="c1", pids_limit=value))["pids_limit"] == expected
+
+
+@pytest.mark.parametrize("spec,option", [
+    ({"pids_limit": -5}, "pids_limit"),
+    ({"pids_limit": "many"}, "pids_limit"),
+    ({"hostname": "web\n1"}, "hostname"),
+    ({"hostname": "h" * 65}, "hostname"),
+    ({"env": {"A=B": "1"}}, "env"),
+    ({"env": {"": "1"}}, "env"),
+    ({"secret_env": {"TOKEN=": "x"}}, "secret_env"),
+    ({"stop_timeout": "abc"}, "stop_timeout"),
+    ({"stop_timeout": -1}, "stop_timeout"),
+    ({"restart_policy": "on-failure", "restart_retries": "x"}, "restart_retries"),
+    ({"name": "/"}, "name"),
+    ({"name": 12}, "name"),
+])
+def test_hostile_spec_values_name_the_option(spec, option):
+    with pytest.raises(ValidationError) as info:
+        cs.normalize_spec(dict(BASE, **dict({"name": "c1"}, **spec)))
+    assert info.value.option == option and info.value.accepted

@@ -178,16 +178,16 @@ def test_stack_partial_failure_reports_and_rerun_converges(client):
 
 
 def test_stack_validation_before_any_change(client):
-    bad = [dict(MEMBERS[0]), {"name": "x", "image": "web:1", "ports": ["nope"]}]
+    bad = [dict(MEMBERS[0]), {"name": "xx", "image": "web:1", "ports": ["nope"]}]
     with pytest.raises(ValidationError) as info:
         StackManager(client).converge(stack(bad))
-    assert info.value.option == "containers[1].ports"
+    assert info.value.option == "containers[xx].ports[0]"
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(stack([{"name": "x", "image": "web:1", "colour": "red"}]))
+        StackManager(client).converge(stack([{"name": "xx", "image": "web:1", "colour": "red"}]))
     assert info.value.option == "containers[0].colour"
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(stack([{"name": "x", "image": "nope:1", "pull": "never"}]))
-    assert "containers[x].image" in str(info.value)
+        StackManager(client).converge(stack([{"name": "xx", "image": "nope:1", "pull": "never"}]))
+    assert "containers[xx].image" in str(info.value)
     assert client.api.mutations() == []
 
 
@@ -198,7 +198,7 @@ def test_depends_on_validation():
     assert "cycle" in str(info.value)
     with pytest.raises(ValidationError) as info:
         order_members([{"name": "a", "depends_on": ["zzz"]}])
-    assert info.value.option == "containers[0].depends_on"
+    assert info.value.option == "containers[a].depends_on"
 
 
 def test_max_unavailable_bounds_concurrent_replacements(client):
@@ -233,13 +233,13 @@ def test_unknown_network_fails_before_any_change(client):
         ContainerManager(client).ensure(spec(networks=["nonet"]))
     assert info.value.option == "networks" and "nonet" in str(info.value)
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(stack([{"name": "a", "image": "box:1"},
-                                             {"name": "b", "image": "box:1", "networks": ["nonet"]}]))
-    assert info.value.option == "containers[1].networks"
+        StackManager(client).converge(stack([{"name": "aa", "image": "box:1"},
+                                             {"name": "bb", "image": "box:1", "networks": ["nonet"]}]))
+    assert info.value.option == "containers[bb].networks"
     assert client.api.mutations() == []
     # a network declared by the stack is fine (created first; in check mode it does not exist yet)
     predicted = StackManager(client, check_mode=True).converge(
-        stack([{"name": "b", "image": "box:1", "networks": ["n1"]}], networks=[{"name": "n1"}]))
+        stack([{"name": "bb", "image": "box:1", "networks": ["n1"]}], networks=[{"name": "n1"}]))
     assert predicted["networks_created"] == ["n1"] and client.api.mutations() == []
 
 
@@ -273,3 +273,83 @@ def test_unexpected_error_in_a_member_is_reported_not_hung(client):
     assert result["failed_members"] == ["worker"]
     assert "RuntimeError: sdk surprise" in result["containers"]["worker"]["error"]
     assert sorted(result["changed_members"]) == ["api", "db", "web"]
+
+
+# ---------------------------------------------------------------- hostile member input
+
+@pytest.mark.parametrize("bad,option,accepted", [
+    ([{"name": "xx", "image": "web:1"}, {"name": "/xx", "image": "web:1"}], "containers[1].name", "distinct"),
+    ([{"name": 5, "image": "web:1"}], "containers[0].name", "letters, digits"),
+    ([{"name": "w", "image": "web:1"}], "containers[0].name", "2 or more"),
+    ([{"name": "web", "image": "web:1", "stop_timeout": "abc"}], "containers[web].stop_timeout", ">= 0"),
+    ([{"name": "web", "image": "web:1", "restart_policy": "on-failure", "restart_retries": "x"}],
+     "containers[web].restart_retries", ">= 0"),
+    ([{"name": "web", "image": "web:1", "wait_timeout": "soon"}], "containers[web].wait_timeout", ">= 0"),
+    ([{"name": "web", "image": "web:1"}, {"name": "api", "image": "web:1", "depends_on": "web"}],
+     "containers[api].depends_on", "list of member names"),
+    ([{"name": "web", "image": "web:1", "ports": ["8080:80", "127.0.0.256:18082:80"]}],
+     "containers[web].ports[1]", "IPv4"),
+    ([{"name": "web", "image": "web:1", "ports": ["-5:80"]}], "containers[web].ports[0]", "HOST_PORT"),
+    ([{"name": "web", "image": "web:1", "pids_limit": -5}], "containers[web].pids_limit", "unlimited"),
+    ([{"name": "web", "image": "web:1", "hostname": "web\nevil"}], "containers[web].hostname", "DNS name"),
+    ([{"name": "web", "image": "web:1", "env": {"A=B": "1"}}], "containers[web].env", "'='"),
+])
+def test_stack_hostile_member_fails_before_prune(client, bad, option, accepted):
+    # an undeclared labelled container exists: pruning it would be the first change
+    StackManager(client).converge(stack([{"name": "old", "image": "box:1"}]))
+    before = len(client.api.mutations())
+    with pytest.raises(ValidationError) as info:
+        StackManager(client).converge(stack(bad))
+    assert info.value.option == option and accepted in str(info.value)
+    assert len(client.api.mutations()) == before
+    assert [c["Names"][0] for c in client.api.containers(all=True)] == ["/old"]
+
+
+@pytest.mark.parametrize("params,option", [
+    ({"max_unavailable": -1}, "max_unavailable"),
+    ({"max_unavailable": 0}, "max_unavailable"),
+    ({"max_workers": 0}, "max_workers"),
+    ({"networks": [{"name": "ok-net"}, {"name": "bad\nnet"}]}, "networks[1].name"),
+    ({"networks": [{"name": "-net"}]}, "networks[0].name"),
+    ({"volumes": [{"name": "v<1>"}]}, "volumes[0].name"),
+])
+def test_stack_hostile_stack_options_fail_before_any_change(client, params, option):
+    StackManager(client).converge(stack([{"name": "old", "image": "box:1"}]))
+    before = len(client.api.mutations())
+    with pytest.raises(ValidationError) as info:
+        StackManager(client).converge(dict(stack([{"name": "web", "image": "web:1"}]), **params))
+    assert info.value.option == option
+    assert len(client.api.mutations()) == before
+
+
+def test_stack_members_named_with_and_without_slash_depend_on_each_other(client):
+    result = StackManager(client).converge(stack([{"name": "/db", "image": "box:1"},
+                                                  {"name": "api", "image": "box:1", "depends_on": ["/db"]}]))
+    assert sorted(result["changed_members"]) == ["api", "db"]
+
+
+@pytest.mark.parametrize("params,option", [
+    ({"name": "bad\nnet"}, "name"),
+    ({"name": "-net"}, "name"),
+    ({"name": "<net>&'\""}, "name"),
+    ({"name": "n3", "subnet": "172.30.0.1/24"}, "subnet"),
+    ({"name": "n3", "subnet": "172.30.0.0"}, "subnet"),
+    ({"name": "n3", "subnet": "172.30.0.0/24", "gateway": "172.31.0.1"}, "gateway"),
+    ({"name": "n3", "subnet": "172.30.0.0/24", "gateway": "172.30.0.256"}, "gateway"),
+    ({"name": "n3", "gateway": "172.30.0.1"}, "gateway"),
+])
+def test_network_hostile_input_fails_before_the_engine_is_asked(client, params, option):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager
+    with pytest.raises(ValidationError) as info:
+        NetworkManager(client).ensure(dict(params, state="present"))
+    assert info.value.option == option and info.value.accepted
+    assert client.api.calls == []
+
+
+@pytest.mark.parametrize("name", ["bad\nvol", "-vol", "v<1>", "a/b", ""])
+def test_volume_hostile_names_fail_before_the_engine_is_asked(client, name):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import VolumeManager
+    with pytest.raises(ValidationError) as info:
+        VolumeManager(client).ensure({"name": name, "state": "present"})
+    assert info.value.option == "name"
+    assert client.api.calls == []

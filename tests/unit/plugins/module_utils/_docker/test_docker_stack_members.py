@@ -26,4 +26,4 @@ def test_a_member_that_asks_for_rolling_keeps_it():
 def test_unknown_recreate_names_the_member_option():
     with pytest.raises(ValidationError) as info:
         members("auto", {"name": "web", "image": "hybridops/web:1", "recreate": "sometimes"})
-    assert "containers[0].recreate" in str(info.value)
+    assert "containers[web].recreate" in str(info.value)

@@ -153,6 +153,10 @@ def test_add_and_remove_disk(client, names, base):
 @pytest.mark.parametrize("over,option", [
     ({"memory": "lots"}, "memory"),
     ({"memory": "8MiB"}, "memory"),
+    ({"memory": "999999TiB"}, "memory"),
+    ({"memory": "65TiB"}, "memory"),
+    ({"max_memory": "999999TiB"}, "max_memory"),
+    ({"shutdown_timeout": -5}, "shutdown_timeout"),
     ({"vcpus": 0}, "vcpus"),
     ({"vcpus": 4, "max_vcpus": 2}, "vcpus"),
     ({"name": "bad name!"}, "name"),
@@ -264,6 +268,10 @@ def test_absent_storage_only_when_asked(client, names, base):
     result = run(client, name=remove, state="absent", remove_storage=True)
     assert "%s-root.qcow2" % remove not in pool_volumes(client)
     assert client.volume(client.pool(POOL), "unit-base.qcow2") is not None  # the base is never removed
+
+
+def test_memory_cap_is_inclusive():
+    assert validate_params({"name": "x", "memory": "64TiB"})["memory"] == 64 * 1024 * 1024
 
 
 def test_validate_params_is_pure():

@@ -28,6 +28,15 @@ def test_isolated_and_bridge_modes():
     assert (spec["mode"], spec["bridge"], spec["address"]) == ("bridge", "br0", None)
 
 
+def test_new_network_is_marked_and_a_rebuild_keeps_metadata():
+    created = nw.build_xml("n", {"mode": "nat"})
+    assert nw.read_spec(created)["managed"] is True
+    assert nw.read_spec(nw.build_xml("n", {"mode": "isolated"}, created))["managed"] is True
+    foreign = "<network><name>n</name><metadata><x:y xmlns:x='urn:other'>keep</x:y></metadata></network>"
+    rebuilt = nw.build_xml("n", {"mode": "nat"}, foreign)
+    assert nw.read_spec(rebuilt)["managed"] is False and "urn:other" in rebuilt
+
+
 def test_build_keeps_uuid():
     xml = "<network><name>n</name><uuid>2d2f5e2c-59a4-4d6e-9b8f-8d2a1c51a0b1</uuid><mac address='52:54:00:aa:aa:aa'/></network>"
     spec = nw.read_spec(nw.build_xml("n", {"mode": "nat"}, xml))
@@ -43,6 +52,18 @@ def test_build_keeps_uuid():
     ({"dhcp_hosts": [{"mac": "52:54:00:00:00:09", "ip": "192.168.1.1"}]}, "dhcp_hosts[0].ip"),
     ({"mode": "bridge", "bridge": None}, "bridge"),
     ({"name": "bad name"}, "name"),
+    ({"domain": "lab\naddress=/example.com/10.9.0.66"}, "domain"),
+    ({"domain": "-lab"}, "domain"),
+    ({"domain": "a..b"}, "domain"),
+    ({"bridge": "virbr-much-too-long"}, "bridge"),
+    ({"bridge": "vir/br"}, "bridge"),
+    ({"bridge": "vir br"}, "bridge"),
+    ({"bridge": "virbr:1"}, "bridge"),
+    ({"forward_dev": "eth0\n"}, "forward_dev"),
+    ({"mtu": -1}, "mtu"),
+    ({"mtu": 0}, "mtu"),
+    ({"mtu": 67}, "mtu"),
+    ({"mtu": 65536}, "mtu"),
 ])
 def test_bad_input(over, option):
     with pytest.raises(ValidationError) as info:
@@ -84,3 +105,23 @@ def test_manager_create_idempotent_update_absent(client):
     assert run(client, check=True, state="absent")["changed"] and client.network("unit-net") is not None
     assert run(client, state="absent")["changed"] and client.network("unit-net") is None
     assert run(client, state="absent")["changed"] is False
+
+
+def test_foreign_network_is_not_deleted_without_force(client):
+    """A network defined outside the collection (no marker) survives state=absent, even in check mode."""
+    xml = "<network><name>unit-net</name><bridge name='virbr-unit'/><ip address='10.9.0.1' prefix='24'/></network>"
+    client.conn.networkDefineXML(xml).create()
+    for check in (True, False):
+        with pytest.raises(ValidationError) as info:
+            run(client, check=check, state="absent")
+        assert info.value.option == "force" and "not created by hybridops.fleet" in str(info.value)
+        assert client.network("unit-net") is not None and client.network("unit-net").isActive()
+    # an update does not adopt it (the marker comes only with creation)
+    assert run(client, dhcp_hosts=[])["network"]["managed"] is False
+    assert run(client, state="absent", force=True)["changed"] and client.network("unit-net") is None
+
+
+def test_created_network_keeps_its_marker_through_updates(client):
+    assert run(client)["network"]["managed"] is True
+    assert run(client, mtu=1400)["network"]["managed"] is True
+    assert run(client, state="absent")["changed"] and client.network("unit-net") is None

@@ -56,3 +56,16 @@ def test_errors(client):
     with pytest.raises(ValidationError) as info:
         run(client, name="missing", state="reverted")
     assert info.value.option == "name"
+
+
+@pytest.mark.parametrize("name", ["bad\nname", "a/b", "-x", ".x", "s" * 248, "\u00e9" * 124])
+def test_unstorable_snapshot_names_are_refused_before_the_snapshot_is_taken(client, name):
+    with pytest.raises(ValidationError) as info:
+        run(client, name=name)
+    assert info.value.option == "name" and info.value.accepted
+    assert run(client)["snapshots"] == []
+
+
+def test_longest_storable_name_is_accepted(client):
+    # libvirt writes <name>.xml.new: 247 bytes + ".xml.new" is the 255-byte file name limit
+    assert run(client, name="s" * 247)["changed"]

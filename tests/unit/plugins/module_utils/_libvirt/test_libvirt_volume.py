@@ -73,7 +73,10 @@ def test_overlay_and_validation(client):
                            ({"name": "unit-vol-x", "size": "huge"}, "size"),
                            ({"name": "unit-vol-x", "size": 1, "pool": "nope"}, "pool"),
                            ({"name": "unit-vol-x", "src": "/nonexistent"}, "src"),
-                           ({"name": "a/b", "size": 1}, "name")):
+                           ({"name": "a/b", "size": 1}, "name"),
+                           ({"name": "unit-vol-x\nevil", "size": 1}, "name"),
+                           ({"name": "-unit-vol-x", "size": 1}, "name"),
+                           ({"name": "v" * 256, "size": 1}, "name")):
         with pytest.raises(ValidationError) as info:
             run(client, **params)
         assert info.value.option == option
