@@ -47,7 +47,8 @@ options:
         C(command), C(entrypoint), C(env), C(secret_env), C(labels), C(ports), C(mounts), C(volumes),
         C(restart_policy), C(restart_retries), C(healthcheck), C(user), C(working_dir), C(hostname),
         C(memory), C(cpus), C(pids_limit), C(networks), C(log_driver), C(log_options), C(stop_timeout),
-        C(state), C(recreate), C(pull), C(wait_timeout)) plus C(depends_on), a list of member names.
+        C(state), C(recreate), C(pull), C(wait_timeout), C(keep_volumes)) plus C(depends_on), a list of
+        member names. They are compared exactly as that module compares them.
       - Member names are container names. C(state=absent) is not allowed for a member; drop it from the
         list instead.
       - C(secret_env) values are hidden from output and logs like the module's own secrets.
@@ -108,6 +109,12 @@ options:
     description: Default C(wait_timeout) of members (seconds to wait for health).
     type: int
     default: 120
+  keep_volumes:
+    description:
+      - Default C(keep_volumes) of members (see M(hybridops.fleet.container)), and whether pruned containers
+        keep their anonymous volumes. By default anonymous volumes go with the container that is removed.
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -205,6 +212,7 @@ def main():
         recreate=dict(type="str", choices=["auto", "always", "never", "rolling"], default="auto"),
         pull=dict(type="str", choices=["missing", "always", "never"], default="missing"),
         wait_timeout=dict(type="int", default=120),
+        keep_volumes=dict(type="bool", default=False),
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -24,7 +24,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client imp
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
     CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver)
 
-MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {"state", "recreate", "pull", "wait_timeout", "depends_on"}
+MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {"state", "recreate", "pull", "wait_timeout", "keep_volumes", "depends_on"}
 NETWORK_KEYS = {"name", "driver", "internal", "labels", "options"}
 VOLUME_KEYS = {"name", "driver", "labels", "driver_opts"}
 
@@ -71,7 +71,8 @@ def normalize_members(params):
     """Validate every member before anything is touched. Returns member param dicts."""
     members = params.get("containers") or []
     defaults = {"state": params.get("member_state") or "started", "recreate": params.get("recreate") or "auto",
-                "pull": params.get("pull") or "missing", "wait_timeout": params.get("wait_timeout") or 120}
+                "pull": params.get("pull") or "missing", "wait_timeout": params.get("wait_timeout") or 120,
+                "keep_volumes": bool(params.get("keep_volumes"))}
     result = []
     seen = set()
     for index, member in enumerate(members):
@@ -231,7 +232,7 @@ class StackManager(object):
         plan_by_name = dict((p["name"], p) for p in plans)
         declared = set(plan_by_name)
         prune = [name for name in sorted(labelled) if name not in declared] if params.get("prune", True) else []
-        self._prune(prune, labelled, result)
+        self._prune(prune, labelled, result, params.get("keep_volumes"))
         self._apply(members, plan_by_name, params, result)
         result["changed"] = bool(result["changed_members"] or result["pruned"] or result["networks_created"]
                                  or result["volumes_created"])
@@ -246,10 +247,11 @@ class StackManager(object):
                 return mode
         return "missing"
 
-    def _prune(self, names, labelled, result):
+    def _prune(self, names, labelled, result, keep_volumes=False):
         def remove(name):
             if not self.check_mode:
-                self.containers._remove(labelled[name]["Id"], 10 if labelled[name].get("State") == "running" else None)
+                self.containers._remove(labelled[name]["Id"], 10 if labelled[name].get("State") == "running" else None,
+                                        bool(keep_volumes))
             return name
         result["pruned"] = self._parallel(remove, names)
 
@@ -369,7 +371,7 @@ class StackManager(object):
         for item in self._list():
             if (item.get("Labels") or {}).get(cs.LABEL_STACK) == stack:
                 labelled[(item.get("Names") or ["/"])[0].lstrip("/")] = item
-        self._prune(sorted(labelled), labelled, result)
+        self._prune(sorted(labelled), labelled, result, params.get("keep_volumes"))
         removed_networks = []
         removed_volumes = []
         try:
