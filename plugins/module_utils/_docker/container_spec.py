@@ -791,7 +791,6 @@ class Option(object):
     """One option family: desired -> expected inspect value, inspect -> actual, create body, update."""
 
     def __init__(self, name, expected, actual, apply, update=RECREATE, view=None, match=None, in_place_when=None):
-        # in_place_when(desired, expected, actual): False turns an in-place difference into a recreate
         self.name = name
         self.expected = expected
         self.actual = actual
@@ -799,7 +798,7 @@ class Option(object):
         self.update = update
         self.view = view or (lambda value, img, d: value)
         self.match = match or (lambda exp, act: exp == act)
-        # an in-place update is possible only when this holds for the desired value
+        # in_place_when(desired, expected, actual): False turns an in-place difference into a recreate
         self.in_place_when = in_place_when or (lambda d, exp, act: True)
 
 
