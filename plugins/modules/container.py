@@ -14,7 +14,13 @@ description:
     compared by image ID, not by tag string, and the image's own CMD, ENTRYPOINT, ENV, labels,
     healthcheck, USER and WORKDIR are inherited defaults, never drift.
   - A container is recreated only on a real difference. Memory, CPUs, PIDs limit and restart policy are
-    updated in place; networks are connected/disconnected in place.
+    updated in place; networks are connected/disconnected in place (except a move into or out of the
+    V(host) or V(none) network, which needs a new container).
+  - Values the engine or the daemon fills in are not drift - the daemon's default C(log-opts) from its
+    C(daemon.json), the aliases the engine adds to network endpoints, paths the engine cleans
+    (trailing slashes) - and the diff of an unchanged container shows identical before and after.
+  - When a container is replaced, its anonymous volumes (those of an image's C(VOLUME) not given a name)
+    are removed with it unless O(keep_volumes=true); see there for why this differs from community.docker.
   - O(recreate=rolling) starts the replacement beside the old container, waits until it is healthy and only
     then removes the old one. If the replacement never gets healthy it is removed, the old container keeps
     serving, and the task fails saying so.
@@ -40,7 +46,7 @@ options:
     description:
       - Image reference (C(repo:tag), C(repo@sha256:...) or an image ID). Required unless O(state=absent).
       - The container is compared with the image's ID, so re-tagging a new build triggers a recreate and
-        naming the same image differently does not.
+        naming the same image differently does not (nor does it show in the diff).
     type: str
   pull:
     description:
@@ -54,7 +60,10 @@ options:
     description: Command (list, or a string split like a shell). Defaults to the image's CMD.
     type: raw
   entrypoint:
-    description: Entrypoint (list or string). Defaults to the image's ENTRYPOINT. Giving it drops the image's CMD.
+    description:
+      - Entrypoint (list or string). Defaults to the image's ENTRYPOINT. Giving it drops the image's CMD.
+      - V([]) clears the image's ENTRYPOINT (like C(docker run --entrypoint "")); the image's CMD is then
+        still inherited unless O(command) is given.
     type: raw
   env:
     description: Environment variables (added to the image's ENV). Names must be non-empty and contain no V(=).
@@ -84,7 +93,9 @@ options:
         choices: [bind, volume, tmpfs]
         default: volume
       source:
-        description: Host path (bind) or volume name (volume); not for tmpfs.
+        description:
+          - Host path (bind) or volume name (volume); not for tmpfs.
+          - Paths are compared the way the engine stores them, so V(/srv/data/) and V(/srv/data) are the same.
         type: str
       target:
         description: Absolute path in the container.
@@ -106,11 +117,16 @@ options:
     type: str
     choices: ['no', always, unless-stopped, on-failure]
   restart_retries:
-    description: Maximum restarts for O(restart_policy=on-failure).
+    description:
+      - Maximum restarts for O(restart_policy=on-failure); V(0) means no limit.
+      - V(0) is accepted with every policy (it is what the engine stores for them); a positive value needs
+        O(restart_policy=on-failure).
     type: int
   healthcheck:
     description:
       - Healthcheck. Fields not given are taken from the image's HEALTHCHECK.
+      - When omitted, the container has the image's healthcheck (or none when the image has none), so a
+        healthcheck removed from the spec is a difference and the container is recreated without it.
     type: dict
     suboptions:
       test:
@@ -136,13 +152,19 @@ options:
     description: User (name or UID[:GID]). Defaults to the image's USER.
     type: str
   working_dir:
-    description: Working directory. Defaults to the image's WORKDIR.
+    description:
+      - Working directory, an absolute path. Defaults to the image's WORKDIR.
+      - Compared as the engine stores it (V(/tmp/) is V(/tmp)).
     type: str
   hostname:
     description: Container hostname (not compared when omitted); a DNS name of at most 64 characters.
     type: str
   memory:
-    description: Memory limit, e.g. V(256m), V(1GiB) (updated in place; removing it recreates).
+    description:
+      - Memory limit, e.g. V(256m), V(512MB), V(1GiB) (updated in place; removing it recreates).
+      - Units follow the docker CLI and community.docker, not the libvirt options of this collection - V(k),
+        V(m), V(g), V(KB), V(MB), V(GB) and V(KiB), V(MiB), V(GiB) are all powers of 1024
+        (V(512MB) is 512 MiB); a bare number is bytes.
     type: str
   cpus:
     description: CPU limit in CPUs, e.g. V(0.5) (updated in place).
@@ -156,6 +178,11 @@ options:
     description:
       - Networks to attach, each a name or a dict with C(name), C(aliases) (list) and C(ipv4_address). The
         first is used at creation, the others are connected. Changes are applied in place.
+      - V(host) or V(none) replaces the container's network stack and cannot be combined with other
+        networks; moving a container into or out of them recreates it.
+      - V([]) means no network at all, the same as V([none]) (a container left without any network in the
+        default mode would be put back on the default bridge when it starts).
+      - Aliases the engine adds itself (the container ID) are neither compared nor shown in the diff.
       - When omitted, networks are not managed (the engine's default bridge at creation).
     type: list
     elements: raw
@@ -163,7 +190,11 @@ options:
     description: Logging driver (not compared when omitted).
     type: str
   log_options:
-    description: Options of O(log_driver).
+    description:
+      - Options of O(log_driver).
+      - Only the keys given are compared - the daemon merges its own default C(log-opts) (C(daemon.json))
+        into the container's, and those are not drift. Removing a key from the spec therefore leaves the
+        container as it is; change a value or O(log_driver) to recreate it.
     type: dict
   stop_timeout:
     description: Seconds to wait for the container to stop before killing it.
@@ -190,6 +221,17 @@ options:
     description: Seconds to wait for a container to become healthy (O(state=healthy), O(recreate=rolling)).
     type: int
     default: 120
+  keep_volumes:
+    description:
+      - Keep the anonymous volumes of a container this module removes (a recreate, a rolling replace,
+        O(state=absent)). By default they are removed with it, like C(docker rm -v).
+      - Named volumes and bind mounts are never removed.
+      - community.docker's C(keep_volumes) defaults to V(true). Here the default is V(false) because the
+        replacement container gets a fresh anonymous volume and nothing can reach the old one but its
+        ID, so every recreate of an image that declares C(VOLUME) would leak one. Data that must outlive
+        a container belongs in a named volume (O(volumes)); set V(true) to keep the old behaviour.
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''

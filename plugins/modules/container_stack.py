@@ -44,7 +44,8 @@ options:
   containers:
     description:
       - The members. Each is a dict with the options of M(hybridops.fleet.container) (the suboptions below)
-        plus C(depends_on), a list of member names.
+        plus C(depends_on), a list of member names. They are compared exactly as that module compares
+        them.
       - Member names are container names. C(state=absent) is not allowed for a member; drop it from the
         list instead.
       - C(secret_env) is a no_log suboption, so its values are hidden from output, diffs and the invocation
@@ -80,6 +81,9 @@ options:
         type: raw
       image:
         description: As O(hybridops.fleet.container#module:image).
+        type: raw
+      keep_volumes:
+        description: As O(hybridops.fleet.container#module:keep_volumes). Defaults to O(keep_volumes).
         type: raw
       labels:
         description: As O(hybridops.fleet.container#module:labels).
@@ -194,6 +198,12 @@ options:
     description: Default C(wait_timeout) of members (seconds to wait for health).
     type: int
     default: 120
+  keep_volumes:
+    description:
+      - Default C(keep_volumes) of members (see M(hybridops.fleet.container)), and whether pruned containers
+        keep their anonymous volumes. By default anonymous volumes go with the container that is removed.
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -291,6 +301,7 @@ def main():
         recreate=dict(type="str", choices=["auto", "always", "never", "rolling"], default="auto"),
         pull=dict(type="str", choices=["missing", "always", "never"], default="missing"),
         wait_timeout=dict(type="int", default=120),
+        keep_volumes=dict(type="bool", default=False),
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -8,6 +8,7 @@ Used by scripts/lab (the main job), scripts/test and the integration tests.
     lab.py boot NAME.. boot guests from overlays of the base image, wait for SSH and dockerd
     lab.py destroy NAME..  destroy guests made by the lab (and their overlays)
     lab.py down        destroy lab guests, stop the daemons the lab started (by PID)
+    lab.py restart-dockerd  restart the lab's dockerd so it runs with the current daemon.json
     lab.py status      what is running
 
 Network rule: every command that reaches a VM or container address runs inside
@@ -29,15 +30,26 @@ import time
 import xml.etree.ElementTree as ET
 
 NETNS = os.environ.get("HYBRIDOPS_LAB_NETNS", "hybridops-lab")
-RUN_DIR = "/run/hybridops-lab"
-STATE_DIR = "/var/lib/hybridops-lab"
-LOG_DIR = "/var/log/hybridops-lab"
+# a second, private lab (its own namespace and dockerd) can run beside the shared one
+RUN_DIR = os.environ.get("HYBRIDOPS_LAB_RUN_DIR", "/run/hybridops-lab")
+STATE_DIR = os.environ.get("HYBRIDOPS_LAB_STATE_DIR", "/var/lib/hybridops-lab")
+LOG_DIR = os.environ.get("HYBRIDOPS_LAB_LOG_DIR", "/var/log/hybridops-lab")
 POOL_NAME = "hybridops"
 POOL_DIR = STATE_DIR + "/pool"
 BOOT_DIR = STATE_DIR + "/boot"
 NETWORK_NAME = "default"
 LIBVIRT_URI = "qemu:///system"
 DOCKER_SOCK = RUN_DIR + "/docker.sock"
+DOCKER_CONFIG = RUN_DIR + "/daemon.json"
+# what production engines set in daemon.json: the container modules must converge on such an engine
+# (the daemon merges log-opts into every container's LogConfig; the pools keep clear of libvirt's
+# 192.168.122.0/24 and of docker's 172.17.0.0/16 default bridge)
+DOCKERD_SETTINGS = {
+    "log-driver": "json-file",
+    "log-opts": {"max-size": "10m", "max-file": "3"},
+    "default-address-pools": [{"base": "10.213.0.0/16", "size": 24}],
+    "live-restore": True,
+}
 DOCKER_HOST = "unix://" + DOCKER_SOCK
 IMAGE_CACHE = os.environ.get("HYBRIDOPS_IMAGE_CACHE", "/var/cache/hybridops/images")
 LAB_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -158,24 +170,56 @@ def tail(path, lines=30):
         return "(no %s)" % path
 
 
+def dockerd_config_text():
+    return json.dumps(DOCKERD_SETTINGS, indent=2, sort_keys=True) + "\n"
+
+
+def dockerd_config_current(pid):
+    """True when the dockerd ``pid`` was started with the lab's current daemon.json."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            argv = handle.read().decode(errors="replace").split("\0")
+        with open(DOCKER_CONFIG) as handle:
+            text = handle.read()
+    except OSError:
+        return False
+    return "--config-file=" + DOCKER_CONFIG in argv and text == dockerd_config_text()
+
+
 def ensure_dockerd():
     pidfile = RUN_DIR + "/dockerd.pid"
     if docker_ping():
+        running = read_pid(pidfile)
+        if running and not dockerd_config_current(running):
+            # restarting would stop every container of whoever shares the lab: say so instead
+            log("WARNING: dockerd (pid %d) runs without the lab's daemon.json (%s); run `lab.py restart-dockerd` "
+                "(under the lab lock) to apply it" % (running, json.dumps(DOCKERD_SETTINGS, sort_keys=True)))
         return
     stale = read_pid(pidfile)
     if stale:
         raise LabError("dockerd (pid %d) runs but %s does not answer; see %s" % (stale, DOCKER_SOCK, LOG_DIR + "/dockerd.log"))
     log("starting dockerd in namespace %s (socket %s)" % (NETNS, DOCKER_SOCK))
     os.makedirs(STATE_DIR + "/docker", exist_ok=True)
+    os.makedirs(RUN_DIR, exist_ok=True)
+    # the lab's own file: the host's /etc/docker/daemon.json is never read or written
+    with open(DOCKER_CONFIG, "w") as handle:
+        handle.write(dockerd_config_text())
     spawn_daemon("dockerd", [
         "dockerd", "--host", DOCKER_HOST,
+        "--config-file=" + DOCKER_CONFIG,
         "--data-root", STATE_DIR + "/docker",
         "--exec-root", RUN_DIR + "/docker-exec",
         "--pidfile", RUN_DIR + "/docker-daemon.pid",
-        "--log-opt", "max-size=10m",
     ], pidfile)
     wait_for("dockerd on " + DOCKER_SOCK, docker_ping, 60,
              diagnose=lambda: tail(LOG_DIR + "/dockerd.log"))
+
+
+def restart_dockerd():
+    """Stop the lab's dockerd (by its PID) and start it with the current daemon.json."""
+    stop_pidfile("dockerd")
+    wait_for("dockerd to stop", lambda: not docker_ping(), 60)
+    ensure_dockerd()
 
 
 def libvirt_ping():
@@ -914,6 +958,7 @@ def main(argv=None):
     destroy = sub.add_parser("destroy")
     destroy.add_argument("names", nargs="+")
     sub.add_parser("down")
+    sub.add_parser("restart-dockerd")
     sub.add_parser("status")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -938,6 +983,9 @@ def main(argv=None):
                 destroy_guest(name if name.startswith(GUEST_PREFIX) else GUEST_PREFIX + name)
         elif args.command == "down":
             down()
+        elif args.command == "restart-dockerd":
+            ensure_netns()
+            restart_dockerd()
         elif args.command == "status":
             print(json.dumps({"netns": os.path.exists(netns_path()), "dockerd": docker_ping(),
                               "libvirtd": libvirt_ping(), "guests": lab_guest_names() if libvirt_ping() else []},

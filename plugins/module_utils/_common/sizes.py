@@ -71,6 +71,28 @@ def parse_size(value, default_unit="B"):
     return int(result)
 
 
+RAM_ACCEPTED = ("an integer (bytes) or a string like 512m, 512MB, 512MiB, 1.5g (docker CLI rules: k/m/g/t/p, "
+                "KB/MB/GB... and KiB/MiB/GiB... are all powers of 1024)")
+
+
+def parse_ram_size(value):
+    """Container memory sizes, read like the docker CLI (``RAMInBytes``): every unit is binary.
+
+    ``512MB`` is 512 MiB here, unlike :func:`parse_size` (libvirt/qemu-img rules, where it is 512
+    million bytes): a community.docker or ``docker run -m`` value means the same limit.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("%r is negative; expected %s" % (value, RAM_ACCEPTED))
+        return int(value)
+    match = _SIZE_RE.match(value) if isinstance(value, str) else None
+    if not match or (match.group(3) and not match.group(2)):
+        raise ValueError("%r is not a size; expected %s" % (value, RAM_ACCEPTED))
+    number, prefix = match.group(1), match.group(2)
+    # the CLI truncates fractional bytes (1.5k -> 1536, 0.1k -> 102)
+    return int(float(number) * 1024 ** _POWERS[prefix.lower()])
+
+
 def parse_size_to(value, unit, default_unit=None):
     """Parse ``value`` and return it as a whole number of ``unit`` (rounded up)."""
     factor = unit_factor(unit)

@@ -138,11 +138,15 @@ class ContainerManager(object):
         self._call("connecting %s to network %s" % (cid[:12], net["name"]),
                    self.api.connect_container_to_network, cid, net["name"], **kwargs)
 
-    def _remove(self, cid, stop_timeout=None):
+    def _remove(self, cid, stop_timeout=None, keep_volumes=False):
+        """Stop (when a timeout is given) and remove; its anonymous volumes go too unless kept.
+
+        Named volumes and bind mounts are never removed here (the engine's ``rm -v`` leaves them).
+        """
         try:
             if stop_timeout is not None:
                 self.api.stop(cid, timeout=stop_timeout)
-            self.api.remove_container(cid, force=True, v=False)
+            self.api.remove_container(cid, force=True, v=not keep_volumes)
         except Exception as exc:
             if is_not_found(exc):
                 return
@@ -219,7 +223,7 @@ class ContainerManager(object):
             if not known:
                 inspect = self.inspect(params["name"])
             return {"name": params["name"], "state": state, "desired": None, "inspect": inspect, "image": None,
-                    "action": "remove" if inspect else "none", "differences": [], "run": None}
+                    "action": "remove" if inspect else "none", "differences": [], "run": None, "params": params}
         desired = cs.normalize_spec(params)
         if extra_labels:
             desired["labels"] = dict(desired["labels"], **extra_labels)
@@ -291,7 +295,7 @@ class ContainerManager(object):
         inspect = plan["inspect"]
         desired = plan["desired"]
         if action == "remove":
-            self._remove(inspect["Id"], self._stop_timeout(plan))
+            self._remove(inspect["Id"], self._stop_timeout(plan), self._keep_volumes(plan))
             result["container"] = None
             return result
         if action == "none" and run is None:
@@ -303,7 +307,7 @@ class ContainerManager(object):
             run = None
         elif action in ("create", "recreate"):
             if action == "recreate":
-                self._remove(cid, self._stop_timeout(plan))
+                self._remove(cid, self._stop_timeout(plan), self._keep_volumes(plan))
             cid = self._create(desired, desired["name"], None)
             if action == "recreate":
                 result["recreated"] = True
@@ -353,7 +357,7 @@ class ContainerManager(object):
                 "rolling replace of %s failed: the new container did not become healthy (%s). It was removed; "
                 "the old container %s is still running unchanged" % (desired["name"], exc.msg, old["Id"][:12]),
                 rolled_back=True, old_container_id=old["Id"])
-        self._remove(old["Id"], self._stop_timeout(plan))
+        self._remove(old["Id"], self._stop_timeout(plan), self._keep_volumes(plan))
         self._call("renaming %s to %s" % (temp, desired["name"]), self.api.rename, new_id, desired["name"])
         return new_id
 
@@ -365,6 +369,10 @@ class ContainerManager(object):
         inspect = plan.get("inspect") or {}
         value = (inspect.get("Config") or {}).get("StopTimeout")
         return value if value is not None else 10
+
+    @staticmethod
+    def _keep_volumes(plan):
+        return bool((plan.get("params") or {}).get("keep_volumes"))
 
     @staticmethod
     def _secret_keys(plan):
@@ -471,4 +479,5 @@ CONTAINER_RUN_ARGS = dict(
     recreate=dict(type="str", choices=list(RECREATE_MODES), default="auto"),
     pull=dict(type="str", choices=list(PULL_MODES), default="missing"),
     wait_timeout=dict(type="int", default=120),
+    keep_volumes=dict(type="bool", default=False),
 )

@@ -27,11 +27,12 @@ start from the image's, so an inherited value is never mistaken for drift
 from __future__ import annotations
 
 import copy
+import posixpath
 import re
 import shlex
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import format_size, parse_size
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import format_size, parse_ram_size
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 
 # update kinds
@@ -239,6 +240,16 @@ def fixed_host_ports(ports):
 
 # --------------------------------------------------------------------------- mounts
 
+def clean_path(path):
+    """An absolute path the way the engine stores it ('/tmp/' -> '/tmp', '/a//b/.' -> '/a/b')."""
+    text = str(path or "")
+    if not text.startswith("/"):
+        return text
+    cleaned = posixpath.normpath(text)
+    # normpath keeps a leading '//' (POSIX allows it to be special); the engine does not
+    return "/" + cleaned.lstrip("/")
+
+
 MOUNT_ACCEPTED = ("mounts: dicts with type (bind, volume, tmpfs), source (host path or volume name; "
                   "not for tmpfs), target (absolute path), read_only; volumes: strings "
                   "'SOURCE:/target[:ro|rw]' where an absolute SOURCE is a bind mount, otherwise a named volume")
@@ -258,8 +269,8 @@ def _mount(mtype, source, target, read_only, option):
     elif mtype == "bind" and not str(source).startswith("/"):
         raise ValidationError(option, "bind mount source %r must be an absolute host path" % (source,),
                               accepted=MOUNT_ACCEPTED)
-    target = str(target).rstrip("/") or "/"
-    return {"type": mtype, "source": str(source), "target": target, "read_only": bool(read_only)}
+    source = clean_path(source) if mtype == "bind" else str(source)
+    return {"type": mtype, "source": source, "target": clean_path(target), "read_only": bool(read_only)}
 
 
 def normalize_mounts(mounts, volumes):
@@ -365,9 +376,15 @@ def merge_healthcheck(desired, image_health):
     return merged
 
 
+def _expected_health(d, img):
+    # a spec without healthcheck means the image's (or none): {} stands for "no healthcheck",
+    # so a healthcheck dropped from the spec is drift instead of being left on the container
+    return merge_healthcheck(d["healthcheck"], _image_cfg(img).get("Healthcheck")) or {}
+
+
 def health_view(health):
     """Healthcheck in option form (durations as strings) for diffs."""
-    if health is None:
+    if not health:
         return None
     result = {"test": health["test"]}
     for key in ("interval", "timeout", "start_period"):
@@ -380,9 +397,19 @@ def health_view(health):
 
 # --------------------------------------------------------------------------- networks
 
+NO_NETWORK = "none"
+# network modes that replace the container's network stack: moving into or out of them needs a new container
+STACK_MODES = ("host", NO_NETWORK)
+
+
 def normalize_networks(value):
+    """Network list -> canonical form; [] means no network at all (the engine's ``none`` mode)."""
     if value is None:
         return None
+    if isinstance(value, (list, tuple)) and not value:
+        # a container left with no endpoint in the default mode is put back on the
+        # default bridge at its next start; `none` is the engine's stable form of it
+        value = [NO_NETWORK]
     if not isinstance(value, (list, tuple)):
         raise ValidationError("networks", "must be a list of network names or dicts with name, aliases, ipv4_address")
     result = []
@@ -400,7 +427,7 @@ def normalize_networks(value):
         if item["name"] in seen:
             raise ValidationError("networks", "network %s is listed twice" % item["name"])
         seen.add(item["name"])
-        if item["name"] in ("host", "none") and len(value) > 1:
+        if item["name"] in STACK_MODES and len(value) > 1:
             raise ValidationError("networks", "network %s cannot be combined with other networks" % item["name"])
         result.append({"name": str(item["name"]),
                        "aliases": sorted(set(str(a) for a in item.get("aliases") or [])),
@@ -420,6 +447,18 @@ def _networks_actual(inspect):
         result.append({"name": name, "aliases": sorted(data.get("Aliases") or []),
                        "ipv4_address": ipam.get("IPv4Address") or None})
     return result
+
+
+def network_mode(nets):
+    """'host', 'none' or 'bridge' (any ordinary network): which network stack a network list means."""
+    if nets and nets[0]["name"] in STACK_MODES:
+        return nets[0]["name"]
+    return "bridge"
+
+
+def networks_in_place(expected, actual):
+    """Networks can be connected/disconnected in place unless the network stack itself changes."""
+    return network_mode(expected) == network_mode(actual)
 
 
 def networks_match(expected, actual):
@@ -462,16 +501,21 @@ def normalize_spec(spec, require_image=True):
     if restart not in RESTART_POLICIES:
         raise ValidationError("restart_policy", "unknown policy %r" % (restart,), accepted=", ".join(RESTART_POLICIES))
     retries = spec.get("restart_retries")
-    if retries is not None and restart != "on-failure":
+    if retries and restart != "on-failure":
+        # 0 (the engine's own value for every other policy) is accepted with any policy
         raise ValidationError("restart_retries", "only applies to restart_policy=on-failure (got %s)" % restart)
     if retries is not None:
         retries = validators.check_int(retries, "restart_retries", minimum=0)
     memory = spec.get("memory")
     if memory is not None:
         try:
-            memory = parse_size(memory)
+            memory = parse_ram_size(memory)
         except ValueError as exc:
             raise ValidationError("memory", str(exc))
+    working_dir = spec.get("working_dir")
+    if working_dir is not None and not str(working_dir).startswith("/"):
+        raise ValidationError("working_dir", "%r is not an absolute path" % (working_dir,),
+                              accepted="an absolute path in the container, e.g. /srv/app")
     cpus = spec.get("cpus")
     if cpus is not None:
         try:
@@ -512,7 +556,7 @@ def normalize_spec(spec, require_image=True):
         "restart_retries": int(retries or 0),
         "healthcheck": normalize_healthcheck(spec.get("healthcheck")),
         "user": spec.get("user"),
-        "working_dir": spec.get("working_dir"),
+        "working_dir": None if working_dir is None else clean_path(working_dir),
         "hostname": spec.get("hostname"),
         "memory": memory or 0,
         "nano_cpus": int(round(cpus * 10 ** 9)) if cpus else 0,
@@ -546,7 +590,8 @@ def _image_cfg(image):
 
 
 def _expected_entrypoint(d, img):
-    if d["entrypoint"]:
+    # [] is an explicit value: it clears the image's ENTRYPOINT
+    if d["entrypoint"] is not None:
         return d["entrypoint"]
     return list(_image_cfg(img).get("Entrypoint") or [])
 
@@ -633,17 +678,19 @@ def _mounts_actual(inspect):
     hc = _hc(inspect)
     result = []
     for mount in hc.get("Mounts") or []:
-        result.append({"type": mount.get("Type") or "volume", "source": mount.get("Source") or "",
-                       "target": (mount.get("Target") or "").rstrip("/") or "/",
+        mtype = mount.get("Type") or "volume"
+        source = mount.get("Source") or ""
+        result.append({"type": mtype, "source": clean_path(source) if mtype == "bind" else source,
+                       "target": clean_path(mount.get("Target")),
                        "read_only": bool(mount.get("ReadOnly"))})
     for bind in hc.get("Binds") or []:
         parts = bind.split(":")
         source, target = parts[0], parts[1] if len(parts) > 1 else parts[0]
         opts = parts[2].split(",") if len(parts) > 2 else []
-        result.append({"type": "bind" if source.startswith("/") else "volume", "source": source,
-                       "target": target.rstrip("/") or "/", "read_only": "ro" in opts})
+        result.append({"type": "bind" if source.startswith("/") else "volume", "source": clean_path(source),
+                       "target": clean_path(target), "read_only": "ro" in opts})
     for target in sorted(hc.get("Tmpfs") or {}):
-        result.append({"type": "tmpfs", "source": "", "target": target.rstrip("/") or "/", "read_only": False})
+        result.append({"type": "tmpfs", "source": "", "target": clean_path(target), "read_only": False})
     return sorted(result, key=lambda m: m["target"])
 
 
@@ -668,9 +715,13 @@ def _restart_retries_actual(inspect):
     return int(policy.get("MaximumRetryCount") or 0)
 
 
+def restart_policy_body(d):
+    # "no", never "": the update endpoint reads an empty name as "leave the policy alone"
+    return {"Name": d["restart_policy"], "MaximumRetryCount": d["restart_retries"]}
+
+
 def _restart_apply(d, body):
-    body["HostConfig"]["RestartPolicy"] = {"Name": "" if d["restart_policy"] == "no" else d["restart_policy"],
-                                           "MaximumRetryCount": d["restart_retries"]}
+    body["HostConfig"]["RestartPolicy"] = restart_policy_body(d)
 
 
 def _pids_actual(inspect):
@@ -693,14 +744,17 @@ def _networks_apply(nets, body):
     body["NetworkingConfig"] = {"EndpointsConfig": {first["name"]: endpoint}}
 
 
-def _net_view(nets):
+def _net_view(nets, desired=None):
+    """Option form of a network list; only the declared aliases are shown (the engine adds its own)."""
     if nets is None:
         return None
+    declared = dict((n["name"], set(n["aliases"])) for n in (desired or {}).get("networks") or [])
     result = []
     for net in nets:
         item = {"name": net["name"]}
-        if net["aliases"]:
-            item["aliases"] = list(net["aliases"])
+        aliases = [a for a in net["aliases"] if a in declared.get(net["name"], ())]
+        if aliases:
+            item["aliases"] = aliases
         if net["ipv4_address"]:
             item["ipv4_address"] = net["ipv4_address"]
         result.append(item)
@@ -734,6 +788,18 @@ def _identity_view(value, img=None):
     return value
 
 
+def _log_options_match(expected, actual):
+    # the engine merges the daemon's default log-opts (daemon.json) into LogConfig: keys the spec
+    # does not give are not drift
+    return all(actual.get(key) == value for key, value in expected.items())
+
+
+def _log_options_view(value, img, d):
+    if value is None:
+        return None
+    return dict((k, v) for k, v in sorted(value.items()) if k in (d["log_options"] or {}))
+
+
 class Option(object):
     """One option family: desired -> expected inspect value, inspect -> actual, create body, update."""
 
@@ -745,13 +811,13 @@ class Option(object):
         self.update = update
         self.view = view or (lambda value, img, d: value)
         self.match = match or (lambda exp, act: exp == act)
-        # an in-place update is possible only when this holds for the desired value
-        self.in_place_when = in_place_when or (lambda d: True)
+        # in_place_when(desired, expected, actual): False turns an in-place difference into a recreate
+        self.in_place_when = in_place_when or (lambda d, exp, act: True)
 
 
 OPTIONS = [
     Option("entrypoint", _expected_entrypoint, lambda i: list(_cfg(i).get("Entrypoint") or []),
-           lambda v, b: b.__setitem__("Entrypoint", v) if v else None),
+           lambda v, b: b.__setitem__("Entrypoint", v) if v is not None else None),
     Option("command", _expected_command, lambda i: list(_cfg(i).get("Cmd") or []),
            lambda v, b: b.__setitem__("Cmd", v) if v else None),
     Option("env", _expected_env, lambda i: parse_env_list(_cfg(i).get("Env")),
@@ -766,29 +832,31 @@ OPTIONS = [
            update=IN_PLACE),
     Option("restart_retries", lambda d, img: d["restart_retries"], _restart_retries_actual, lambda v, b: None,
            update=IN_PLACE),
-    Option("healthcheck", lambda d, img: merge_healthcheck(d["healthcheck"], _image_cfg(img).get("Healthcheck")),
-           lambda i: _health_from_api(_cfg(i).get("Healthcheck")), _health_apply,
+    Option("healthcheck", _expected_health, lambda i: _health_from_api(_cfg(i).get("Healthcheck")) or {},
+           _health_apply,
            view=lambda v, img, d: health_view(v)),
     Option("user", lambda d, img: d["user"] if d["user"] is not None else (_image_cfg(img).get("User") or ""),
            lambda i: _cfg(i).get("User") or "", _set_cfg("User")),
     Option("working_dir", lambda d, img: (d["working_dir"] if d["working_dir"] is not None
-                                          else (_image_cfg(img).get("WorkingDir") or "")),
-           lambda i: _cfg(i).get("WorkingDir") or "", _set_cfg("WorkingDir")),
+                                          else clean_path(_image_cfg(img).get("WorkingDir") or "")),
+           lambda i: clean_path(_cfg(i).get("WorkingDir") or ""), _set_cfg("WorkingDir")),
     Option("hostname", lambda d, img: d["hostname"], lambda i: _cfg(i).get("Hostname") or "", _set_cfg("Hostname")),
     Option("memory", lambda d, img: d["memory"], lambda i: int(_hc(i).get("Memory") or 0),
-           _set_hc("Memory"), update=IN_PLACE, in_place_when=lambda d: d["memory"] > 0,
+           _set_hc("Memory"), update=IN_PLACE, in_place_when=lambda d, exp, act: d["memory"] > 0,
            view=lambda v, img, d: format_size(v) if v else None),
     Option("cpus", lambda d, img: d["nano_cpus"], lambda i: int(_hc(i).get("NanoCpus") or 0),
-           _set_hc("NanoCpus"), update=IN_PLACE, in_place_when=lambda d: d["nano_cpus"] > 0,
+           _set_hc("NanoCpus"), update=IN_PLACE, in_place_when=lambda d, exp, act: d["nano_cpus"] > 0,
            view=lambda v, img, d: (v / 1e9) if v else None),
     Option("pids_limit", lambda d, img: d["pids_limit"], _pids_actual, _set_hc("PidsLimit"),
            update=IN_PLACE, view=lambda v, img, d: v or None),
     Option("log_driver", lambda d, img: d["log_driver"],
            lambda i: (_hc(i).get("LogConfig") or {}).get("Type") or "", lambda v, b: None),
     Option("log_options", lambda d, img: d["log_options"] if d["log_driver"] else None,
-           lambda i: dict((_hc(i).get("LogConfig") or {}).get("Config") or {}), lambda v, b: None),
+           lambda i: dict((_hc(i).get("LogConfig") or {}).get("Config") or {}), lambda v, b: None,
+           match=_log_options_match, view=_log_options_view),
     Option("networks", lambda d, img: d["networks"], _networks_actual, _networks_apply, update=NETWORK,
-           view=lambda v, img, d: _net_view(v), match=networks_match),
+           view=lambda v, img, d: _net_view(v, d), match=networks_match,
+           in_place_when=lambda d, exp, act: networks_in_place(exp, act)),
     Option("stop_timeout", lambda d, img: d["stop_timeout"], lambda i: _cfg(i).get("StopTimeout"),
            _set_cfg("StopTimeout")),
 ]
@@ -833,7 +901,7 @@ def compare(desired, image, inspect):
         if opt.match(expected, actual):
             continue
         update = opt.update
-        if update == IN_PLACE and not opt.in_place_when(desired):
+        if update != RECREATE and not opt.in_place_when(desired, expected, actual):
             update = RECREATE
         diffs.append(Difference(opt.name, opt.view(actual, image, desired), opt.view(expected, image, desired), update))
     return diffs
@@ -870,8 +938,7 @@ def update_body(desired, diffs):
     body = {}
     names = set(d.option for d in diffs if d.update == IN_PLACE)
     if names & {"restart_policy", "restart_retries"}:
-        body["RestartPolicy"] = {"Name": "" if desired["restart_policy"] == "no" else desired["restart_policy"],
-                                 "MaximumRetryCount": desired["restart_retries"]}
+        body["RestartPolicy"] = restart_policy_body(desired)
     if "memory" in names:
         body["Memory"] = desired["memory"]
         # the daemon defaults swap to twice the memory at create time; keep that shape
@@ -891,6 +958,9 @@ def spec_view(desired, image=None, inspect=None):
     else:
         view["image"] = _cfg(inspect).get("Image")
         view["image_id"] = inspect.get("Image")
+        if image is not None and inspect.get("Image") == image.get("Id"):
+            # same image under another reference: the name is not what is compared
+            view["image"] = desired["image"]
     if inspect is None and image is not None:
         view["image_id"] = image.get("Id")
     for opt in OPTIONS:

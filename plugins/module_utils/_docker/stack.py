@@ -25,7 +25,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client imp
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
     CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver)
 
-MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {"state", "recreate", "pull", "wait_timeout", "depends_on"}
+MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {"state", "recreate", "pull", "wait_timeout", "keep_volumes", "depends_on"}
 # Suboptions of container_stack's ``containers``. Types, choices and defaults
 # are checked by normalize_members (so a message names containers[INDEX].OPTION
 # and member defaults come from the stack's options); the spec exists so that
@@ -116,7 +116,8 @@ def normalize_members(params):
     _check_resources(params)
     members = params.get("containers") or []
     defaults = {"state": params.get("member_state") or "started", "recreate": params.get("recreate") or "auto",
-                "pull": params.get("pull") or "missing", "wait_timeout": params.get("wait_timeout") or 120}
+                "pull": params.get("pull") or "missing", "wait_timeout": params.get("wait_timeout") or 120,
+                "keep_volumes": bool(params.get("keep_volumes"))}
     result = []
     seen = {}
     for index, member in enumerate(members):
@@ -281,7 +282,7 @@ class StackManager(object):
         plan_by_name = dict((p["name"], p) for p in plans)
         declared = set(plan_by_name)
         prune = [name for name in sorted(labelled) if name not in declared] if params.get("prune", True) else []
-        self._prune(prune, labelled, result)
+        self._prune(prune, labelled, result, params.get("keep_volumes"))
         self._apply(members, plan_by_name, params, result)
         result["changed"] = bool(result["changed_members"] or result["pruned"] or result["networks_created"]
                                  or result["volumes_created"])
@@ -296,10 +297,11 @@ class StackManager(object):
                 return mode
         return "missing"
 
-    def _prune(self, names, labelled, result):
+    def _prune(self, names, labelled, result, keep_volumes=False):
         def remove(name):
             if not self.check_mode:
-                self.containers._remove(labelled[name]["Id"], 10 if labelled[name].get("State") == "running" else None)
+                self.containers._remove(labelled[name]["Id"], 10 if labelled[name].get("State") == "running" else None,
+                                        bool(keep_volumes))
             return name
         result["pruned"] = self._parallel(remove, names)
 
@@ -419,7 +421,7 @@ class StackManager(object):
         for item in self._list():
             if (item.get("Labels") or {}).get(cs.LABEL_STACK) == stack:
                 labelled[(item.get("Names") or ["/"])[0].lstrip("/")] = item
-        self._prune(sorted(labelled), labelled, result)
+        self._prune(sorted(labelled), labelled, result, params.get("keep_volumes"))
         removed_networks = []
         removed_volumes = []
         try:

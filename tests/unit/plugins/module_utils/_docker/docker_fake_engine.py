@@ -49,7 +49,9 @@ def daemon_merge(body, image):
     if not user.get("Entrypoint"):
         if not user.get("Cmd"):
             user["Cmd"] = img.get("Cmd")
-        user["Entrypoint"] = img.get("Entrypoint")
+        # an explicit [] clears the image's ENTRYPOINT; only a missing one is inherited
+        if user.get("Entrypoint") is None:
+            user["Entrypoint"] = img.get("Entrypoint")
     if not user.get("WorkingDir"):
         user["WorkingDir"] = img.get("WorkingDir") or ""
     ih = img.get("Healthcheck")
@@ -83,6 +85,8 @@ class FakeAPI(object):
         self.start_delay = 0.0
         self.events = []            # ordered (op, name)
         self.base_url = "http+docker://localhost"
+        self.daemon_log_opts = {}   # daemon.json log-opts, merged into json-file LogConfigs
+        self.removed_with_volumes = []  # the v= flag of each remove_container call
 
     # ---------------------------------------------------------------- helpers
     def add_image(self, image):
@@ -154,11 +158,16 @@ class FakeAPI(object):
         hc.setdefault("NetworkMode", "default")
         hc.setdefault("RestartPolicy", {"Name": "", "MaximumRetryCount": 0})
         hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
+        if hc["LogConfig"]["Type"] in ("", "json-file"):
+            # the daemon merges its default log-opts (daemon.json) into the container's LogConfig
+            hc["LogConfig"] = {"Type": "json-file", "Config": dict(self.daemon_log_opts, **(hc["LogConfig"].get("Config") or {}))}
         nets = {}
         mode = hc["NetworkMode"]
         if mode in ("default", "bridge"):
             nets["bridge"] = {"Aliases": None, "IPAMConfig": None}
-        elif mode not in ("host", "none"):
+        elif mode in ("host", "none"):
+            nets[mode] = {"Aliases": None, "IPAMConfig": None}
+        else:
             endpoint = (config.get("NetworkingConfig") or {}).get("EndpointsConfig", {}).get(mode) or {}
             nets[mode] = {"Aliases": list(endpoint.get("Aliases") or []) + [cid[:12]],
                           "IPAMConfig": endpoint.get("IPAMConfig")}
@@ -197,6 +206,7 @@ class FakeAPI(object):
     def remove_container(self, ref, force=False, v=False):
         data = self._find(ref)
         self._record("remove", data["Name"].lstrip("/"))
+        self.removed_with_volumes.append(bool(v))
         with self.lock:
             del self._containers[data["Id"]]
             self.events.append(("remove", data["Name"].lstrip("/")))
@@ -232,6 +242,8 @@ class FakeAPI(object):
         with self.lock:
             hc = data_["HostConfig"]
             for key, value in data.items():
+                if key == "RestartPolicy" and not value.get("Name"):
+                    continue    # the engine reads an empty policy name as "unchanged"
                 hc[key] = value
         return {"Warnings": []}
 
