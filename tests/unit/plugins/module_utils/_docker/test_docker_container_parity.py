@@ -171,8 +171,8 @@ def test_empty_entrypoint_clears_the_image_entrypoint(client):
     assert changed["differences"][0]["option"] == "entrypoint"
     cfg = client.api.inspect_container("c1")["Config"]
     assert cfg["Entrypoint"] == [] and cfg["Cmd"] == ["--help"]    # the daemon still inherits CMD
-    assert cs.create_body(cs.normalize_spec({"name": "c", "image": "tool:1", "entrypoint": []}))["Entrypoint"] == []
-    assert "Entrypoint" not in cs.create_body(cs.normalize_spec({"name": "c", "image": "tool:1"}))
+    assert cs.create_body(cs.normalize_spec({"name": "ctr", "image": "tool:1", "entrypoint": []}))["Entrypoint"] == []
+    assert "Entrypoint" not in cs.create_body(cs.normalize_spec({"name": "ctr", "image": "tool:1"}))
 
 
 # ---------------------------------------------------------------- sizes like the docker CLI
@@ -198,9 +198,9 @@ def test_libvirt_sizes_keep_their_decimal_units():
 
 
 def test_memory_option_uses_docker_units():
-    assert cs.normalize_spec({"name": "c", "image": "box:1", "memory": "512MB"})["memory"] == 512 * 1024 ** 2
+    assert cs.normalize_spec({"name": "ctr", "image": "box:1", "memory": "512MB"})["memory"] == 512 * 1024 ** 2
     with pytest.raises(ValidationError) as info:
-        cs.normalize_spec({"name": "c", "image": "box:1", "memory": "lots"})
+        cs.normalize_spec({"name": "ctr", "image": "box:1", "memory": "lots"})
     assert info.value.option == "memory"
 
 
