@@ -47,7 +47,7 @@ DOCKER_CONFIG = RUN_DIR + "/daemon.json"
 DOCKERD_SETTINGS = {
     "log-driver": "json-file",
     "log-opts": {"max-size": "10m", "max-file": "3"},
-    "default-address-pools": [{"base": "10.213.0.0/16", "size": 24}],
+    "default-address-pools": [{"base": "10.231.0.0/16", "size": 24}],  # clear of the 10.213.x.0/24 libvirt test networks
     "live-restore": True,
 }
 DOCKER_HOST = "unix://" + DOCKER_SOCK
