@@ -56,6 +56,15 @@ options:
     description: Add RV(services.container_spec), a proposed M(hybridops.fleet.container) spec, to each service.
     type: bool
     default: true
+  secret_values:
+    description:
+      - Also return the values of the secret variables (RV(services.secret_env)), read from the unit's
+        C(Environment=) and C(EnvironmentFile=) with systemd's quoting rules, for passing to
+        M(hybridops.fleet.container)'s O(hybridops.fleet.container#module:secret_env) without parsing the files
+        again. Every other part of the result stays scrubbed.
+      - Refused unless the task has C(no_log: true), so the values never reach the output or the logs.
+    type: bool
+    default: false
 notes:
   - Listening sockets are read in the module's network namespace, the VM's own; ports published by Docker
     show as C(docker-proxy) in C(docker.service).
@@ -76,9 +85,18 @@ EXAMPLES = r'''
     services: [hybridops-web]
   register: web
 
-- name: Run it as a container beside the service (secrets read from its EnvironmentFile on the VM)
+- name: Read the values of its secret variables (the proposal leaves them out)
+  hybridops.fleet.vm_discover:
+    services: [hybridops-web]
+    propose: false
+    secret_values: true
+  register: web_secrets
+  no_log: true
+
+- name: Run it as a container beside the service, with its secrets
   hybridops.fleet.container: "{{ web.services['hybridops-web.service'].container_spec
-    | combine({'name': 'web-candidate', 'ports': ['18080:8080']}) }}"
+    | combine({'name': 'web-candidate', 'ports': ['18080:8080'],
+               'secret_env': web_secrets.services['hybridops-web.service'].secret_env}) }}"
 '''
 
 RETURN = r'''
@@ -124,6 +142,10 @@ services:
       type: dict
     environment_files: {description: EnvironmentFile= paths., type: list, elements: str}
     secret_env_keys: {description: Names of the variables whose values were withheld., type: list, elements: str}
+    secret_env:
+      description: The withheld variables with their real values.
+      type: dict
+      returned: with O(secret_values=true)
     working_directory: {description: WorkingDirectory=., type: str}
     listen:
       description: Listening sockets of the unit's processes.
@@ -214,9 +236,13 @@ def main():
             services=dict(type="list", elements="str"),
             include_all=dict(type="bool", default=False),
             propose=dict(type="bool", default=True),
+            secret_values=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
+    if module.params["secret_values"] and not module.no_log:
+        module.fail_json(msg="secret_values: returns secret values and is accepted only in a task with "
+                             "no_log: true (so they reach neither the output nor the logs)")
 
     def run(argv):
         return module.run_command(argv, environ_update={"LC_ALL": "C", "SYSTEMD_COLORS": "0"})

@@ -19,6 +19,9 @@ import guest_service
 UNIT = "hybridops-mig-web"
 PORT = 8090
 BODY = "<h1>hybridops migrated service</h1>\n"
+# a secret in the unit's EnvironmentFile, quoted the systemd way: it must reach the container and no output
+SECRET = "tok en-7731-s3cr3t"
+ENV_FILE = 'MIG_GREETING=hello\nMIG_API_TOKEN="%s"\n' % SECRET
 ARCHIVE = "/run/hybridops-lab/lab-images.tar"
 IMAGE = "hybridops/busybox:lab"
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "migrate.yml")
@@ -32,6 +35,7 @@ User={unit}
 Group={unit}
 WorkingDirectory=/srv/{unit}
 ConfigurationDirectory={unit}
+EnvironmentFile=/etc/{unit}/env
 ExecStart=/usr/bin/python3 -m http.server {port} --directory /srv/{unit}
 Restart=on-failure
 
@@ -45,6 +49,7 @@ SETUP = [
 ] + guest_service.install_tasks(UNIT, PORT, UNIT_FILE, dirs=["/srv/" + UNIT, "/etc/" + UNIT], files={
     "/srv/%s/index.html" % UNIT: (BODY, "0644"),
     "/etc/%s/web.conf" % UNIT: ("greeting = hello\n", "0644"),
+    "/etc/%s/env" % UNIT: (ENV_FILE, "0600"),
 })
 
 RESET = [
@@ -70,6 +75,7 @@ systemctl is-enabled UNIT; echo MARK
 docker ps -a --format '{% raw %}{{.Names}} {{.Image}}{% endraw %}'; echo MARK
 docker images -q --no-trunc; echo MARK
 ls -la /var/lib/hybridops 2>&1; ls -la /var/lib/hybridops/* 2>&1; echo MARK
+docker inspect -f '{% raw %}{{range .Config.Env}}{{println .}}{{end}}{% endraw %}' UNIT 2>&1; echo MARK
 python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:PORT/", timeout=10).read().decode())'
 """.replace("UNIT", UNIT).replace("MARK", STATE_MARK).replace("PORT", str(PORT))
 STATE = [{"ansible.builtin.shell": STATE_SCRIPT, "changed_when": False, "failed_when": False}]
@@ -89,10 +95,10 @@ def _run(ansible, guest, tasks):
 def _state(ansible, guest):
     result = _run(ansible, guest, STATE)[0]
     sections = [part.strip("\n") for part in result["stdout"].split(STATE_MARK)]
-    assert len(sections) == 6, result
-    active, enabled, containers, images, files, body = sections
+    assert len(sections) == 7, result
+    active, enabled, containers, images, files, env, body = sections
     return {
-        "active": active, "enabled": enabled, "containers": containers,
+        "active": active, "enabled": enabled, "containers": containers, "env": env.splitlines(),
         "images": sorted(set(images.split())),  # `docker images` order is not stable
         "files": files, "body": body + "\n" if body else None,  # BODY ends in one newline, stripped above
     }
@@ -179,6 +185,7 @@ def test_failed_health_check_rolls_back(lab_guest, ansible, fresh_service, tmp_p
     assert report["status"] == "rolled_back"
     assert report["failure"]["task"] == "Run the candidate container beside the service"
     assert "health" in report["failure"]["message"].lower(), report["failure"]
+    assert SECRET not in out and SECRET not in json.dumps(report)
     assert report["rollback"]["unit_active"] == "active" and report["rollback"]["unit_enabled"] == "enabled"
     assert report["rollback"]["port_answers"] is True
     markdown = (tmp_path / ("%s.md" % lab_guest["name"])).read_text()
@@ -214,6 +221,11 @@ def test_migrate_then_nothing_to_do(lab_guest, ansible, fresh_service, tmp_path)
     assert all(p["ok"] for p in report["probes"]) and len({p["body_sha256"] for p in report["probes"]}) == 1
     assert report["snapshot"] and any("snapshot before-migrate-%s" % UNIT in s for s in report["steps"]), report
     assert (tmp_path / ("%s.md" % lab_guest["name"])).read_text().startswith("# Migration of %s.service" % UNIT)
+    # the EnvironmentFile's secret reached the container (unquoted, as systemd reads it) and nothing else
+    assert "MIG_API_TOKEN=" + SECRET in state["env"] and "MIG_GREETING=hello" in state["env"], state["env"]
+    assert SECRET not in out
+    for report_file in tmp_path.iterdir():
+        assert SECRET not in report_file.read_text(), report_file
 
     recap, out, second = _migrate_with_snapshot(ansible, lab_guest, tmp_path)
     assert recap[lab_guest["name"]]["failed"] == 0, out

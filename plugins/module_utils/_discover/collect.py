@@ -299,6 +299,8 @@ class Discovery:
             "environment": environment,
             "environment_files": [f["path"] for f in env_files],
             "secret_env_keys": secret_keys,
+            # the values themselves leave discovery only when asked for (secret_values), never scrubbed into text
+            "_secret_env": dict((k, raw_env[k]) for k in secret_keys),
             "working_directory": props.get("WorkingDirectory") or None,
             "restart": props.get("Restart") or None,
             "triggered_by": (props.get("TriggeredBy") or "").split(),
@@ -398,7 +400,7 @@ class Discovery:
         facts["log_paths"] = pathlib.reduce_paths(logs)
 
     # ------------------------------------------------------------------ the whole run
-    def discover(self, services=None, include_all=False, propose=True):
+    def discover(self, services=None, include_all=False, propose=True, secret_values=False):
         requested = [validators.check_unit_name(systemd.normalize_unit(s), "services[%d]" % index)
                      for index, s in enumerate(services or [])]
         check_systemd(self.reader)
@@ -435,8 +437,10 @@ class Discovery:
             raise FleetError("no such systemd unit: %s" % ", ".join(missing), missing=missing)
         packages = PackageDB(self.run, self.manager)
         result_services = {}
+        secret_env = {}
         for key, facts in selected:
             facts = self.enrich(facts, packages)
+            secret_env[key] = facts.pop("_secret_env")
             if propose:
                 facts["container_spec"] = propose_container_spec(facts, self.os_release)
             result_services[key] = facts
@@ -447,11 +451,16 @@ class Discovery:
             "sockets": sockets,
             "excluded": excluded,
         }
-        return scrub(result, self.secrets)
+        result = scrub(result, self.secrets)
+        if secret_values:
+            # added after the scrub: these are the values the scrub hides everywhere else
+            for key, values in secret_env.items():
+                result["services"][key]["secret_env"] = values
+        return result
 
 
 def discover(params, run, reader, which):
-    """Module entry point: params has services, include_all, propose."""
+    """Module entry point: params has services, include_all, propose, secret_values."""
     return Discovery(run, reader, which).discover(
         services=params.get("services"), include_all=params.get("include_all", False),
-        propose=params.get("propose", True))
+        propose=params.get("propose", True), secret_values=params.get("secret_values", False))

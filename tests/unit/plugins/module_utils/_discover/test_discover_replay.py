@@ -166,3 +166,18 @@ def test_bad_unit_names_fail_before_any_command(capture, name, index):
         discover({"services": name}, recording, ReplayReader(capture), replay_which(capture))
     assert info.value.option == "services[%d]" % index and "unit name" in str(info.value)
     assert calls == []
+
+
+def test_secret_values_only_when_asked(capture):
+    plain = run_discovery(capture)["services"]["hybridops-web.service"]
+    assert "secret_env" not in plain and "_secret_env" not in plain
+    result = run_discovery(capture, secret_values=True)
+    web = result["services"]["hybridops-web.service"]
+    # the real values, read with systemd's rules from the EnvironmentFile, for exactly the withheld keys
+    assert sorted(web["secret_env"]) == web["secret_env_keys"] == ["DB_PASSWORD", "WEB_API_TOKEN"]
+    assert set(web["secret_env"].values()) == set(SECRETS)
+    # and nowhere else in the result
+    rest = dict(result, services={"hybridops-web.service": dict((k, v) for k, v in web.items() if k != "secret_env")})
+    text = json.dumps(rest)
+    for secret in SECRETS:
+        assert secret not in text
