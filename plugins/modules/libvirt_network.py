@@ -12,6 +12,8 @@ version_added: 0.1.0
 description:
   - Defines, updates, starts, stops and removes a libvirt network. An existing network is updated in place
     (UUID and bridge MAC kept); only the options you give are compared.
+  - An update edits the network's existing definition, changing only what the options manage; everything
+    else it has - C(<dns>) entries, further IPv4 and IPv6 addresses, routes, port groups, C(<bootp>) - is kept.
   - Static DHCP hosts are changed on the running network without a restart. Other changes to an active network
     are saved and reported in RV(restart_required); the network is restarted only with O(restart=allowed)
     (restarting a network disconnects the running guests attached to it until they are re-attached).
@@ -66,7 +68,15 @@ options:
     description: Host interface to forward through (nat/route); a Linux interface name like O(bridge).
     type: str
   address:
-    description: Address of the host on the network with prefix, e.g. V(192.168.150.1/24).
+    description:
+      - IPv4 address of the host on the network with prefix, e.g. V(192.168.150.1/24).
+      - O(dhcp_ranges) and O(dhcp_hosts) belong to it. A network with several IPv4 addresses has the first one
+        managed here; the others are kept.
+    type: str
+  ipv6_address:
+    description:
+      - IPv6 address of the host on the network with prefix, e.g. V(fd00:150::1/64) (no DHCPv6 is set up).
+      - Not given, an IPv6 address the network already has is kept as it is.
     type: str
   dhcp_ranges:
     description:
@@ -174,6 +184,7 @@ network:
     mode: nat
     bridge: virbr10
     address: 192.168.150.1/24
+    ipv6_address: fd00:150::1/64
     dhcp_ranges: [{start: 192.168.150.100, end: 192.168.150.200}]
     dhcp_hosts: []
     active: true
@@ -203,6 +214,7 @@ def main():
             bridge=dict(type="str"),
             forward_dev=dict(type="str"),
             address=dict(type="str"),
+            ipv6_address=dict(type="str"),
             dhcp_ranges=dict(type="list", elements="dict", options=RANGE_SPEC),
             dhcp_hosts=dict(type="list", elements="dict", options=HOST_SPEC),
             domain=dict(type="str"),

@@ -95,3 +95,40 @@ def test_snapshot_of_stopped_overlay_vm(ansible, conn):
     assert missing.get("failed") and missing["option"] == "name"
     assert ok(ansible.run_module("libvirt_snapshot", dict(snap, state="absent")))["changed"]
     assert conn.lookupByName(name).snapshotNum(0) == 0
+
+
+HAND_MADE = """<network>
+  <name>{name}</name>
+  <forward mode='nat'/>
+  <bridge name='hybit-nis-hm' stp='on' delay='0'/>
+  <dns><host ip='10.213.77.5'><hostname>db.internal</hostname></host></dns>
+  <portgroup name='web' default='yes'/>
+  <ip address='10.213.77.1' netmask='255.255.255.0'><dhcp><range start='10.213.77.100' end='10.213.77.150'/></dhcp></ip>
+  <ip address='10.213.78.1' prefix='24'/>
+  <ip family='ipv6' address='fd00:213:77::1' prefix='64'/>
+</network>"""
+
+
+def test_update_keeps_what_the_module_does_not_manage(ansible, conn):
+    """A network made by hand (dns, port group, a second IPv4 and an IPv6 address) keeps all of it."""
+    name = PREFIX + "handmade"
+    conn.networkDefineXML(HAND_MADE.format(name=name))
+    args = {"uri": URI, "name": name, "active": False, "mtu": 1400,
+            "dhcp_hosts": [{"mac": "52:54:00:13:07:77", "ip": "10.213.77.7", "name": "n7"}]}
+    update, again, predicted = ansible.run_tasks([
+        {"hybridops.fleet.libvirt_network": args},
+        {"hybridops.fleet.libvirt_network": args},
+        {"hybridops.fleet.libvirt_network": dict(args, ipv6_address="fd00:213:79::1/64"),
+         "check_mode": True, "diff": True},
+    ])["localhost"]
+    for result in (update, again, predicted):
+        assert not result.get("failed"), result
+    assert update["changed"] and sorted(update["changes"]) == ["dhcp_hosts", "mtu"], update
+    assert again["changed"] is False
+    assert predicted["changed"] and predicted["changes"] == ["ipv6_address"], predicted
+    assert predicted["diff"]["after"]["ipv6_address"] == "fd00:213:79::1/64"
+    xml = conn.networkLookupByName(name).XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)
+    for kept in ("db.internal", "portgroup name='web'", "10.213.78.1", "fd00:213:77::1", "10.213.77.100"):
+        assert kept in xml, (kept, xml)
+    assert "52:54:00:13:07:77" in xml and "<mtu size='1400'/>" in xml
+    assert update["network"]["ipv6_address"] == "fd00:213:77::1/64" and update["network"]["managed"] is False

@@ -18,19 +18,34 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client im
 MODES = ("nat", "route", "isolated", "bridge", "open")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-SPEC_KEYS = ("mode", "bridge", "forward_dev", "address", "dhcp_ranges", "dhcp_hosts", "domain", "mtu")
+SPEC_KEYS = ("mode", "bridge", "forward_dev", "address", "ipv6_address", "dhcp_ranges", "dhcp_hosts", "domain", "mtu")
 # keys whose change can be applied to a running network without restarting it
 LIVE_KEYS = ("dhcp_hosts",)
 
 
 # --- pure ------------------------------------------------------------------------------------
 
+def _ipv4(root):
+    """The network's first IPv4 <ip> (no family attribute means IPv4), or None."""
+    for ip in root.findall("ip"):
+        if ip.get("family") in (None, "", "ipv4"):
+            return ip
+    return None
+
+
+def _ipv6(root):
+    for ip in root.findall("ip"):
+        if ip.get("family") == "ipv6":
+            return ip
+    return None
+
+
 def read_spec(xml_text):
     root = ET.fromstring(xml_text)
     forward = root.find("forward")
     mode = forward.get("mode") if forward is not None else "isolated"
     bridge = root.find("bridge")
-    ip = root.find("ip")
+    ip = _ipv4(root)
     address = None
     ranges, hosts = [], []
     if ip is not None and ip.get("address"):
@@ -42,6 +57,7 @@ def read_spec(xml_text):
             ranges.append({"start": rng.get("start"), "end": rng.get("end")})
         for host in ip.findall("dhcp/host"):
             hosts.append({"mac": (host.get("mac") or "").lower() or None, "ip": host.get("ip"), "name": host.get("name")})
+    ip6 = _ipv6(root)
     domain = root.find("domain")
     mtu = root.find("mtu")
     return {
@@ -51,6 +67,8 @@ def read_spec(xml_text):
         "bridge": bridge.get("name") if bridge is not None else None,
         "forward_dev": forward.get("dev") if forward is not None else None,
         "address": address,
+        "ipv6_address": ("%s/%s" % (ip6.get("address"), ip6.get("prefix") or 64)
+                         if ip6 is not None and ip6.get("address") else None),
         "dhcp_ranges": ranges,
         "dhcp_hosts": sorted(hosts, key=lambda h: h.get("mac") or ""),
         "domain": domain.get("name") if domain is not None else None,
@@ -64,56 +82,141 @@ def host_xml(host):
     return ET.tostring(ET.Element("host", attrs), encoding="unicode")
 
 
-def build_xml(name, spec, current_xml=None):
-    """Network XML from a spec; an existing network's UUID, MAC and metadata (ownership) are kept.
+def _child(root, tag, attrs=None):
+    """root's <tag>, created (with attrs) when missing."""
+    node = root.find(tag)
+    if node is None:
+        node = ET.SubElement(root, tag, attrs or {})
+    return node
 
-    A new network carries the collection's ownership marker, as a new VM does.
-    """
-    root = ET.Element("network")
-    ET.SubElement(root, "name").text = name
-    if current_xml:
-        old = ET.fromstring(current_xml)
-        for tag in ("uuid", "mac", "metadata"):
-            node = old.find(tag)
-            if node is not None:
-                root.append(node)
-    else:
-        dx.mark_managed(root)
+
+def _drop(root, tag):
+    for node in root.findall(tag):
+        root.remove(node)
+
+
+def _set_forward(root, spec):
     mode = spec["mode"]
-    if mode != "isolated":
-        attrs = {"mode": mode}
-        if spec.get("forward_dev"):
-            attrs["dev"] = spec["forward_dev"]
-        forward = ET.SubElement(root, "forward", attrs)
+    forward = root.find("forward")
+    if mode == "isolated":
+        _drop(root, "forward")
+        return
+    if forward is None or forward.get("mode") != mode:
+        # another mode: nothing of the old <forward> (nat ranges, pf/interface lists) applies to it
+        _drop(root, "forward")
+        forward = ET.SubElement(root, "forward", {"mode": mode})
         if mode == "nat":
             nat = ET.SubElement(forward, "nat")
             ET.SubElement(nat, "port", {"start": "1024", "end": "65535"})
-    if spec.get("bridge"):
-        attrs = {"name": spec["bridge"]}
-        if mode != "bridge":
-            attrs.update({"stp": "on", "delay": "0"})
-        ET.SubElement(root, "bridge", attrs)
+    if spec.get("forward_dev"):
+        forward.set("dev", spec["forward_dev"])
+    elif "dev" in forward.attrib:
+        del forward.attrib["dev"]
+
+
+def _set_bridge(root, spec):
+    if not spec.get("bridge"):
+        return  # libvirt names a bridge itself (virbrN); keep the one it chose
+    bridge = root.find("bridge")
+    if bridge is None:
+        bridge = ET.SubElement(root, "bridge", {"name": spec["bridge"]})
+        if spec["mode"] != "bridge":
+            bridge.set("stp", "on")
+            bridge.set("delay", "0")
+    bridge.set("name", spec["bridge"])
+    if spec["mode"] == "bridge":
+        for attr in ("stp", "delay"):
+            bridge.attrib.pop(attr, None)
+
+
+def _set_dhcp(ip, spec):
+    dhcp = ip.find("dhcp")
+    ranges = spec.get("dhcp_ranges") or []
+    hosts = spec.get("dhcp_hosts") or []
+    if dhcp is None and not (ranges or hosts):
+        return
+    if dhcp is None:
+        dhcp = ET.SubElement(ip, "dhcp")
+    for tag in ("range", "host"):
+        _drop(dhcp, tag)
+    # the schema's order: ranges, hosts, then anything else (<bootp>) that stays where it was
+    for index, rng in enumerate(ranges):
+        dhcp.insert(index, ET.Element("range", {"start": rng["start"], "end": rng["end"]}))
+    for index, host in enumerate(hosts):
+        dhcp.insert(len(ranges) + index, ET.fromstring(host_xml(host)))
+    if not len(dhcp):
+        ip.remove(dhcp)
+
+
+def _set_ipv4(root, spec):
+    ip = _ipv4(root)
+    if not spec.get("address") or spec["mode"] == "bridge":
+        if ip is not None and spec["mode"] == "bridge":
+            root.remove(ip)
+        return
+    iface = ipaddress.ip_interface(spec["address"])
+    if ip is None:
+        ip = ET.SubElement(root, "ip")
+    ip.attrib.pop("netmask", None)
+    ip.set("address", str(iface.ip))
+    ip.set("prefix", str(iface.network.prefixlen))
+    _set_dhcp(ip, spec)
+
+
+def _set_ipv6(root, spec):
+    if not spec.get("ipv6_address") or spec["mode"] == "bridge":
+        return  # an IPv6 address the spec does not give is not managed: kept as it is
+    iface = ipaddress.ip_interface(spec["ipv6_address"])
+    ip = _ipv6(root)
+    if ip is None:
+        ip = ET.SubElement(root, "ip", {"family": "ipv6"})
+    ip.set("address", str(iface.ip))
+    ip.set("prefix", str(iface.network.prefixlen))
+
+
+def build_xml(name, spec, current_xml=None):
+    """Network XML from a spec.
+
+    An existing network's XML is edited, not rebuilt: only what the spec manages (forward mode and
+    device, bridge name, MTU, domain, the first IPv4 address and its DHCP ranges and hosts, the
+    IPv6 address when given) changes; the UUID, MAC, metadata (ownership), ``<dns>``, further
+    addresses, routes, port groups and everything else stay. A new network carries the
+    collection's ownership marker, as a new VM does.
+    """
+    if current_xml:
+        root = ET.fromstring(current_xml)
+    else:
+        root = ET.Element("network")
+        ET.SubElement(root, "name")
+        dx.mark_managed(root)
+    root.find("name").text = name
+    _set_forward(root, spec)
+    _set_bridge(root, spec)
     if spec.get("mtu"):
-        ET.SubElement(root, "mtu", {"size": str(spec["mtu"])})
+        _child(root, "mtu").set("size", str(spec["mtu"]))
+    else:
+        _drop(root, "mtu")
     if spec.get("domain"):
-        ET.SubElement(root, "domain", {"name": spec["domain"], "localOnly": "yes"})
-    if spec.get("address") and mode != "bridge":
-        iface = ipaddress.ip_interface(spec["address"])
-        ip = ET.SubElement(root, "ip", {"address": str(iface.ip), "prefix": str(iface.network.prefixlen)})
-        if spec.get("dhcp_ranges") or spec.get("dhcp_hosts"):
-            dhcp = ET.SubElement(ip, "dhcp")
-            for rng in spec.get("dhcp_ranges") or []:
-                ET.SubElement(dhcp, "range", {"start": rng["start"], "end": rng["end"]})
-            for host in spec.get("dhcp_hosts") or []:
-                dhcp.append(ET.fromstring(host_xml(host)))
+        _child(root, "domain", {"localOnly": "yes"}).set("name", spec["domain"])
+    else:
+        _drop(root, "domain")
+    _set_ipv4(root, spec)
+    _set_ipv6(root, spec)
     return ET.tostring(root, encoding="unicode")
 
 
-def normalise_params(params):
-    """Validate the module options and return the desired spec (only the keys the user gave)."""
-    name = params.get("name") or ""
-    if not NAME_RE.match(name):
-        raise ValidationError("name", "%r is not a valid network name" % name, accepted="letters, digits, _ . - (up to 64)")
+def check_name(name):
+    if not NAME_RE.match(name or ""):
+        raise ValidationError("name", "%r is not a valid network name" % (name or ""), accepted="letters, digits, _ . - (up to 64)")
+
+
+def normalise_params(params, current_address=None):
+    """Validate the module options and return the desired spec (only the keys the user gave).
+
+    DHCP ranges and hosts are checked against O(address), or when it is not given against the
+    existing network's ``current_address``.
+    """
+    check_name(params.get("name"))
     desired = {}
     for key in SPEC_KEYS:
         if params.get(key) is not None:
@@ -133,7 +236,7 @@ def normalise_params(params):
         raise ValidationError("bridge", "mode=bridge needs the name of an existing host bridge", accepted="bridge: br0")
     if mode in ("route",) and not desired.get("address"):
         raise ValidationError("address", "mode=route needs an address", accepted="address: 192.168.150.1/24")
-    network = None
+    network = ipaddress.ip_interface(current_address).network if current_address else None
     if desired.get("address") is not None:
         try:
             iface = ipaddress.ip_interface(desired["address"])
@@ -141,8 +244,21 @@ def normalise_params(params):
             raise ValidationError("address", "%r is not an address with prefix" % desired["address"], accepted="ADDRESS/PREFIX, e.g. 192.168.150.1/24")
         if "/" not in desired["address"]:
             raise ValidationError("address", "%r has no prefix" % desired["address"], accepted="ADDRESS/PREFIX, e.g. 192.168.150.1/24")
+        if iface.version != 4:
+            raise ValidationError("address", "%r is not an IPv4 address" % desired["address"],
+                                  accepted="an IPv4 ADDRESS/PREFIX, e.g. 192.168.150.1/24 (IPv6 goes in ipv6_address)")
         network = iface.network
         desired["address"] = "%s/%d" % (iface.ip, network.prefixlen)
+    if desired.get("ipv6_address") is not None:
+        text = str(desired["ipv6_address"])
+        try:
+            iface6 = ipaddress.ip_interface(text)
+        except ValueError:
+            iface6 = None
+        if iface6 is None or iface6.version != 6 or "/" not in text:
+            raise ValidationError("ipv6_address", "%r is not an IPv6 address with prefix" % text,
+                                  accepted="an IPv6 ADDRESS/PREFIX, e.g. fd00:150::1/64")
+        desired["ipv6_address"] = "%s/%d" % (iface6.ip, iface6.network.prefixlen)
     for index, rng in enumerate(desired.get("dhcp_ranges") or []):
         for key in ("start", "end"):
             _check_in(network, rng.get(key), "dhcp_ranges[%d].%s" % (index, key))
@@ -198,13 +314,14 @@ class NetworkManager(object):
 
     def run(self):
         params = self.params
-        desired = normalise_params(params)
+        check_name(params.get("name"))  # before libvirt is asked anything
         net = self.client.network(self.name)
         current = None
         state = {}
         if net is not None:
             current = read_spec(network_xml(self.client, net))
             state = {"active": bool(net.isActive()), "autostart": bool(net.autostart())}
+        desired = normalise_params(params, current and current.get("address"))
         if params.get("state") == "absent":
             return self._absent(net, current, state)
         want_state = {"active": params.get("active", True) if params.get("active") is not None else True}

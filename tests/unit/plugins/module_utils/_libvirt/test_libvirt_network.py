@@ -1,4 +1,6 @@
 """Network spec <-> XML and NetworkManager on test:///default."""
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
@@ -125,3 +127,71 @@ def test_created_network_keeps_its_marker_through_updates(client):
     assert run(client)["network"]["managed"] is True
     assert run(client, mtu=1400)["network"]["managed"] is True
     assert run(client, state="absent")["changed"] and client.network("unit-net") is None
+
+
+# a network as virsh net-dumpxml shows one someone wrote by hand: more than the module manages
+RICH = """<network>
+  <name>rich</name>
+  <uuid>0c5a4b4e-1d32-4c8e-9b7e-7c3f0b8f1a11</uuid>
+  <forward mode='nat'><nat><port start='2000' end='3000'/></nat></forward>
+  <bridge name='virbr77' stp='on' delay='0'/>
+  <mac address='52:54:00:aa:bb:cc'/>
+  <dns><host ip='10.77.0.5'><hostname>db.internal</hostname></host><forwarder addr='127.0.0.53'/></dns>
+  <portgroup name='web' default='yes'/>
+  <route address='10.78.0.0' prefix='24' gateway='10.77.0.2'/>
+  <ip address='10.77.0.1' netmask='255.255.255.0'>
+    <dhcp><range start='10.77.0.100' end='10.77.0.150'/><bootp file='pxelinux.0'/></dhcp>
+  </ip>
+  <ip address='10.79.0.1' prefix='24'/>
+  <ip family='ipv6' address='fd00:77::1' prefix='64'/>
+</network>"""
+
+
+def test_rich_network_is_read_by_family():
+    spec = nw.read_spec(RICH)
+    assert spec["address"] == "10.77.0.1/24" and spec["ipv6_address"] == "fd00:77::1/64"
+    assert spec["dhcp_ranges"] == [{"start": "10.77.0.100", "end": "10.77.0.150"}]
+
+
+def test_update_edits_the_existing_xml_and_keeps_what_it_does_not_manage():
+    current = nw.read_spec(RICH)
+    merged = dict(current, dhcp_hosts=[{"mac": "52:54:00:00:00:09", "ip": "10.77.0.9", "name": "n9"}], mtu=1400)
+    root = ET.fromstring(nw.build_xml("rich", merged, RICH))
+    # kept: dns, portgroup, route, the second IPv4 and the IPv6 address, bootp, the nat port range, uuid, mac
+    assert root.find("dns/host/hostname").text == "db.internal" and root.find("dns/forwarder") is not None
+    assert root.find("portgroup").get("name") == "web" and root.find("route").get("gateway") == "10.77.0.2"
+    assert [ip.get("address") for ip in root.findall("ip")] == ["10.77.0.1", "10.79.0.1", "fd00:77::1"]
+    assert root.find("ip/dhcp/bootp").get("file") == "pxelinux.0"
+    assert root.find("forward/nat/port").attrib == {"start": "2000", "end": "3000"}
+    assert root.findtext("uuid") == current["uuid"] and root.find("mac").get("address") == "52:54:00:aa:bb:cc"
+    # changed: exactly what the spec manages; the schema's order inside <dhcp> (ranges, hosts, bootp)
+    assert root.find("mtu").get("size") == "1400"
+    assert [child.tag for child in root.find("ip/dhcp")] == ["range", "host", "bootp"]
+    assert root.find("ip").get("prefix") == "24" and root.find("ip").get("netmask") is None
+    again = nw.read_spec(ET.tostring(root, encoding="unicode"))
+    assert nw.compare(again, merged) == []
+
+
+def test_mode_change_replaces_forward_and_ipv6_is_managed_when_given():
+    merged = dict(nw.read_spec(RICH), mode="route", ipv6_address="fd00:78::1/64")
+    root = ET.fromstring(nw.build_xml("rich", merged, RICH))
+    assert root.find("forward").get("mode") == "route" and root.find("forward/nat") is None
+    assert [ip.get("address") for ip in root.findall("ip")] == ["10.77.0.1", "10.79.0.1", "fd00:78::1"]
+
+
+@pytest.mark.parametrize("option,value", [("address", "fd00::1/64"), ("ipv6_address", "10.0.0.1/24"),
+                                          ("ipv6_address", "fd00::1"), ("ipv6_address", "zz::1/64")])
+def test_address_families_are_checked(option, value):
+    with pytest.raises(ValidationError) as err:
+        nw.normalise_params(params(**{option: value}))
+    assert err.value.option == option
+
+
+def test_dhcp_hosts_of_an_existing_network_are_checked_against_its_address():
+    only_hosts = {"name": "n", "state": "present", "dhcp_hosts": [{"mac": "52:54:00:00:00:09", "ip": "10.77.0.9"}]}
+    assert nw.normalise_params(only_hosts, "10.77.0.1/24")["dhcp_hosts"][0]["ip"] == "10.77.0.9"
+    with pytest.raises(ValidationError) as err:
+        nw.normalise_params(only_hosts, "10.78.0.1/24")
+    assert err.value.option == "dhcp_hosts[0].ip" and "outside 10.78.0.0/24" in str(err.value)
+    with pytest.raises(ValidationError):
+        nw.normalise_params(only_hosts)  # a new network: its address must be given
