@@ -9,6 +9,13 @@ class ModuleDocFragment(object):
 
     # Connection to the Docker engine (every container_* module)
     DOCUMENTATION = r'''
+attributes:
+  action_group:
+    description: Use C(group/hybridops.fleet.docker) in C(module_defaults) to set the Docker engine connection (O(docker_host), TLS files, timeout) once for every
+      task of the group.
+    support: full
+    membership:
+      - hybridops.fleet.docker
 options:
   docker_host:
     description:

@@ -8,6 +8,13 @@ from __future__ import annotations
 class ModuleDocFragment(object):
 
     DOCUMENTATION = r'''
+attributes:
+  action_group:
+    description: Use C(group/hybridops.fleet.libvirt) in C(module_defaults) to set the libvirt connection (O(uri)) once for every
+      task of the group.
+    support: full
+    membership:
+      - hybridops.fleet.libvirt
 options:
   uri:
     description:

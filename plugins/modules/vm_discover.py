@@ -62,7 +62,7 @@ options:
         C(Environment=) and C(EnvironmentFile=) with systemd's quoting rules, for passing to
         M(hybridops.fleet.container)'s O(hybridops.fleet.container#module:secret_env) without parsing the files
         again. Every other part of the result stays scrubbed.
-      - Refused unless the task has C(no_log: true), so the values never reach the output or the logs.
+      - "Refused unless the task has C(no_log: true), so the values never reach the output or the logs."
     type: bool
     default: false
 notes:
