@@ -18,3 +18,4 @@ for m in $modules; do
   ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc "hybridops.fleet.$m" >/dev/null
 done
 echo "==> [build] $(basename "$artifact") installs into an empty path; ansible-doc renders: ${modules:-no modules yet}" >&2
+"$REPO/scripts/ee-check.sh" "$artifact"
