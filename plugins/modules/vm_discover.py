@@ -157,8 +157,14 @@ services:
         address: {description: "Bound address (V(0.0.0.0), V(::) for all).", type: str}
         port: {description: Port., type: int}
     config_paths:
-      description: Configuration under /etc (ExecStart arguments, ConfigurationDirectory=, the package's
-        config files, open files); files sharing a /etc/NAME directory are given as that directory.
+      description:
+        - Configuration under /etc (ExecStart arguments, ConfigurationDirectory=, the package's config files, open
+          files); files sharing a /etc/NAME directory are given as that directory.
+        - A file read once at start and closed that no package ships is found from the unit itself - paths in
+          its environment variables, the directory of an EnvironmentFile under /etc, and the service's own
+          /etc locations (C(/etc/NAME), C(/etc/NAME.conf), C(/etc/NAME.d) for the unit's name, its first
+          dash-separated part, the binary's and the package's names; interpreters such as python3 are skipped).
+          RV(services.path_sources) says where each path was found.
       type: list
       elements: str
     data_paths:
@@ -167,6 +173,11 @@ services:
       type: list
       elements: str
     log_paths: {description: Log files and directories under /var/log., type: list, elements: str}
+    path_sources:
+      description: For each path of RV(services.config_paths), RV(services.data_paths) and RV(services.log_paths),
+        where it (or what it covers) was found, e.g. V(ExecStart argument), V(package conffile), V(open file),
+        V(environment variable APP_CONFIG), V(the service's own /etc location).
+      type: dict
     memory_bytes: {description: Memory of the unit's cgroup (else the sum of RSS)., type: int}
     cpu_seconds: {description: CPU time used by the unit., type: float}
     tasks: {description: Tasks in the unit's cgroup., type: int}

@@ -317,7 +317,7 @@ class Discovery:
         facts["package_version"] = version
         facts["unit_package"] = packages.owner(facts["fragment_path"]) if facts["fragment_path"] else None
         # paths
-        self.add_paths(facts, props, procs, expanded, conffiles, files_read)
+        self.add_paths(facts, props, procs, expanded, conffiles, files_read, pairs)
         # usage
         memory = systemd.int_or_none(props.get("MemoryCurrent"))
         cpu_ns = systemd.int_or_none(props.get("CPUUsageNSec"))
@@ -352,52 +352,69 @@ class Discovery:
             return None
         return systemd.unit_file_exec_start([t for t in texts if t is not None])
 
-    def add_paths(self, facts, props, procs, argv, conffiles, env_files_read):
+    def add_paths(self, facts, props, procs, argv, conffiles, env_files_read, env_pairs=()):
         config, data, logs = [], [], []
+        sources = {}  # path as found -> where it was found (each kept path says where it came from)
 
-        def add(path, explicit):
+        def add(path, explicit, source):
             path = pathlib.normalize(path)
             kind = pathlib.classify(path)
             if not kind or not self.exists(path):
                 return
             if kind == "config":
+                found = path
                 config.append(path)
             elif kind == "log":
-                logs.append(_log_dir(path))
+                found = _log_dir(path)
+                logs.append(found)
             elif explicit and self.isdir(path):
+                found = path
                 data.append(path)
             elif explicit:
                 parent = os.path.dirname(path)
-                data.append(parent if pathlib.classify(parent) == "data" else path)
+                found = parent if pathlib.classify(parent) == "data" else path
+                data.append(found)
             else:
-                data.append(_data_dir(path, self.isdir))
+                found = _data_dir(path, self.isdir)
+                data.append(found)
+            where = sources.setdefault(found, [])
+            if source not in where:
+                where.append(source)
 
         for path in pathlib.argv_paths(argv):
-            add(path, True)
+            add(path, True, "ExecStart argument")
         workdir = props.get("WorkingDirectory") or ""
         if workdir.startswith("/"):
-            add(workdir.lstrip("!-"), True)
+            add(workdir.lstrip("!-"), True, "WorkingDirectory=")
         for path in systemd.split_paths(props.get("ReadWritePaths")):
-            add(path, True)
-        for name in systemd.split_paths(props.get("StateDirectory")):
-            add("/var/lib/" + name, True)
-        for name in systemd.split_paths(props.get("CacheDirectory")):
-            add("/var/cache/" + name, True)
-        for name in systemd.split_paths(props.get("LogsDirectory")):
-            add("/var/log/" + name, True)
-        for name in systemd.split_paths(props.get("ConfigurationDirectory")):
-            add("/etc/" + name, True)
+            add(path, True, "ReadWritePaths=")
+        for prop, root in (("StateDirectory", "/var/lib/"), ("CacheDirectory", "/var/cache/"),
+                           ("LogsDirectory", "/var/log/"), ("ConfigurationDirectory", "/etc/")):
+            for name in systemd.split_paths(props.get(prop)):
+                add(root + name, True, prop + "=")
+        # read once at start and closed, shipped by no package: only the unit itself names these
+        for key, value in env_pairs:
+            for path in pathlib.value_paths(value):
+                add(path, False, "environment variable " + key)
+        for path in env_files_read:
+            directory = os.path.dirname(path)
+            if pathlib.classify(directory) == "config" and self.isdir(directory):
+                add(directory, True, "directory of EnvironmentFile " + path)
+        for path in pathlib.own_config_candidates(facts["unit"], facts.get("binary"), facts.get("package")):
+            add(path, True, "the service's own /etc location")
         for path in conffiles:
-            add(path, False)
+            add(path, False, "package conffile")
         for proc in procs:
             for path in proc["files"]:
-                add(path, False)
+                add(path, False, "open file")
         env_files = set(env_files_read)
         config = [p for p in config if p not in env_files]
         names = [facts["unit"], facts.get("package"), facts.get("binary")]
         facts["config_paths"] = pathlib.group_config(pathlib.reduce_paths(config), self.isdir, names)
         facts["data_paths"] = pathlib.reduce_paths(data)
         facts["log_paths"] = pathlib.reduce_paths(logs)
+        facts["path_sources"] = pathlib.sources_of(facts["config_paths"] + facts["data_paths"] + facts["log_paths"],
+                                                   sources)
 
     # ------------------------------------------------------------------ the whole run
     def discover(self, services=None, include_all=False, propose=True, secret_values=False):

@@ -70,6 +70,68 @@ def argv_paths(argv):
     return found
 
 
+# interpreters: their own /etc locations say nothing about the program they run
+INTERPRETERS = ("python", "perl", "ruby", "node", "nodejs", "java", "php", "sh", "bash", "dash", "busybox", "env")
+
+
+def value_paths(value):
+    """Absolute paths in an environment value: the whole value, or the items of a : or , separated list."""
+    found = []
+    for candidate in value.replace(",", ":").split(":"):
+        path = normalize(candidate.strip())
+        if path and path not in found:
+            found.append(path)
+    return found
+
+
+def _program(name):
+    """'nginx.service' -> 'nginx'; '/usr/sbin/php-fpm8.2' -> 'php-fpm8.2'; interpreters -> None."""
+    if not name:
+        return None
+    base = posixpath.basename(name).split("@")[0]
+    if base.endswith(".service"):
+        base = base[:-len(".service")]
+    if len(base) < 3 or base.rstrip("0123456789.").rstrip("-") in INTERPRETERS:
+        return None
+    return base
+
+
+def own_config_candidates(unit, binary=None, package=None):
+    """Where a service's own configuration lives without a package saying so: /etc/NAME, /etc/NAME.conf
+    and /etc/NAME.d for the unit's name (and its first dash-separated part: the app of ``shop-api``),
+    the binary's and the package's names. Interpreters (python3, java, ...) are skipped."""
+    names = []
+    program = _program(unit)
+    if program:
+        names.append(program)
+        head = program.split("-")[0]
+        if len(head) >= 3 and head != program:
+            names.append(head)
+    for other in (binary, package):
+        program = _program(other)
+        if program and program not in names:
+            names.append(program)
+    result = []
+    for name in names:
+        for path in ("/etc/" + name, "/etc/%s.conf" % name, "/etc/%s.d" % name):
+            if classify(path) == "config" and path not in result:
+                result.append(path)
+    return result
+
+
+def sources_of(paths, found):
+    """For each kept path, where the paths it covers were found: {path: [source, ...]}."""
+    result = {}
+    for path in paths:
+        prefix = path.rstrip("/") + "/"
+        where = []
+        for candidate, sources in found.items():
+            if candidate == path or candidate.startswith(prefix):
+                where.extend(s for s in sources if s not in where)
+        result[path] = where
+    return result
+
+
 def reduce_paths(paths):
     """Drop duplicates and paths inside another listed directory path; keep order."""
     unique = []

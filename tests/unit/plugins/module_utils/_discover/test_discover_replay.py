@@ -181,3 +181,38 @@ def test_secret_values_only_when_asked(capture):
     text = json.dumps(rest)
     for secret in SECRETS:
         assert secret not in text
+
+
+def test_config_read_once_and_closed_is_found_from_the_unit(capture):
+    """Files no package ships and no process holds open: named by the unit's environment, next to its
+    EnvironmentFile, or in the service's own /etc location; each path says where it was found."""
+    import copy
+    edited = copy.deepcopy(capture)
+    for path, isdir in (("/etc/hybridops", True), ("/etc/hybridops/shared.conf", False),
+                        ("/etc/webapp-extra.conf", False), ("/srv/reports", True)):
+        edited["exists"][path] = True
+        edited["isdir"][path] = isdir
+    for answer in edited["run"]:
+        if answer["argv"][:2] == ["systemctl", "show"]:
+            answer["stdout"] = answer["stdout"].replace(
+                "Environment=WEB_MODE=production", "Environment=EXTRA_CONF=/etc/webapp-extra.conf "
+                "REPORTS=/srv/reports:/nonexistent WEB_MODE=production")
+    web = run_discovery(edited)["services"]["hybridops-web.service"]
+    assert web["config_paths"] == ["/etc/hybridops-web", "/etc/webapp-extra.conf", "/etc/hybridops"], web["config_paths"]
+    assert "/srv/reports" in web["data_paths"]
+    sources = web["path_sources"]
+    assert sources["/etc/webapp-extra.conf"] == ["environment variable EXTRA_CONF"]
+    assert sources["/etc/hybridops"] == ["the service's own /etc location"]  # hybridops-web -> /etc/hybridops
+    assert "ConfigurationDirectory=" in sources["/etc/hybridops-web"]
+    assert set(sources) == set(web["config_paths"] + web["data_paths"] + web["log_paths"])
+    assert all(sources.values()), sources
+
+
+def test_own_config_candidates_skip_interpreters():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths
+    assert paths.own_config_candidates("shop-api.service", "/usr/bin/python3.11", "python3.11-minimal")[:6] == [
+        "/etc/shop-api", "/etc/shop-api.conf", "/etc/shop-api.d", "/etc/shop", "/etc/shop.conf", "/etc/shop.d"]
+    assert not any("python" in p for p in paths.own_config_candidates("x.service", "/usr/bin/python3", None))
+    assert paths.own_config_candidates("nginx.service", "/usr/sbin/nginx", "nginx-core")[:3] == [
+        "/etc/nginx", "/etc/nginx.conf", "/etc/nginx.d"]
+    assert paths.value_paths("/a:/b,/c") == ["/a", "/b", "/c"] and paths.value_paths("yes") == []
