@@ -247,7 +247,7 @@ def main():
             services=dict(type="list", elements="str"),
             include_all=dict(type="bool", default=False),
             propose=dict(type="bool", default=True),
-            secret_values=dict(type="bool", default=False),
+            secret_values=dict(type="bool", default=False, no_log=False),  # a switch, not a secret
         ),
         supports_check_mode=True,
     )
