@@ -15,6 +15,9 @@ description:
     recreation.
   - A different driver or driver options fail naming the option, unless O(force=true) removes and recreates
     the volume (its data is lost). A volume in use by a container is never removed.
+  - Ownership is recorded in the label C(hybridops.fleet.managed) the module puts on the volumes it creates
+    (volumes a M(hybridops.fleet.container_stack) declares carry C(hybridops.fleet.stack)). A volume without
+    either was not created by this collection and is removed or recreated only with O(force=true).
 author: hybridops.fleet developers (@hybridops)
 extends_documentation_fragment:
   - hybridops.fleet.docker
@@ -49,10 +52,13 @@ options:
         inspect the volume, so keep passwords out of them; for CIFS give C(o=credentials=/path/to/file).
     type: dict
   labels:
-    description: Labels (set at creation).
+    description:
+      - Labels (set at creation). The module adds C(hybridops.fleet.managed=true), its ownership marker.
     type: dict
   force:
-    description: Recreate the volume (losing its data) when driver or driver options differ.
+    description:
+      - Recreate the volume (losing its data) when driver or driver options differ.
+      - Remove (O(state=absent)) or recreate a volume that this collection did not create (no ownership label).
     type: bool
     default: false
 '''

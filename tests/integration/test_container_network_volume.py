@@ -50,7 +50,7 @@ def test_volume_lifecycle_and_in_use_protection(ansible, clean):
     predicted = ansible.run_module("container_volume", {"name": VOL}, check=True)
     assert predicted["changed"] is True and predicted["actions"] == ["create"]
     created = ansible.run_module("container_volume", {"name": VOL, "labels": {"backup": "yes"}})
-    assert created["changed"] is True and created["volume"]["labels"] == {"backup": "yes"}, dump(created)
+    assert created["changed"] is True and created["volume"]["labels"] == {"backup": "yes", "hybridops.fleet.managed": "true"}, dump(created)
     assert ansible.run_module("container_volume", {"name": VOL})["changed"] is False
     changed = ansible.run_module("container_volume", {"name": VOL, "driver_opts": {"type": "tmpfs", "device": "tmpfs"}})
     assert changed.get("failed") is True and "driver_opts" in changed["msg"]

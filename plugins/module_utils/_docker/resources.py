@@ -8,11 +8,16 @@ options, in place. A difference there fails naming the option, unless
 ``force`` allows removing and recreating the object (a network's containers
 are disconnected first; rerunning the container modules reconnects them).
 Labels are set at creation only (the engine cannot change them).
+
+Ownership: a volume this collection creates carries the label ``hybridops.fleet.managed`` (a stack's
+volumes carry ``hybridops.fleet.stack``). A volume without either was made by someone else and holds
+their data: it is removed or recreated only with ``force``.
 """
 
 from __future__ import annotations
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container_spec import LABEL_MANAGED, LABEL_STACK
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
     address, backend_error, is_not_found)
@@ -40,9 +45,28 @@ def volume_view(data):
             "labels": data.get("Labels") or {}}
 
 
+def owned_volume(labels):
+    """True when a volume's labels say this collection created it (container_volume or a stack)."""
+    labels = labels or {}
+    return LABEL_MANAGED in labels or LABEL_STACK in labels
+
+
+def require_owned_volume(name, labels, force, action):
+    """Refuse to remove or recreate a volume the collection did not create, unless ``force``."""
+    if not force and not owned_volume(labels):
+        raise ValidationError("force", "refusing to %s volume %s: it was not created by hybridops.fleet (it has "
+                              "neither the label %s nor %s), so its data may belong to something else"
+                              % (action, name, LABEL_MANAGED, LABEL_STACK),
+                              accepted="force: true to %s it anyway" % action)
+
+
 class _Manager(object):
     kind = None
     shortest_name = 2
+    created_labels = {}  # labels every object this manager creates carries (the ownership marker)
+
+    def _check_remove(self, current, params, action):
+        """Hook: refuse removing/recreating ``current`` (raises ValidationError); the default allows it."""
 
     def __init__(self, client, check_mode=False):
         self.client = client
@@ -79,6 +103,7 @@ class _Manager(object):
         result = {"changed": False, "actions": []}
         if params.get("state") == "absent":
             if current is not None:
+                self._check_remove(current, params, "remove")
                 result["changed"] = True
                 result["actions"].append("remove")
                 if not self.check_mode:
@@ -96,6 +121,7 @@ class _Manager(object):
                                           "that in place. Set force: true to remove and recreate it%s"
                                           % (self.kind, name, address(self.client), described, self.force_note),
                                           differences=[{"option": o, "before": b, "after": a} for o, b, a in diffs])
+                self._check_remove(current, params, "recreate")
                 result["differences"] = [{"option": o, "before": b, "after": a} for o, b, a in diffs]
                 result["actions"].append("recreate")
                 result["changed"] = True
@@ -112,7 +138,7 @@ class _Manager(object):
         elif not self.check_mode:
             after_view = self.view(self._get(name))
         else:
-            after_view = dict(before or {"labels": params.get("labels") or {}})
+            after_view = dict(before or {"labels": dict(params.get("labels") or {}, **self.created_labels)})
             after_view.update((k, v) for k, v in desired.items() if v is not None)
             after_view["name"] = name
         result["diff"] = {"before": before, "after": after_view}
@@ -171,6 +197,10 @@ class NetworkManager(_Manager):
 class VolumeManager(_Manager):
     kind = "volume"
     force_note = " (its data is lost)"
+    created_labels = {LABEL_MANAGED: "true"}
+
+    def _check_remove(self, current, params, action):
+        require_owned_volume(current.get("Name"), current.get("Labels"), params.get("force"), action)
 
     def _inspect(self, name):
         return self.api.inspect_volume(name)
@@ -186,7 +216,7 @@ class VolumeManager(_Manager):
     def _create(self, params):
         self._call("creating volume %s" % params["name"], self.api.create_volume, params["name"],
                    driver=params.get("driver") or "local", driver_opts=params.get("driver_opts") or None,
-                   labels=params.get("labels") or None)
+                   labels=dict(params.get("labels") or {}, **self.created_labels))
 
     def _remove(self, current, params):
         try:
