@@ -290,9 +290,17 @@ differences:
   elements: dict
   sample: [{option: memory, before: 64MiB, after: 128MiB, update: in_place}]
 rolled_back:
-  description: Set when a rolling replace failed and the new container was removed (the old one still serves).
+  description:
+    - Set when a rolling replace failed. V(true) when the new container was removed (the old one still serves);
+      V(false) when removing it failed too (the engine went away), in which case the next run removes it.
   returned: failure
   type: bool
+removed_leftover:
+  description:
+    - The name of the replacement container (V(NAME-hybridops-next)) that a rolling replace cut short left behind;
+      this run removed it (or, in check mode, would).
+  returned: when there was one
+  type: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule

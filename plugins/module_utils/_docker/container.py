@@ -220,10 +220,13 @@ class ContainerManager(object):
         state = params.get("state") or "started"
         if state == "absent":
             desired = {"name": params["name"]}
+            leftover = None
             if not known:
                 inspect = self.inspect(params["name"])
+                leftover = self.inspect(params["name"] + ROLLING_SUFFIX)
             return {"name": params["name"], "state": state, "desired": None, "inspect": inspect, "image": None,
-                    "action": "remove" if inspect else "none", "differences": [], "run": None, "params": params}
+                    "action": "remove" if inspect else "none", "differences": [], "run": None, "params": params,
+                    "leftover": leftover}
         desired = cs.normalize_spec(params)
         if extra_labels:
             desired["labels"] = dict(desired["labels"], **extra_labels)
@@ -236,10 +239,14 @@ class ContainerManager(object):
                 "them while the old one still serves. Publish random host ports, or reach the service through a "
                 "network alias, or use recreate=auto" % ", ".join(cs._port_view(cs.fixed_host_ports(desired["ports"]))),
                 accepted="auto, always, never, rolling (rolling without fixed host ports)")
+        leftover = None
         if not known:
             self.check_networks([desired])
             image = self.images.resolve(desired["image"], params.get("pull") or "missing")
             inspect = self.inspect(desired["name"])
+            # the replacement of a rolling replace that was cut short (engine or host gone): whatever this run
+            # does, it is removed (a stack prunes it instead: it carries the stack's label)
+            leftover = self.inspect(desired["name"] + ROLLING_SUFFIX)
         diffs = []
         if inspect is None:
             action = "create"
@@ -262,7 +269,7 @@ class ContainerManager(object):
         run = self._run_action(state, inspect, action, desired)
         return {"name": desired["name"], "state": state, "desired": desired, "inspect": inspect, "image": image,
                 "action": action, "differences": diffs, "run": run, "params": params,
-                "extra_labels": extra_labels, "image_missing": image is None}
+                "extra_labels": extra_labels, "image_missing": image is None, "leftover": leftover}
 
     @staticmethod
     def _run_action(state, inspect, action, desired):
@@ -288,7 +295,11 @@ class ContainerManager(object):
         result = self._result_skeleton(plan)
         action = plan["action"]
         run = plan["run"]
-        result["changed"] = action != "none" or run in ("start", "stop")
+        result["changed"] = action != "none" or run in ("start", "stop") or bool(plan.get("leftover"))
+        if plan.get("leftover"):
+            result["removed_leftover"] = plan["leftover"]["Name"].lstrip("/")
+            if not self.check_mode:
+                self._remove(plan["leftover"]["Id"])
         if self.check_mode:
             result["container"] = cs.mask_inspect(plan["inspect"], self._secret_keys(plan))
             return result
@@ -352,7 +363,15 @@ class ContainerManager(object):
             self._call("starting container %s" % temp, self.api.start, new_id)
             self.wait_healthy(new_id, wait_timeout, require_health=cs.has_healthcheck(desired, plan["image"]))
         except FleetError as exc:
-            self._remove(new_id)
+            try:
+                self._remove(new_id)
+            except FleetError as cleanup:
+                # the engine went away (or refuses): say what failed first, not only the failed clean-up
+                raise RolloutFailed(
+                    "rolling replace of %s failed: the new container did not become healthy (%s). Removing it "
+                    "failed too (%s): the next run removes %s. The old container %s was not touched"
+                    % (desired["name"], exc.msg, cleanup.msg, temp, old["Id"][:12]),
+                    rolled_back=False, old_container_id=old["Id"])
             raise RolloutFailed(
                 "rolling replace of %s failed: the new container did not become healthy (%s). It was removed; "
                 "the old container %s is still running unchanged" % (desired["name"], exc.msg, old["Id"][:12]),

@@ -1,0 +1,162 @@
+"""Private daemons the fault tests break on purpose (no tests here).
+
+The shared lab engine and libvirtd serve every other test session, so the fault tests never restart or
+break them. They start their own:
+
+- :class:`PrivateDockerd`: a dockerd with its own socket, data root, exec root and pidfile, inside the
+  lab's network namespace, without a bridge (its containers get no network; none is needed);
+- :class:`PrivateLibvirtd`: a session-mode libvirtd run as an unprivileged user with its own runtime,
+  config and data directories, reached at ``qemu+unix:///session?socket=...`` (root may connect to it).
+  Its PATH starts with a directory of the test's own, so a ``qemu-img`` wrapper there can hold a volume
+  creation until the test has killed the daemon (a fault at a known point, not a race).
+
+Each is stopped by the PID it was started with.
+"""
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import lab
+
+NOBODY = "nobody"
+
+
+def wait_until(what, probe, timeout=60, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def pid_gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+class PrivateDockerd(object):
+    """A dockerd of the test's own in the lab's network namespace."""
+
+    def __init__(self, root):
+        self.root = root
+        self.sock = os.path.join(root, "docker.sock")
+        self.host = "unix://" + self.sock
+        self.proc = None
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(root, "daemon.json"), "w") as handle:
+            handle.write("{}\n")  # not the host's /etc/docker/daemon.json
+
+    def ping(self):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(3)
+                sock.connect(self.sock)
+                sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+                return b"OK" in sock.recv(4096)
+        except OSError:
+            return False
+
+    def start(self):
+        cmd = lab.nsenter(["dockerd", "--host", self.host, "--config-file", os.path.join(self.root, "daemon.json"),
+                           "--data-root", os.path.join(self.root, "data"),
+                           "--exec-root", os.path.join(self.root, "exec"),
+                           "--pidfile", os.path.join(self.root, "dockerd.pid"),
+                           "--bridge=none", "--iptables=false", "--ip6tables=false", "--shutdown-timeout=2"])
+        log = open(os.path.join(self.root, "dockerd.log"), "ab")  # pylint: disable=consider-using-with
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        wait_until("the private dockerd on " + self.sock, self.ping, timeout=60)
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stop the daemon by its PID (SIGKILL: as abruptly as a host that is switched off)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            self.proc.wait(timeout=60)
+        self.proc = None
+        if sig == signal.SIGKILL:
+            # its containerd and shims outlive a killed dockerd; the next start adopts or reaps them
+            pass
+
+    def load_images(self):
+        """The lab's images (hybridops/busybox:lab, hybridops/web:1 and :2, ...) via save/load."""
+        env = dict(os.environ, DOCKER_HOST=self.host)
+        archive = os.path.join(lab.RUN_DIR, "lab-images.tar")
+        if not os.path.exists(archive):
+            lab.build_local_images(docker_host=self.host)
+            return
+        subprocess.run(["docker", "load", "-q", "-i", archive], env=env, check=True, capture_output=True)
+
+
+QEMU_IMG_WRAPPER = """#!/bin/sh
+# holds a `qemu-img create` while the file HOLD exists (the test kills libvirtd meanwhile)
+if [ "$1" = create ] && [ -e "{hold}" ]; then
+    touch "{held}"
+    while [ -e "{hold}" ]; do sleep 0.1; done
+fi
+exec /usr/bin/qemu-img "$@"
+"""
+
+
+class PrivateLibvirtd(object):
+    """A session-mode libvirtd as user nobody, with every directory under ``root``."""
+
+    def __init__(self, root):
+        self.root = root
+        self.user = pwd.getpwnam(NOBODY)
+        self.sock = os.path.join(root, "run", "libvirt", "libvirt-sock")
+        self.uri = "qemu+unix:///session?socket=" + self.sock
+        self.bin = os.path.join(root, "bin")
+        self.hold = os.path.join(root, "hold-qemu-img")
+        self.held = os.path.join(root, "qemu-img-held")
+        self.proc = None
+        os.makedirs(self.bin, exist_ok=True)
+        with open(os.path.join(self.bin, "qemu-img"), "w") as handle:
+            handle.write(QEMU_IMG_WRAPPER.format(hold=self.hold, held=self.held))
+        os.chmod(os.path.join(self.bin, "qemu-img"), 0o755)
+        self.chown(root)
+        os.chmod(root, 0o755)
+
+    def chown(self, path):
+        for top, dirs, files in os.walk(path):
+            for name in [top] + [os.path.join(top, n) for n in dirs + files]:
+                os.chown(name, self.user.pw_uid, self.user.pw_gid)
+
+    def ping(self):
+        return subprocess.run(["virsh", "-c", self.uri, "version"], capture_output=True, check=False).returncode == 0
+
+    def start(self):
+        env = {"PATH": self.bin + ":/usr/sbin:/usr/bin:/sbin:/bin", "HOME": self.root,
+               "XDG_RUNTIME_DIR": os.path.join(self.root, "run"), "XDG_CONFIG_HOME": os.path.join(self.root, "config"),
+               "XDG_CACHE_HOME": os.path.join(self.root, "cache"), "XDG_DATA_HOME": os.path.join(self.root, "data")}
+        cmd = ["setpriv", "--reuid", str(self.user.pw_uid), "--regid", str(self.user.pw_gid), "--clear-groups",
+               "libvirtd", "--pid-file", os.path.join(self.root, "libvirtd.pid")]
+        log = open(os.path.join(self.root, "libvirtd.log"), "ab")  # pylint: disable=consider-using-with
+        self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
+                                     stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.root)
+        log.close()
+        wait_until("the private libvirtd on " + self.sock, self.ping, timeout=60, interval=0.3)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            self.proc.wait(timeout=60)
+        self.proc = None
+
+
+def remove_tree(path):
+    shutil.rmtree(path, ignore_errors=True)

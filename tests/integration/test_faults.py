@@ -1,0 +1,233 @@
+"""Faults injected into real daemons: each task fails with a clear message, a rerun converges, nothing is orphaned.
+
+The daemons broken here are private to this module (tests/integration/faults.py): a dockerd with its own
+socket and data root in the lab's namespace, and a session-mode libvirtd as an unprivileged user. The lab's
+shared engine and libvirtd are never restarted. Every fault is injected at a known point (the module is
+waiting for a health check that the test controls, or a ``qemu-img create`` is held by a wrapper), so the
+tests are not races.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+
+import docker
+import pytest
+
+import faults
+from faults import PrivateDockerd, wait_until
+
+# no shared state with the other groups: runs in the chain that has CPU to spare (see scripts/test)
+TEST_GROUP = "own_guests"
+PREFIX = "fault-"
+BOX = "hybridops/busybox:lab"
+WEB1 = "hybridops/web:1"
+WEB2 = "hybridops/web:2"
+
+
+def dump(result):
+    return json.dumps(result, indent=1, default=str)[:5000]
+
+
+def assert_clear_failure(result, *words):
+    """The task failed with a message that names what failed, and no traceback reached the user."""
+    assert result.get("failed") is True, dump(result)
+    msg = result.get("msg") or ""
+    assert "Traceback" not in msg and "Traceback" not in (result.get("module_stderr") or ""), dump(result)
+    assert "exception" not in result or "Traceback" not in str(result.get("exception")) or msg, dump(result)
+    for word in words:
+        assert word in msg, (word, dump(result))
+    return msg
+
+
+def in_background(func, *args, **kwargs):
+    """Run func in a thread; returns (thread, box) where box["result"] is set when it is done."""
+    box = {}
+
+    def target():
+        try:
+            box["result"] = func(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - re-raised by the test through box
+            box["error"] = exc
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, box
+
+
+def joined(thread, box, timeout=600):
+    thread.join(timeout)
+    assert not thread.is_alive(), "the playbook did not end"
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+@pytest.fixture(scope="module")
+def engine(lab_env):
+    root = tempfile.mkdtemp(prefix="hybridops-fault-docker-")
+    dockerd = PrivateDockerd(root)
+    dockerd.start()
+    dockerd.load_images()
+    yield dockerd
+    dockerd.stop()
+    faults.remove_tree(root)
+
+
+@pytest.fixture
+def client(engine):
+    """A client of the private engine; every container/volume/network it holds is removed before and after."""
+    if not engine.ping():
+        engine.start()
+    api = docker.APIClient(base_url=engine.host, version="auto", timeout=30)
+
+    def wipe():
+        for item in api.containers(all=True):
+            api.remove_container(item["Id"], force=True, v=True)
+        for vol in (api.volumes().get("Volumes") or []):
+            api.remove_volume(vol["Name"], force=True)
+        for net in api.networks():
+            if net["Name"] not in ("none", "host", "bridge"):
+                api.remove_network(net["Id"])
+    wipe()
+    yield api
+    if not engine.ping():
+        engine.start()
+        api = docker.APIClient(base_url=engine.host, version="auto", timeout=30)
+    wipe()
+    api.close()
+
+
+def names(api):
+    return sorted(c["Names"][0].lstrip("/") for c in api.containers(all=True))
+
+
+def running(api, name):
+    try:
+        return api.inspect_container(name)["State"]["Running"]
+    except docker.errors.NotFound:
+        return False
+
+
+# ---------------------------------------------------------------- dockerd restarted during a stack converge
+
+def stack_members(flag_dir):
+    """Ten members: five that wait to be healthy (healthy once FLAG_DIR/go exists), five that depend on the first."""
+    health = {"test": ["CMD", "test", "-e", "/flag/go"], "interval": "1s", "timeout": "1s", "retries": 1000}
+    first = [{"name": PREFIX + "m%02d" % i, "image": BOX, "command": ["sleep", "3600"], "state": "healthy",
+              "healthcheck": health, "wait_timeout": 600, "stop_timeout": 1,
+              "mounts": [{"type": "bind", "source": flag_dir, "target": "/flag", "read_only": True}]}
+             for i in range(5)]
+    rest = [{"name": PREFIX + "m%02d" % i, "image": BOX, "command": ["sleep", "3600"], "stop_timeout": 1,
+             "depends_on": [PREFIX + "m00"]} for i in range(5, 10)]
+    return first + rest
+
+
+def test_dockerd_restarted_during_a_stack_converge(ansible, engine, client, tmp_path):
+    flag_dir = str(tmp_path / "flag")
+    os.makedirs(flag_dir)
+    members = stack_members(flag_dir)
+    args = {"name": PREFIX + "stack", "containers": members, "docker_host": engine.host}
+    thread, box = in_background(ansible.run_module, "container_stack", args)
+    # the five independent members run and wait for their health check: restart the engine now
+    wait_until("five members running", lambda: all(running(client, m["name"]) for m in members[:5]), timeout=300)
+    assert not any(running(client, m["name"]) for m in members[5:])
+    engine.stop()
+    engine.start()
+    failed = joined(thread, box)
+    msg = assert_clear_failure(failed)
+    assert failed["failed_members"], dump(failed)
+    assert sorted(failed["skipped_members"]) == sorted(m["name"] for m in members[5:]), dump(failed)
+    print("stack fault said:", msg)
+
+    open(os.path.join(flag_dir, "go"), "w").close()
+    client = docker.APIClient(base_url=engine.host, version="auto", timeout=30)
+    rerun = ansible.run_module("container_stack", args)
+    assert rerun.get("failed") is not True and rerun["changed"] is True, dump(rerun)
+    assert all(running(client, m["name"]) for m in members)
+    assert all(client.inspect_container(m["name"])["State"]["Health"]["Status"] == "healthy" for m in members[:5])
+    again = ansible.run_module("container_stack", args)
+    assert again["changed"] is False, dump(again)
+    # nothing orphaned: exactly the ten members, no temporary replacements, no volumes
+    assert names(client) == sorted(m["name"] for m in members)
+    assert (client.volumes().get("Volumes") or []) == []
+
+
+# ---------------------------------------------------------------- the engine dies during a rolling replace
+
+def test_engine_killed_during_a_rollout_loses_nothing(ansible, engine, client):
+    base = {"name": PREFIX + "roll", "command": ["httpd", "-f", "-p", "8080", "-h", "/www"],
+            "restart_policy": "unless-stopped", "stop_timeout": 1, "docker_host": engine.host}
+    first = ansible.run_module("container", dict(base, image=WEB1, state="started"))
+    assert first.get("failed") is not True, dump(first)
+    old_id = client.inspect_container(PREFIX + "roll")["Id"]
+    rollout = dict(base, image=WEB2, state="healthy", recreate="rolling", wait_timeout=300)
+    thread, box = in_background(ansible.run_module, "container", rollout)
+    # the replacement runs beside the old one and waits for its first health probe (every 10 s): the engine
+    # (like the guest it runs on) goes away at once
+    wait_until("the replacement running", lambda: running(client, PREFIX + "roll-hybridops-next"), timeout=300)
+    engine.stop(signal.SIGKILL)
+    failed = joined(thread, box)
+    msg = assert_clear_failure(failed, "rolling replace of %sroll failed" % PREFIX, engine.host,
+                               "the next run removes %sroll-hybridops-next" % PREFIX, "was not touched")
+    assert failed["rolled_back"] is False
+    print("rollout fault said:", msg)
+
+    engine.start()
+    client = docker.APIClient(base_url=engine.host, version="auto", timeout=30)
+    # nothing lost: the old container is there, unchanged (whether the engine restarts it after a crash is
+    # the engine's restart logic; dockerd 20.10 leaves it exited with 137)
+    old = client.inspect_container(PREFIX + "roll")
+    assert old["Id"] == old_id and old["Config"]["Image"] == WEB1
+    assert names(client) == [PREFIX + "roll", PREFIX + "roll-hybridops-next"]
+    rerun = ansible.run_module("container", rollout)
+    assert rerun.get("failed") is not True and rerun["changed"] is True, dump(rerun)
+    assert rerun["removed_leftover"] == PREFIX + "roll-hybridops-next", dump(rerun)
+    assert client.inspect_container(PREFIX + "roll")["Config"]["Image"] == WEB2
+    assert ansible.run_module("container", rollout)["changed"] is False
+    assert names(client) == [PREFIX + "roll"]  # the half-done replacement is gone
+
+
+# ---------------------------------------------------------------- an engine that cannot be reached
+
+MODULE_PROBE = """
+import json, runpy, sys
+sys.argv = [sys.argv[1], sys.argv[2]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def run_module_as(user, module, args, tmp_path):
+    """One module run as Ansible runs it on a managed host, as ``user`` (None: as root); returns its JSON."""
+    path = tmp_path / ("%s-args.json" % module)
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    os.chmod(str(path), 0o644)
+    collections = os.environ["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep)[0]
+    source = os.path.join(collections, "ansible_collections", "hybridops", "fleet", "plugins", "modules",
+                          module + ".py")
+    cmd = [sys.executable, "-c", MODULE_PROBE, source, str(path)]
+    if user:
+        cmd = ["setpriv", "--reuid", user, "--regid", user, "--clear-groups"] + cmd
+    proc = subprocess.run(cmd, env=dict(os.environ, PYTHONPATH=collections, HOME="/tmp"), capture_output=True,
+                          text=True, timeout=120, check=False, cwd="/tmp")
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_unreachable_engine_fails_clearly(ansible, engine, tmp_path):
+    # an engine that is down (its socket file stays behind, as after a crash)
+    engine.stop(signal.SIGKILL)
+    try:
+        down = ansible.run_module("container", {"name": PREFIX + "x", "image": BOX, "docker_host": engine.host})
+        assert_clear_failure(down, "cannot reach the Docker engine at " + engine.host)
+        print("engine down said:", down["msg"])
+    finally:
+        engine.start()
+    # a socket this user may not open: the lab's engine socket (root:docker 0660) as user nobody
+    lab_sock = "unix:///run/hybridops-lab/docker.sock"
+    denied = run_module_as(faults.NOBODY, "container_info", {"docker_host": lab_sock}, tmp_path)
+    assert denied.get("failed") is True and "cannot reach the Docker engine at " + lab_sock in denied["msg"], denied
+    assert "ermission denied" in denied["msg"], denied
+    print("socket denied said:", denied["msg"])
