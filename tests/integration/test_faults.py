@@ -199,19 +199,17 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def run_module_as(user, module, args, tmp_path):
-    """One module run as Ansible runs it on a managed host, as ``user`` (None: as root); returns its JSON."""
+def run_module_without_dac_override(module, args, tmp_path):
+    """One module run as Ansible runs it on a managed host, by root without CAP_DAC_OVERRIDE/DAC_READ_SEARCH
+    (root otherwise opens any socket whatever its mode); returns its JSON result."""
     path = tmp_path / ("%s-args.json" % module)
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    os.chmod(str(path), 0o644)
     collections = os.environ["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep)[0]
     source = os.path.join(collections, "ansible_collections", "hybridops", "fleet", "plugins", "modules",
                           module + ".py")
-    cmd = [sys.executable, "-c", MODULE_PROBE, source, str(path)]
-    if user:
-        cmd = ["setpriv", "--reuid", user, "--regid", user, "--clear-groups"] + cmd
-    proc = subprocess.run(cmd, env=dict(os.environ, PYTHONPATH=collections, HOME="/tmp"), capture_output=True,
-                          text=True, timeout=120, check=False, cwd="/tmp")
+    cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, source, str(path)]
+    proc = subprocess.run(cmd, env=dict(os.environ, PYTHONPATH=collections), capture_output=True,
+                          text=True, timeout=120, check=False)
     assert "Traceback" not in proc.stderr, proc.stderr
     return json.loads(proc.stdout)
 
@@ -221,13 +219,18 @@ def test_unreachable_engine_fails_clearly(ansible, engine, tmp_path):
     engine.stop(signal.SIGKILL)
     try:
         down = ansible.run_module("container", {"name": PREFIX + "x", "image": BOX, "docker_host": engine.host})
-        assert_clear_failure(down, "cannot reach the Docker engine at " + engine.host)
+        assert_clear_failure(down, "cannot reach the Docker engine at " + engine.host, "connection refused")
         print("engine down said:", down["msg"])
     finally:
         engine.start()
-    # a socket this user may not open: the lab's engine socket (root:docker 0660) as user nobody
-    lab_sock = "unix:///run/hybridops-lab/docker.sock"
-    denied = run_module_as(faults.NOBODY, "container_info", {"docker_host": lab_sock}, tmp_path)
-    assert denied.get("failed") is True and "cannot reach the Docker engine at " + lab_sock in denied["msg"], denied
-    assert "ermission denied" in denied["msg"], denied
+    # a socket this user may not open (another owner, mode 0600)
+    st = os.stat(engine.sock)
+    os.chown(engine.sock, 65534, 65534)
+    os.chmod(engine.sock, 0o600)
+    try:
+        denied = run_module_without_dac_override("container_info", {"docker_host": engine.host}, tmp_path)
+    finally:
+        os.chown(engine.sock, st.st_uid, st.st_gid)
+        os.chmod(engine.sock, st.st_mode & 0o777)
+    assert_clear_failure(denied, "cannot reach the Docker engine at " + engine.host, "permission denied")
     print("socket denied said:", denied["msg"])
