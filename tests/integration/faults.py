@@ -101,10 +101,14 @@ class PrivateDockerd(object):
 
 
 QEMU_IMG_WRAPPER = """#!/bin/sh
-# holds a `qemu-img create` while the file HOLD exists (the test kills libvirtd meanwhile)
-if [ "$1" = create ] && [ -e "{hold}" ]; then
-    touch "{held}"
-    while [ -e "{hold}" ]; do sleep 0.1; done
+# counts `qemu-img create` calls; the one numbered as in HOLD_AT (when that file exists) waits until the
+# file is removed (the test kills libvirtd meanwhile), then goes on as qemu-img would
+if [ "$1" = create ]; then
+    touch "{calls}/$$"
+    if [ -e "{hold}" ] && [ "$(ls "{calls}" | wc -l)" -ge "$(cat "{hold}")" ]; then
+        touch "{held}"
+        while [ -e "{hold}" ]; do sleep 0.1; done
+    fi
 fi
 exec /usr/bin/qemu-img "$@"
 """
@@ -121,10 +125,12 @@ class PrivateLibvirtd(object):
         self.bin = os.path.join(root, "bin")
         self.hold = os.path.join(root, "hold-qemu-img")
         self.held = os.path.join(root, "qemu-img-held")
+        self.calls = os.path.join(root, "qemu-img-calls")
         self.proc = None
         os.makedirs(self.bin, exist_ok=True)
+        os.makedirs(self.calls, exist_ok=True)
         with open(os.path.join(self.bin, "qemu-img"), "w") as handle:
-            handle.write(QEMU_IMG_WRAPPER.format(hold=self.hold, held=self.held))
+            handle.write(QEMU_IMG_WRAPPER.format(hold=self.hold, held=self.held, calls=self.calls))
         os.chmod(os.path.join(self.bin, "qemu-img"), 0o755)
         self.chown(root)
         os.chmod(root, 0o755)
@@ -156,6 +162,19 @@ class PrivateLibvirtd(object):
             os.kill(self.proc.pid, sig)
             self.proc.wait(timeout=60)
         self.proc = None
+
+    def hold_create(self, number):
+        """Hold the NUMBER-th `qemu-img create` from now on until :meth:`release`."""
+        for name in os.listdir(self.calls):
+            os.unlink(os.path.join(self.calls, name))
+        with open(self.hold, "w") as handle:
+            handle.write("%d\n" % number)
+
+    def release(self):
+        if os.path.exists(self.hold):
+            os.unlink(self.hold)
+        if os.path.exists(self.held):
+            os.unlink(self.held)
 
 
 def remove_tree(path):

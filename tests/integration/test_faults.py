@@ -234,3 +234,126 @@ def test_unreachable_engine_fails_clearly(ansible, engine, tmp_path):
         os.chmod(engine.sock, st.st_mode & 0o777)
     assert_clear_failure(denied, "cannot reach the Docker engine at " + engine.host, "permission denied")
     print("socket denied said:", denied["msg"])
+
+
+# ---------------------------------------------------------------- libvirt: a private session-mode daemon
+
+LV_PREFIX = "hybridops-it-fault-"
+LV_POOL = LV_PREFIX + "pool"
+BASE_VOL = LV_PREFIX + "base.qcow2"
+
+
+def pool_xml(name, path):
+    return "<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>" % (name, path)
+
+
+@pytest.fixture(scope="module")
+def libvirtd(lab_env):
+    libvirt = pytest.importorskip("libvirt")
+    root = tempfile.mkdtemp(prefix="hybridops-fault-libvirt-")
+    daemon = faults.PrivateLibvirtd(root)
+    daemon.start()
+    pool_dir = os.path.join(root, "pool")
+    os.makedirs(pool_dir)
+    daemon.chown(pool_dir)
+    conn = libvirt.open(daemon.uri)
+    pool = conn.storagePoolCreateXML(pool_xml(LV_POOL, pool_dir), 0)  # transient: gone with the daemon
+    pool.createXML("<volume><name>%s</name><capacity unit='MiB'>16</capacity><target><format type='qcow2'/>"
+                   "</target></volume>" % BASE_VOL, 0)
+    conn.close()
+    daemon.pool_dir = pool_dir
+    yield daemon
+    daemon.release()
+    daemon.stop()
+    faults.remove_tree(root)
+
+
+def lv_state(uri, pool_name=LV_POOL):
+    """(domain names, volume names of the pool), read afresh (the pool is refreshed first)."""
+    import libvirt  # pylint: disable=import-outside-toplevel
+    conn = libvirt.open(uri)
+    try:
+        pool = conn.storagePoolLookupByName(pool_name)
+        pool.refresh(0)
+        return sorted(d.name() for d in conn.listAllDomains(0)), sorted(pool.listVolumes())
+    finally:
+        conn.close()
+
+
+def vm_args(uri, name, disks):
+    return {"uri": uri, "name": name, "pool": LV_POOL, "domain_type": "qemu", "memory": "64MiB", "vcpus": 1,
+            "networks": [], "disks": disks}
+
+
+def test_libvirtd_restarted_during_a_provision(ansible, libvirtd):
+    vms = [LV_PREFIX + "vm%d" % i for i in range(3)]
+    disks = [{"name": "root", "base": BASE_VOL}, {"name": "data", "base": BASE_VOL}]
+    task = {"hybridops.fleet.libvirt_vm": "{{ item }}", "loop": [vm_args(libvirtd.uri, vm, disks) for vm in vms]}
+    # the second overlay of the first VM is held; meanwhile libvirtd is killed (and started again after the run)
+    libvirtd.hold_create(2)
+    thread, box = in_background(ansible.run_tasks, [task])
+    wait_until("the second qemu-img create", lambda: os.path.exists(libvirtd.held), timeout=300)
+    libvirtd.stop(signal.SIGKILL)
+    failed = joined(thread, box)["localhost"][0]
+    libvirtd.release()  # the held qemu-img now writes its file, as one outliving its daemon would
+    libvirtd.start()
+    assert failed.get("failed") is True, dump(failed)
+    first = failed["results"][0]
+    msg = assert_clear_failure(first, vms[0])
+    print("libvirtd restart said:", msg, "| then:", [r.get("msg") for r in failed["results"][1:]])
+    for later in failed["results"][1:]:
+        assert_clear_failure(later)
+
+    loop_args = [vm_args(libvirtd.uri, vm, disks) for vm in vms]
+    rerun = ansible.run_tasks([task])["localhost"][0]
+    assert rerun.get("failed") is not True, dump(rerun)
+    again = ansible.run_tasks([task])["localhost"][0]
+    assert again["changed"] is False, dump(again)
+    # nothing orphaned: the three domains, each with its two overlays, and the base; nothing else
+    domains, vols = lv_state(libvirtd.uri)
+    assert domains == vms
+    assert vols == sorted([BASE_VOL] + ["%s-%s.qcow2" % (vm, d) for vm in vms for d in ("root", "data")])
+    removed = ansible.run_tasks([{"hybridops.fleet.libvirt_vm": "{{ item }}",
+                                  "loop": [{"uri": libvirtd.uri, "name": vm, "state": "absent", "remove_storage": True}
+                                           for vm in vms]}])["localhost"][0]
+    assert removed.get("failed") is not True, dump(removed)
+    assert lv_state(libvirtd.uri) == ([], [BASE_VOL])  # every overlay was the VMs' own
+
+
+def test_pool_filesystem_full_during_an_overlay_create(ansible, libvirtd):
+    import libvirt  # pylint: disable=import-outside-toplevel
+    full_dir = os.path.join(libvirtd.root, "full")
+    os.makedirs(full_dir)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", full_dir], check=True)
+    full_pool = LV_PREFIX + "full"
+    conn = libvirt.open(libvirtd.uri)
+    try:
+        os.chown(full_dir, libvirtd.user.pw_uid, libvirtd.user.pw_gid)
+        pool = conn.storagePoolCreateXML(pool_xml(full_pool, full_dir), 0)
+        # fill the filesystem to its last byte
+        subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(full_dir, "filler"), "bs=64k"],
+                       capture_output=True, check=False)
+        pool.refresh(0)
+        name = LV_PREFIX + "full"
+        args = vm_args(libvirtd.uri, name, [{"name": "root", "base": BASE_VOL},
+                                             {"name": "data", "base": BASE_VOL, "base_pool": LV_POOL, "pool": full_pool}])
+        failed = ansible.run_module("libvirt_vm", args)
+        msg = assert_clear_failure(failed, name + "-data.qcow2", full_pool)
+        assert "No space left on device" in msg or "space" in msg, msg
+        print("pool full said:", msg)
+        # nothing left behind: no domain, the root overlay made before the failure is gone again
+        domains, vols = lv_state(libvirtd.uri)
+        assert name not in domains and vols == [BASE_VOL], (domains, vols)
+        assert lv_state(libvirtd.uri, full_pool)[1] == ["filler"]
+        os.unlink(os.path.join(full_dir, "filler"))
+        converged = ansible.run_module("libvirt_vm", args)
+        assert converged.get("failed") is not True and converged["changed"] is True, dump(converged)
+        assert ansible.run_module("libvirt_vm", dict(args, state="absent", remove_storage=True))["changed"] is True
+        assert lv_state(libvirtd.uri) == ([], [BASE_VOL]) and lv_state(libvirtd.uri, full_pool)[1] == []
+    finally:
+        try:
+            conn.storagePoolLookupByName(full_pool).destroy()
+        except libvirt.libvirtError:
+            pass
+        conn.close()
+        subprocess.run(["umount", full_dir], check=False)
