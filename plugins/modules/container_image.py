@@ -155,7 +155,7 @@ build_log:
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.image import ImageManager
@@ -184,7 +184,7 @@ def main():
         registry_password=dict(type="str", no_log=True),
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+    module = FleetModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("source", "load", ["load_path"]), ("source", "build", ["build"])],
                            required_together=[("registry_username", "registry_password")])
     run_with_client(module, lambda client: ImageManager(client, check_mode=module.check_mode).ensure(module.params))

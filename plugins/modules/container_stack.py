@@ -279,7 +279,7 @@ volumes_created:
   elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
@@ -304,7 +304,7 @@ def main():
         keep_volumes=dict(type="bool", default=False),
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = FleetModule(argument_spec=argument_spec, supports_check_mode=True)
     max_workers = module.params["max_workers"]
 
     def failure_message(result):

@@ -498,7 +498,7 @@ vm:
     ip: 192.168.122.10
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import VmManager
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, run_with_client
@@ -585,7 +585,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = FleetModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
     def converge(client):
         manager = VmManager(client, module.params, check_mode=module.check_mode, diff_mode=module._diff,

@@ -36,7 +36,7 @@ def argument_spec_of(name, monkeypatch):
         seen.update(kwargs)
         raise Captured()
 
-    monkeypatch.setattr(module, "AnsibleModule", record)
+    monkeypatch.setattr(module, "FleetModule" if hasattr(module, "FleetModule") else "AnsibleModule", record)
     with pytest.raises(Captured):
         module.main()
     return seen

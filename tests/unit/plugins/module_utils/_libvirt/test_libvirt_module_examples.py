@@ -22,7 +22,7 @@ def module_spec(name, monkeypatch):
 
     def fake_module(**kwargs):
         raise CapturedSpec(kwargs)
-    monkeypatch.setattr(mod, "AnsibleModule", fake_module)
+    monkeypatch.setattr(mod, "FleetModule" if hasattr(mod, "FleetModule") else "AnsibleModule", fake_module)
     with pytest.raises(CapturedSpec) as info:
         mod.main()
     return mod, info.value.kwargs
