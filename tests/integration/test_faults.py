@@ -357,3 +357,57 @@ def test_pool_filesystem_full_during_an_overlay_create(ansible, libvirtd):
             pass
         conn.close()
         subprocess.run(["umount", full_dir], check=False)
+
+
+# ---------------------------------------------------------------- ownership of volumes (the lab's engine)
+
+LAB_ENGINE = "unix:///run/hybridops-lab/docker.sock"
+
+
+def test_volumes_the_collection_did_not_create_are_kept_without_force(ansible, lab_env):
+    api = docker.APIClient(base_url=LAB_ENGINE, version="auto", timeout=30)
+    foreign, owned, stackvol = PREFIX + "foreign", PREFIX + "owned", PREFIX + "stackvol"
+    for name in (foreign, owned, stackvol):
+        try:
+            api.remove_volume(name, force=True)
+        except docker.errors.NotFound:
+            pass
+    api.create_volume(foreign, labels={"owner": "someone-else"})
+    stack = {"name": PREFIX + "ownstack", "containers": [], "volumes": [{"name": stackvol}, {"name": foreign}],
+             "docker_host": LAB_ENGINE}
+    try:
+        results = ansible.run_tasks([
+            {"hybridops.fleet.container_volume": {"name": foreign, "state": "absent", "docker_host": LAB_ENGINE},
+             "check_mode": True},
+            {"hybridops.fleet.container_volume": {"name": foreign, "state": "absent", "docker_host": LAB_ENGINE}},
+            {"hybridops.fleet.container_volume": {"name": foreign, "driver_opts": {"type": "tmpfs", "device": "tmpfs"},
+                                                  "force": False, "docker_host": LAB_ENGINE}},
+            {"hybridops.fleet.container_volume": {"name": owned, "docker_host": LAB_ENGINE}},
+            {"hybridops.fleet.container_stack": stack},
+            {"hybridops.fleet.container_stack": dict(stack, state="absent", remove_volumes=True)},
+        ])["localhost"]
+        checked, refused, recreate, created, with_stack, stack_gone = results
+        for result in (checked, refused):
+            msg = assert_clear_failure(result, "refusing to remove volume " + foreign, "not created by hybridops.fleet",
+                                       "force: true")
+        print("foreign volume said:", msg)
+        assert_clear_failure(recreate, "force")
+        assert api.inspect_volume(foreign)["Labels"] == {"owner": "someone-else"}  # untouched
+        assert created["volume"]["labels"] == {"hybridops.fleet.managed": "true"}, dump(created)
+        assert with_stack["volumes_created"] == [stackvol], dump(with_stack)  # the foreign one is used, not taken
+        assert stack_gone["volumes_removed"] == [stackvol], dump(stack_gone)
+        assert api.inspect_volume(foreign)["Name"] == foreign
+        removed = ansible.run_tasks([
+            {"hybridops.fleet.container_volume": {"name": owned, "state": "absent", "docker_host": LAB_ENGINE}},
+            {"hybridops.fleet.container_volume": {"name": foreign, "state": "absent", "force": True,
+                                                  "docker_host": LAB_ENGINE}},
+        ])["localhost"]
+        assert [r.get("changed") for r in removed] == [True, True], dump(removed)
+        assert not [v for v in (api.volumes().get("Volumes") or []) if v["Name"] in (foreign, owned, stackvol)]
+    finally:
+        for name in (foreign, owned, stackvol):
+            try:
+                api.remove_volume(name, force=True)
+            except docker.errors.NotFound:
+                pass
+        api.close()
