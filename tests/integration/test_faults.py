@@ -43,6 +43,12 @@ def assert_clear_failure(result, *words):
     return msg
 
 
+def converge_twice(ansible, module, args):
+    """The rerun and an idempotence check in one playbook run: (rerun result, second result)."""
+    task = {"hybridops.fleet." + module: args}
+    return tuple(ansible.run_tasks([task, dict(task)])["localhost"])
+
+
 def in_background(func, *args, **kwargs):
     """Run func in a thread; returns (thread, box) where box["result"] is set when it is done."""
     box = {}
@@ -144,12 +150,11 @@ def test_dockerd_restarted_during_a_stack_converge(ansible, engine, client, tmp_
 
     open(os.path.join(flag_dir, "go"), "w").close()
     client = docker.APIClient(base_url=engine.host, version="auto", timeout=30)
-    rerun = ansible.run_module("container_stack", args)
+    rerun, again = converge_twice(ansible, "container_stack", args)
     assert rerun.get("failed") is not True and rerun["changed"] is True, dump(rerun)
+    assert again["changed"] is False, dump(again)
     assert all(running(client, m["name"]) for m in members)
     assert all(client.inspect_container(m["name"])["State"]["Health"]["Status"] == "healthy" for m in members[:5])
-    again = ansible.run_module("container_stack", args)
-    assert again["changed"] is False, dump(again)
     # nothing orphaned: exactly the ten members, no temporary replacements, no volumes
     assert names(client) == sorted(m["name"] for m in members)
     assert (client.volumes().get("Volumes") or []) == []
@@ -157,16 +162,21 @@ def test_dockerd_restarted_during_a_stack_converge(ansible, engine, client, tmp_
 
 # ---------------------------------------------------------------- the engine dies during a rolling replace
 
-def test_engine_killed_during_a_rollout_loses_nothing(ansible, engine, client):
-    base = {"name": PREFIX + "roll", "command": ["httpd", "-f", "-p", "8080", "-h", "/www"],
-            "restart_policy": "unless-stopped", "stop_timeout": 1, "docker_host": engine.host}
+def test_engine_killed_during_a_rollout_loses_nothing(ansible, engine, client, tmp_path):
+    flag_dir = str(tmp_path / "flag")
+    os.makedirs(flag_dir)
+    base = {"name": PREFIX + "roll", "command": ["sleep", "3600"], "restart_policy": "unless-stopped",
+            "stop_timeout": 1, "docker_host": engine.host,
+            "healthcheck": {"test": ["CMD", "test", "-e", "/flag/go"], "interval": "1s", "timeout": "1s",
+                            "retries": 1000},
+            "mounts": [{"type": "bind", "source": flag_dir, "target": "/flag", "read_only": True}]}
     first = ansible.run_module("container", dict(base, image=WEB1, state="started"))
     assert first.get("failed") is not True, dump(first)
     old_id = client.inspect_container(PREFIX + "roll")["Id"]
     rollout = dict(base, image=WEB2, state="healthy", recreate="rolling", wait_timeout=300)
     thread, box = in_background(ansible.run_module, "container", rollout)
-    # the replacement runs beside the old one and waits for its first health probe (every 10 s): the engine
-    # (like the guest it runs on) goes away at once
+    # the replacement runs beside the old one and waits for its health check (which the test holds back):
+    # the engine goes away at once, as it does with the guest it runs on
     wait_until("the replacement running", lambda: running(client, PREFIX + "roll-hybridops-next"), timeout=300)
     engine.stop(signal.SIGKILL)
     failed = joined(thread, box)
@@ -182,11 +192,12 @@ def test_engine_killed_during_a_rollout_loses_nothing(ansible, engine, client):
     old = client.inspect_container(PREFIX + "roll")
     assert old["Id"] == old_id and old["Config"]["Image"] == WEB1
     assert names(client) == [PREFIX + "roll", PREFIX + "roll-hybridops-next"]
-    rerun = ansible.run_module("container", rollout)
+    open(os.path.join(flag_dir, "go"), "w").close()
+    rerun, again = converge_twice(ansible, "container", rollout)
     assert rerun.get("failed") is not True and rerun["changed"] is True, dump(rerun)
     assert rerun["removed_leftover"] == PREFIX + "roll-hybridops-next", dump(rerun)
+    assert again["changed"] is False, dump(again)
     assert client.inspect_container(PREFIX + "roll")["Config"]["Image"] == WEB2
-    assert ansible.run_module("container", rollout)["changed"] is False
     assert names(client) == [PREFIX + "roll"]  # the half-done replacement is gone
 
 
@@ -304,10 +315,8 @@ def test_libvirtd_restarted_during_a_provision(ansible, libvirtd):
     for later in failed["results"][1:]:
         assert_clear_failure(later)
 
-    loop_args = [vm_args(libvirtd.uri, vm, disks) for vm in vms]
-    rerun = ansible.run_tasks([task])["localhost"][0]
+    rerun, again = ansible.run_tasks([task, dict(task)])["localhost"]
     assert rerun.get("failed") is not True, dump(rerun)
-    again = ansible.run_tasks([task])["localhost"][0]
     assert again["changed"] is False, dump(again)
     # nothing orphaned: the three domains, each with its two overlays, and the base; nothing else
     domains, vols = lv_state(libvirtd.uri)
@@ -346,9 +355,12 @@ def test_pool_filesystem_full_during_an_overlay_create(ansible, libvirtd):
         assert name not in domains and vols == [BASE_VOL], (domains, vols)
         assert lv_state(libvirtd.uri, full_pool)[1] == ["filler"]
         os.unlink(os.path.join(full_dir, "filler"))
-        converged = ansible.run_module("libvirt_vm", args)
+        converged, again, removed = ansible.run_tasks([{"hybridops.fleet.libvirt_vm": args},
+                                                       {"hybridops.fleet.libvirt_vm": args},
+                                                       {"hybridops.fleet.libvirt_vm": dict(args, state="absent",
+                                                                                           remove_storage=True)}])["localhost"]
         assert converged.get("failed") is not True and converged["changed"] is True, dump(converged)
-        assert ansible.run_module("libvirt_vm", dict(args, state="absent", remove_storage=True))["changed"] is True
+        assert again["changed"] is False and removed["changed"] is True, dump([again, removed])
         assert lv_state(libvirtd.uri) == ([], [BASE_VOL]) and lv_state(libvirtd.uri, full_pool)[1] == []
     finally:
         try:
