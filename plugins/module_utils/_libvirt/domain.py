@@ -506,6 +506,8 @@ class VmManager(object):
         except Exception as exc:
             problems = undo.unwind()
             if isinstance(exc, FleetError):
+                # libvirt's messages may end with a newline (qemu-img's output)
+                exc.msg = exc.msg.rstrip()
                 if problems:
                     exc.msg += " (cleanup of the half-made VM also failed: %s)" % "; ".join(problems)
                 else:
