@@ -185,8 +185,8 @@ def main():
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
     module = FleetModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("source", "load", ["load_path"]), ("source", "build", ["build"])],
-                           required_together=[("registry_username", "registry_password")])
+                         required_if=[("source", "load", ["load_path"]), ("source", "build", ["build"])],
+                         required_together=[("registry_username", "registry_password")])
     run_with_client(module, lambda client: ImageManager(client, check_mode=module.check_mode).ensure(module.params))
 
 

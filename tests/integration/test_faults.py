@@ -345,7 +345,7 @@ def test_pool_filesystem_full_during_an_overlay_create(ansible, libvirtd):
         pool.refresh(0)
         name = LV_PREFIX + "full"
         args = vm_args(libvirtd.uri, name, [{"name": "root", "base": BASE_VOL},
-                                             {"name": "data", "base": BASE_VOL, "base_pool": LV_POOL, "pool": full_pool}])
+                                            {"name": "data", "base": BASE_VOL, "base_pool": LV_POOL, "pool": full_pool}])
         failed = ansible.run_module("libvirt_vm", args)
         msg = assert_clear_failure(failed, name + "-data.qcow2", full_pool)
         assert msg.endswith("No space left on device (nothing was left behind)"), msg

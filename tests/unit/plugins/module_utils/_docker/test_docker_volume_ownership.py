@@ -31,8 +31,8 @@ def test_a_foreign_volume_is_not_removed_without_force(client, check_mode):
         VolumeManager(client, check_mode=check_mode).ensure({"name": "foreign", "state": "absent"})
     assert info.value.option == "force"
     assert "not created by hybridops.fleet" in str(info.value) and "force: true" in info.value.accepted
-    assert client.api.mutations() == [c for c in before if c[0] not in ("inspect_image", "inspect_container",
-                                                                         "containers")]
+    assert client.api.mutations() == [c for c in before
+                                      if c[0] not in ("inspect_image", "inspect_container", "containers")]
     removed = VolumeManager(client, check_mode=check_mode).ensure({"name": "foreign", "state": "absent",
                                                                    "force": True})
     assert removed["changed"] is True and removed["actions"] == ["remove"]
