@@ -177,5 +177,22 @@ class PrivateLibvirtd(object):
             os.unlink(self.held)
 
 
+def mounts_under(path):
+    """Mount points at or below path (deepest first), from /proc/self/mountinfo."""
+    path = os.path.realpath(path)
+    found = []
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            point = line.split()[4].replace("\\040", " ")
+            if point == path or point.startswith(path + "/"):
+                found.append(point)
+    return sorted(found, key=len, reverse=True)
+
+
 def remove_tree(path):
-    shutil.rmtree(path, ignore_errors=True)
+    """Unmount what a daemon left mounted below path (dockerd bind-mounts its data root), then remove it."""
+    for point in mounts_under(path):
+        subprocess.run(["umount", point], check=False, capture_output=True)
+    left = mounts_under(path)
+    assert not left, "still mounted: %s" % left
+    shutil.rmtree(path)
