@@ -1,4 +1,7 @@
-"""container_host role on a real guest: converge, idempotence, daemon.json applied, handler only on change."""
+"""container_host role on a real guest: converge, idempotence, daemon.json applied, handler only on change.
+
+The guest starts with a daemon.json of its own (as an engine someone configured before us): its settings
+survive, the role's defaults only fill in what it does not set, and the role's config wins where given."""
 import json
 import os
 
@@ -26,13 +29,18 @@ def playbook(tmp_path):
     return write
 
 
-def docker_labels(ansible, guest):
-    result = ansible.run_tasks(
-        [{"ansible.builtin.command": {"argv": ["docker", "info", "--format", "{{ '{{' }}json .Labels{{ '}}' }}"]},
-          "changed_when": False}],
-        hosts="lab_guests", inventory=guest["inventory"])[guest["name"]][0]
+# an engine configured before the role ran: a setting the role knows nothing of, and one it has a default for
+LEGACY_DAEMON_JSON = {"max-concurrent-downloads": 4, "log-opts": {"max-size": "20m"}}
+
+
+def docker_labels(ansible, guest, with_file=False):
+    """The engine's labels (docker info), and with ``with_file`` also daemon.json: one task."""
+    script = "docker info --format '{{ '{{' }}json .Labels{{ '}}' }}'" + (" && cat /etc/docker/daemon.json" if with_file else "")
+    result = ansible.run_tasks([{"ansible.builtin.shell": script, "changed_when": False}],
+                               hosts="lab_guests", inventory=guest["inventory"])[guest["name"]][0]
     assert not result.get("failed"), result
-    return json.loads(result["stdout"])
+    first, _sep, rest = result["stdout"].partition("\n")
+    return (json.loads(first), json.loads(rest)) if with_file else json.loads(first)
 
 
 def test_container_host_converges_predicts_in_check_mode_and_is_idempotent(lab_guest, ansible, playbook):
@@ -40,11 +48,18 @@ def test_container_host_converges_predicts_in_check_mode_and_is_idempotent(lab_g
     (predicted and shown, nothing applied), then a rerun of the first settings (nothing to do, no handler)."""
     name = lab_guest["name"]
     label = "hybridops.test=%d" % os.getpid()  # differs from whatever an earlier session left on a kept guest
+    seeded = ansible.run_tasks([{"ansible.builtin.copy": {"dest": "/etc/docker/daemon.json", "mode": "0644",
+                                                          "content": json.dumps(LEGACY_DAEMON_JSON)}}],
+                               hosts="lab_guests", inventory=lab_guest["inventory"])[name][0]
+    assert not seeded.get("failed"), seeded
     first, out = ansible.run_playbook(playbook(label), lab_guest["inventory"])
     assert first[name]["failed"] == 0, out
     assert first[name]["changed"] >= 1, out  # daemon.json written and engine restarted
     assert "RUNNING HANDLER [hybridops.fleet.container_host : Restart docker]" in out
-    assert label in docker_labels(ansible, lab_guest)
+    labels, daemon = docker_labels(ansible, lab_guest, with_file=True)
+    assert label in labels
+    assert daemon == {"max-concurrent-downloads": 4, "labels": [label], "live-restore": True,
+                      "log-driver": "json-file", "log-opts": {"max-size": "20m", "max-file": "3"}}, daemon
 
     predicted, out = ansible.run_playbook(playbook("hybridops.test=check"), lab_guest["inventory"], check=True,
                                           diff=True)
