@@ -232,6 +232,18 @@ def conn(lab_env, request):
     connection.close()
 
 
+@pytest.fixture(scope="module")
+def base_volume(conn, request):
+    """An empty 64 MiB qcow2 base volume, PREFIX + ``base.qcow2`` in the module's POOL, for VMs that do not
+    boot; it carries the module's prefix, so the conn fixture removes it."""
+    module = request.module
+    name = module.PREFIX + "base.qcow2"
+    xml = ("<volume><name>%s</name><capacity unit='bytes'>%d</capacity>"
+           "<target><format type='qcow2'/></target></volume>") % (name, 64 * 1024 ** 2)
+    conn.storagePoolLookupByName(module.POOL).createXML(xml, 0)
+    return name
+
+
 @pytest.fixture(scope="session")
 def ansible():
     with tempfile.TemporaryDirectory(prefix="hybridops-it-") as workdir:

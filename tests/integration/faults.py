@@ -3,8 +3,10 @@
 The shared lab engine and libvirtd serve every other test session, so the fault tests never restart or
 break them. They start their own:
 
-- :class:`PrivateDockerd`: a dockerd with its own socket, data root, exec root and pidfile, inside the
-  lab's network namespace, without a bridge (its containers get no network; none is needed);
+- :class:`PrivateDockerd`: a dockerd with its own socket, data root, exec root and pidfile, in a network
+  namespace of its own (made here with ``ip netns add``), without a bridge (its containers get no network;
+  none is needed). Not in the lab's namespace: a dockerd started with ``--bridge=none`` deletes the
+  ``docker0`` it finds there, the lab engine's default bridge, which the other sessions' containers use;
 - :class:`PrivateLibvirtd`: a session-mode libvirtd run as an unprivileged user with its own runtime,
   config and data directories, reached at ``qemu+unix:///session?socket=...`` (root may connect to it).
   Its PATH starts with a directory of the test's own, so a ``qemu-img`` wrapper there can hold a volume
@@ -45,13 +47,14 @@ def pid_gone(pid):
 
 
 class PrivateDockerd(object):
-    """A dockerd of the test's own in the lab's network namespace."""
+    """A dockerd of the test's own, in a network namespace of its own."""
 
     def __init__(self, root):
         self.root = root
         self.sock = os.path.join(root, "docker.sock")
         self.host = "unix://" + self.sock
         self.proc = None
+        self.netns = "hybridops-fault-%d" % os.getpid()
         os.makedirs(root, exist_ok=True)
         with open(os.path.join(root, "daemon.json"), "w") as handle:
             handle.write("{}\n")  # not the host's /etc/docker/daemon.json
@@ -67,11 +70,14 @@ class PrivateDockerd(object):
             return False
 
     def start(self):
-        cmd = lab.nsenter(["dockerd", "--host", self.host, "--config-file", os.path.join(self.root, "daemon.json"),
-                           "--data-root", os.path.join(self.root, "data"),
-                           "--exec-root", os.path.join(self.root, "exec"),
-                           "--pidfile", os.path.join(self.root, "dockerd.pid"),
-                           "--bridge=none", "--iptables=false", "--ip6tables=false", "--shutdown-timeout=2"])
+        if not os.path.exists("/run/netns/" + self.netns):
+            subprocess.run(["ip", "netns", "add", self.netns], check=True)
+        cmd = ["nsenter", "--net=/run/netns/" + self.netns,
+               "dockerd", "--host", self.host, "--config-file", os.path.join(self.root, "daemon.json"),
+               "--data-root", os.path.join(self.root, "data"),
+               "--exec-root", os.path.join(self.root, "exec"),
+               "--pidfile", os.path.join(self.root, "dockerd.pid"),
+               "--bridge=none", "--iptables=false", "--ip6tables=false", "--shutdown-timeout=2"]
         log = open(os.path.join(self.root, "dockerd.log"), "ab")  # pylint: disable=consider-using-with
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
                                      stdin=subprocess.DEVNULL, start_new_session=True)
@@ -89,6 +95,12 @@ class PrivateDockerd(object):
         if sig == signal.SIGKILL:
             # its containerd and shims outlive a killed dockerd; the next start adopts or reaps them
             pass
+
+    def close(self):
+        """Stop the daemon and remove its network namespace."""
+        self.stop()
+        if os.path.exists("/run/netns/" + self.netns):
+            subprocess.run(["ip", "netns", "delete", self.netns], check=False)
 
     def load_images(self):
         """The lab's images (hybridops/busybox:lab, hybridops/web:1 and :2, ...) via save/load."""

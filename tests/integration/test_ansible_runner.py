@@ -15,18 +15,11 @@ ansible_runner = pytest.importorskip("ansible_runner")
 URI = "qemu:///system"
 POOL = "hybridops"
 PREFIX = "hybridops-it-runner-"  # the conn fixture removes what carries it, before and after this module
-BASE = PREFIX + "base.qcow2"
+BASE = PREFIX + "base.qcow2"  # the base_volume fixture (conftest.py) makes it
 
 
-@pytest.fixture(scope="module")
-def base(conn):
-    pool = conn.storagePoolLookupByName(POOL)
-    xml = ("<volume><name>%s</name><capacity unit='bytes'>%d</capacity>"
-           "<target><format type='qcow2'/></target></volume>") % (BASE, 64 * 1024 ** 2)
-    return pool.createXML(xml, 0)
 
-
-def test_provision_then_teardown_as_a_runner_job(conn, base, tmp_path, lab_env):
+def test_provision_then_teardown_as_a_runner_job(conn, base_volume, tmp_path, lab_env):
     vm = PREFIX + "a"
     private = tmp_path / "job"
     (private / "project").mkdir(parents=True)

@@ -78,7 +78,7 @@ def engine(lab_env):
     dockerd.start()
     dockerd.load_images()
     yield dockerd
-    dockerd.stop()
+    dockerd.close()
     faults.remove_tree(root)
 
 

@@ -12,16 +12,9 @@ libvirt = pytest.importorskip("libvirt")
 URI = "qemu:///system"
 POOL = "hybridops"
 PREFIX = "hybridops-it-td-"  # the conn fixture removes what carries it, before and after this module
-BASE = PREFIX + "base.qcow2"
+BASE = PREFIX + "base.qcow2"  # the base_volume fixture (conftest.py) makes it
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "teardown.yml")
 
-
-@pytest.fixture(scope="module")
-def base(conn):
-    pool = conn.storagePoolLookupByName(POOL)
-    xml = ("<volume><name>%s</name><capacity unit='bytes'>%d</capacity>"
-           "<target><format type='qcow2'/></target></volume>") % (BASE, 64 * 1024 ** 2)
-    return pool.createXML(xml, 0)
 
 
 def _define(ansible, names, tags):
@@ -49,7 +42,7 @@ def _changed_items(out):
                   if line.startswith("changed: [localhost] => (item="))
 
 
-def test_teardown_selects_by_list_tag_and_group(ansible, conn, base, tmp_path):
+def test_teardown_selects_by_list_tag_and_group(ansible, conn, base_volume, tmp_path):
     names = [PREFIX + n for n in ("a", "b", "c", "d", "keep")]
     _define(ansible, names, {PREFIX + "b": ["td-doomed"], PREFIX + "c": ["td-doomed", "x"]})
     foreign = PREFIX + "foreign"

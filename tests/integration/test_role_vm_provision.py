@@ -14,15 +14,8 @@ libvirt = pytest.importorskip("libvirt")
 URI = "qemu:///system"
 POOL = "hybridops"
 PREFIX = "hybridops-it-prov-"  # the conn fixture removes what carries it, before and after this module
-BASE = PREFIX + "base.qcow2"
+BASE = PREFIX + "base.qcow2"  # the base_volume fixture (conftest.py) makes it
 
-
-@pytest.fixture(scope="module")
-def base(conn):
-    pool = conn.storagePoolLookupByName(POOL)
-    xml = ("<volume><name>%s</name><capacity unit='bytes'>%d</capacity>"
-           "<target><format type='qcow2'/></target></volume>") % (BASE, 64 * 1024 ** 2)
-    return pool.createXML(xml, 0)
 
 
 def _play(tmp_path, state, vms):
@@ -46,7 +39,7 @@ def _play(tmp_path, state, vms):
     return str(path)
 
 
-def test_present_and_stopped_vms_are_not_waited_for(ansible, conn, base, tmp_path):
+def test_present_and_stopped_vms_are_not_waited_for(ansible, conn, base_volume, tmp_path):
     vms = [{"name": PREFIX + "a"}, {"name": PREFIX + "b", "state": "stopped"}]
     playbook = _play(tmp_path, "present", vms)
     inventory = tmp_path / "hosts"
