@@ -240,3 +240,15 @@ def check_string_map(value, option, key_check=None, secret=False):
             _fail("%s.%s" % (option, key), "%s is a %s, not a string" % (shown, type(item).__name__), accepted)
         result[str(key)] = ("true" if item else "false") if isinstance(item, bool) else str(item)
     return result
+
+
+LIBVIRT_URI_ACCEPTED = "a libvirt URI, e.g. qemu:///system, qemu+ssh://user@host/system or test:///default"
+
+
+def check_libvirt_uri(value, option):
+    """A libvirt connection URI (or an alias from libvirt.conf): non-empty, without whitespace or control
+    characters. Whether it answers is known only when it is opened."""
+    _require_str(value, option, LIBVIRT_URI_ACCEPTED)
+    if not value or re.search(r"\s", value) or _CONTROL_RE.search(value):
+        _fail(option, "%r is not a libvirt URI" % (value,), LIBVIRT_URI_ACCEPTED)
+    return value

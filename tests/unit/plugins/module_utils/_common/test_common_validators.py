@@ -168,3 +168,14 @@ def test_string_map_secret_keeps_values_out():
     with pytest.raises(ValidationError) as info:
         v.check_string_map({"TOKEN": ["s3cret"]}, "build.args", secret=True)
     assert info.value.option == "build.args.TOKEN" and "s3cret" not in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["qemu:///system", "qemu+ssh://root@hv1/system?socket=/run/x.sock", "test:///default",
+                                   "myalias"])
+def test_libvirt_uri_ok(value):
+    assert v.check_libvirt_uri(value, "uri") == value
+
+
+@pytest.mark.parametrize("value", ["", "qemu:///system\n", "qemu:// /system", "a\tb", None, 5])
+def test_libvirt_uri_refused(value):
+    assert "libvirt URI" in refused(v.check_libvirt_uri, value)
