@@ -170,7 +170,8 @@ def check_env_key(key, option):
 def check_unit_name(value, option):
     """A systemd unit name (``-.mount`` is valid: names are passed after ``--``)."""
     _require_str(value, option, UNIT_NAME_ACCEPTED)
-    if not UNIT_NAME_RE.match(value):
+    # systemd also needs a name before the type suffix ('.service' alone is no unit)
+    if not UNIT_NAME_RE.match(value) or value.startswith("."):
         _fail(option, "%r is not a valid unit name" % (value,), UNIT_NAME_ACCEPTED)
     return value
 

@@ -179,3 +179,8 @@ def test_libvirt_uri_ok(value):
 @pytest.mark.parametrize("value", ["", "qemu:///system\n", "qemu:// /system", "a\tb", None, 5])
 def test_libvirt_uri_refused(value):
     assert "libvirt URI" in refused(v.check_libvirt_uri, value)
+
+
+@pytest.mark.parametrize("value", [".service", "", ".socket"])
+def test_unit_name_needs_a_name_before_the_suffix(value):
+    assert "unit name" in refused(v.check_unit_name, value)
