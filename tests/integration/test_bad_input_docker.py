@@ -299,7 +299,9 @@ def _baseline(client):
         IPAMPool(subnet="172.31.247.0/24", gateway="172.31.247.1")]))
     client.api.create_volume(VOL)
     for name, labels in ((RUNNING, {}), (MEMBER, {"hybridops.fleet.stack": STACK, "hybridops.fleet.member": MEMBER})):
-        cid = client.api.create_container(BOX, name=name, labels=labels)["Id"]
+        # no network: private engines started in the lab's namespace with --bridge=none remove docker0
+        cid = client.api.create_container(BOX, name=name, labels=labels,
+                                          host_config=client.api.create_host_config(network_mode="none"))["Id"]
         client.api.start(cid)
     repo, tag = IMG.rsplit(":", 1)
     client.api.tag(BOX, repo, tag)
