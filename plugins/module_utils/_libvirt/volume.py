@@ -218,6 +218,7 @@ def resolve_volume_ref(client, ref, default_pool, option):
         return find_volume(client, pool_name, name, option)
     return find_volume(client, default_pool, ref, option)
 
+
 VOLUME_SIZE_MAX = 2 ** 63 - 1  # bytes: the largest file size (off_t) and qemu-img size
 
 
