@@ -12,6 +12,7 @@ figures (tried / clear / left behind / tracebacks) go to tests/output/bad-input/
 import io
 import json
 import os
+import shutil
 import tarfile
 import time
 
@@ -331,6 +332,7 @@ def matrix(ansible, docker_client, test_images):
     yield before, results
     remove_prefixed(docker_client)
     remove_images(docker_client)
+    shutil.rmtree(CTX)
 
 
 @pytest.mark.parametrize("module,index", [(m, i) for m in CASES for i in range(len(CASES[m]))],
