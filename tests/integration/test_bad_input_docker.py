@@ -232,10 +232,10 @@ def _ours(name):
 
 
 def engine_state(client):
-    """What a bad input must not change: containers of the prefix (id, state), the networks, volumes and
-    images (id, tags) a case could touch, and images without a tag made since the matrix began."""
+    """What a bad input must not change: the containers (id, state), networks, volumes and images (id, tags) a
+    case could touch, and images without a tag made since the matrix began."""
     containers = sorted((c["Names"][0], c["Id"], c["State"], c["Created"]) for c in client.api.containers(all=True)
-                        if c["Names"][0].lstrip("/").startswith(PREFIX))
+                        if _ours(c["Names"][0]))
     networks = sorted((n["Name"], n["Id"]) for n in client.api.networks() if _ours(n["Name"]))
     volumes = sorted(v["Name"] for v in client.api.volumes().get("Volumes") or [] if _ours(v["Name"]))
     images = []
