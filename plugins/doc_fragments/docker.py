@@ -45,7 +45,7 @@ options:
     type: bool
     default: false
   timeout:
-    description: Seconds to wait for one engine API call.
+    description: Seconds to wait for one engine API call (an integer of at least 1).
     type: int
     default: 60
 requirements:

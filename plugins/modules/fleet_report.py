@@ -62,11 +62,16 @@ options:
     type: dict
     default: {}
   dest:
-    description: Directory to write the files into; created (mode 0700) when missing. An existing directory keeps its mode.
+    description:
+      - Directory to write the files into; created (mode 0700) when missing, inside an existing directory (parents
+        are not created). An existing directory keeps its mode.
+      - When writing fails in a directory the module created, the directory is removed again.
     type: path
     required: true
   basename:
-    description: File name without extension; the files are C(<basename>.json), C(<basename>.md), C(<basename>.html).
+    description:
+      - File name without extension; the files are C(<basename>.json), C(<basename>.md), C(<basename>.html).
+      - At most 250 bytes, without V(/) or control characters, not starting with V(-) or V(.).
     type: str
     default: fleet-report
   formats:
@@ -193,7 +198,7 @@ changed_files:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error, fail_unexpected
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.runner import FORMATS, run_report
 
 
@@ -216,6 +221,8 @@ def main():
         result = run_report(module.params, check_mode=module.check_mode, diff_mode=module._diff)
     except FleetError as exc:
         fail_from_error(module, exc, changed=False)
+    except Exception as exc:  # pylint: disable=broad-except
+        fail_unexpected(module, exc, changed=False)
     module.exit_json(**result)
 
 

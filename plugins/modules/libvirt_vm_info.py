@@ -165,9 +165,10 @@ hosts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import hypervisor_facts, list_vms
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, run_with_client
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import (
+    check_vm_filters, hypervisor_facts, list_vms)
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, open_client, run_with_client
 
 
 def main():
@@ -185,17 +186,21 @@ def main():
         supports_check_mode=True,
     )
     uris = module.params["uris"] or [module.params["uri"]]
+    try:
+        check_vm_filters(module.params)
+    except FleetError as exc:
+        fail_from_error(module, exc)
 
     def collect(client):
         vms = list_vms(client, module.params)
         hosts = [hypervisor_facts(client.uri, *client.node())]
-        for uri in uris[1:]:
-            with LibvirtClient(uri) as other:
+        for index, uri in enumerate(uris[1:]):
+            with open_client(uri, "uris[%d]" % (index + 1)) as other:
                 vms.extend(list_vms(other, module.params))
                 hosts.append(hypervisor_facts(other.uri, *other.node()))
         return {"changed": False, "vms": vms, "hosts": hosts}
 
-    run_with_client(module, collect, uri=uris[0])
+    run_with_client(module, collect, uri=uris[0], option="uris[0]" if module.params["uris"] else "uri")
 
 
 if __name__ == "__main__":

@@ -236,7 +236,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error, fail_unexpected
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import discover
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.proc import ProcReader
 
@@ -268,6 +268,8 @@ def main():
         result = discover(module.params, run, ProcReader("/"), which)
     except FleetError as exc:
         fail_from_error(module, exc, changed=False)
+    except Exception as exc:  # pylint: disable=broad-except
+        fail_unexpected(module, exc, changed=False)
     module.exit_json(changed=False, **result)
 
 

@@ -271,3 +271,12 @@ def lab_guest(lab_env, tmp_path_factory):
     yield guest
     if not os.environ.get("HYBRIDOPS_LAB_KEEP"):
         lab_env.destroy(name)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The bad-input figures (tried / clear / left behind / tracebacks per module) of the matrices that ran."""
+    import bad_input  # pylint: disable=import-outside-toplevel
+    reports = [r for key in ("passed", "failed", "error") for r in terminalreporter.stats.get(key, [])]
+    if any("test_bad_input_" in getattr(r, "nodeid", "") for r in reports):
+        terminalreporter.write_sep("-", "bad-input figures (tests/output/bad-input/)")
+        terminalreporter.write_line(bad_input.table())

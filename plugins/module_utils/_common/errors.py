@@ -59,3 +59,9 @@ def fail_from_error(module, error, **extra):
     result.update(error.details)
     result.pop("msg", None)
     module.fail_json(msg=error.msg, **result)
+
+
+def fail_unexpected(module, exc, **extra):
+    """``fail_json`` for an exception nothing explained (a defect to report): a message, not a bare traceback."""
+    module.fail_json(msg="unexpected error in %s (please report it): %s: %s"
+                     % (getattr(module, "_name", "the module"), type(exc).__name__, exc), **extra)

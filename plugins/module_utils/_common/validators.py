@@ -170,6 +170,86 @@ def check_env_key(key, option):
 def check_unit_name(value, option):
     """A systemd unit name (``-.mount`` is valid: names are passed after ``--``)."""
     _require_str(value, option, UNIT_NAME_ACCEPTED)
-    if not UNIT_NAME_RE.match(value):
+    # systemd also needs a name before the type suffix ('.service' alone is no unit)
+    if not UNIT_NAME_RE.match(value) or value.startswith("."):
         _fail(option, "%r is not a valid unit name" % (value,), UNIT_NAME_ACCEPTED)
+    return value
+
+
+# Docker image references (distribution/reference's grammar): [registry[:port]/]path[:tag][@digest]
+_IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+IMAGE_REF_RE = re.compile(r"^(?:(?P<domain>%s)/)?(?P<path>%s(?:/%s)*)(?::(?P<tag>[\w][\w.-]{0,127}))?"
+                          r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$" % (_IMAGE_DOMAIN, _IMAGE_COMPONENT, _IMAGE_COMPONENT))
+IMAGE_REF_ACCEPTED = ("an image reference [registry[:port]/]name[:tag][@sha256:digest]: lower-case name components "
+                      "of letters, digits and '.', '_', '-' between them; a tag of up to 128 letters, digits, '_', "
+                      "'.', '-' not starting with '.' or '-'")
+IMAGE_TAG_ACCEPTED = IMAGE_REF_ACCEPTED.replace("[@sha256:digest]", "") + " (no digest: a digest cannot be tagged)"
+# a build stage name (Dockerfile `FROM ... AS name`)
+STAGE_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]*$")
+STAGE_ACCEPTED = "a build stage name: a letter, then letters, digits, '_', '.', '-'"
+_SCALARS = (str, int, float, bool)
+
+
+def check_image_ref(value, option, digest=True):
+    """An image reference as the engine parses it; ``digest=False`` for tags to set (a digest cannot be set).
+
+    A domain is only told apart from the first path component by a '.', a ':' or being ``localhost``, as
+    Docker does; the path must be lower case.
+    """
+    accepted = IMAGE_REF_ACCEPTED if digest else IMAGE_TAG_ACCEPTED
+    _require_str(value, option, accepted)
+    match = IMAGE_REF_RE.match(value)
+    if not match:
+        _fail(option, "%r is not a valid image reference" % (value,), accepted)
+    if match.group("digest") and not digest:
+        _fail(option, "%r names a digest, which cannot be set" % (value,), accepted)
+    domain = match.group("domain")
+    if domain and not ("." in domain or ":" in domain or domain == "localhost" or domain.lower() == domain):
+        # an upper-case first component without '.' or ':' is a path component, which must be lower case
+        _fail(option, "%r is not a valid image reference" % (value,), accepted)
+    name = (domain + "/" if domain else "") + match.group("path")
+    if len(name) > 255:
+        _fail(option, "the repository name is %d characters long, more than 255" % len(name), accepted)
+    return value
+
+
+def check_stage_name(value, option):
+    """A Dockerfile build stage name."""
+    _require_str(value, option, STAGE_ACCEPTED)
+    if not STAGE_RE.match(value):
+        _fail(option, "%r is not a valid build stage name" % (value,), STAGE_ACCEPTED)
+    return value
+
+
+def check_string_map(value, option, key_check=None, secret=False):
+    """A dict of names to scalar values (labels, build args, driver options), as the engine takes them:
+    returns ``{str: str}`` (booleans as ``true``/``false``). ``key_check(key, option)`` validates each key;
+    ``secret`` keeps the values out of the message (build args carry tokens).
+    """
+    accepted = "a dict of names to strings, numbers or booleans"
+    if not isinstance(value, dict):
+        _fail(option, "%s is not a dict" % ("the value" if secret else repr(value)), accepted)
+    result = {}
+    for key, item in value.items():
+        if key_check:
+            key_check(key, option)
+        elif not isinstance(key, str) or not key or _CONTROL_RE.search(key):
+            _fail(option, "%r is not a valid name" % (key,), "non-empty names without control characters")
+        if item is None or not isinstance(item, _SCALARS):
+            shown = "the value" if secret else repr(item)
+            _fail("%s.%s" % (option, key), "%s is a %s, not a string" % (shown, type(item).__name__), accepted)
+        result[str(key)] = ("true" if item else "false") if isinstance(item, bool) else str(item)
+    return result
+
+
+LIBVIRT_URI_ACCEPTED = "a libvirt URI, e.g. qemu:///system, qemu+ssh://user@host/system or test:///default"
+
+
+def check_libvirt_uri(value, option):
+    """A libvirt connection URI (or an alias from libvirt.conf): non-empty, without whitespace or control
+    characters. Whether it answers is known only when it is opened."""
+    _require_str(value, option, LIBVIRT_URI_ACCEPTED)
+    if not value or re.search(r"\s", value) or _CONTROL_RE.search(value):
+        _fail(option, "%r is not a libvirt URI" % (value,), LIBVIRT_URI_ACCEPTED)
     return value

@@ -16,7 +16,7 @@ import os
 import re
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths as pathlib
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover import systemd
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.packages import PackageDB, detect_manager
@@ -451,7 +451,9 @@ class Discovery:
             if facts["listen"] or include_all:
                 selected.append((facts["unit"], facts))
         if missing:
-            raise FleetError("no such systemd unit: %s" % ", ".join(missing), missing=missing)
+            index = units.index(missing[0])
+            raise ValidationError("services[%d]" % index, "no such systemd unit: %s" % ", ".join(missing),
+                                  accepted="units that exist on the host (systemctl list-units --all)", missing=missing)
         packages = PackageDB(self.run, self.manager)
         result_services = {}
         secret_env = {}

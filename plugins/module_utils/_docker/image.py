@@ -16,6 +16,7 @@ import json
 import os
 import tarfile
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError, FleetError, ValidationError)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
@@ -25,11 +26,16 @@ SOURCES = ("pull", "load", "build")
 CONTEXT_LABEL = "hybridops.fleet.context-hash"
 
 
+ARCHIVE_ACCEPTED = "an archive made by docker save (tar, tar.gz, tar.xz, tar.bz2)"
+
+
 def archive_manifest(path):
     """[(image_id, [repo tags])] of a `docker save` archive (tar, optionally gz/bz2/xz compressed)."""
+    if os.path.isdir(path):
+        raise ValidationError("load_path", "%s is a directory" % path, accepted=ARCHIVE_ACCEPTED)
     if not os.path.isfile(path):
         raise ValidationError("load_path", "%s does not exist on the host the module runs on (copy it there first, "
-                              "e.g. with ansible.builtin.copy)" % path)
+                              "e.g. with ansible.builtin.copy)" % path, accepted=ARCHIVE_ACCEPTED)
     try:
         with tarfile.open(path, "r:*") as tar:
             member = None
@@ -39,11 +45,16 @@ def archive_manifest(path):
                     break
             if member is None:
                 raise ValidationError("load_path", "%s has no manifest.json; it is not a `docker save` archive" % path,
-                                      accepted="an archive made by docker save (tar, tar.gz, tar.xz, tar.bz2)")
+                                      accepted=ARCHIVE_ACCEPTED)
             manifest = json.loads(tar.extractfile(member).read().decode("utf-8"))
-    except (tarfile.TarError, OSError, ValueError) as exc:
-        raise ValidationError("load_path", "cannot read %s: %s" % (path, exc),
-                              accepted="an archive made by docker save (tar, tar.gz, tar.xz, tar.bz2)")
+    except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
+        raise ValidationError("load_path", "cannot read %s: %s" % (path, exc), accepted=ARCHIVE_ACCEPTED)
+    # docker save writes a list of {Config: "<id>.json", RepoTags: [...], Layers: [...]}
+    if not isinstance(manifest, list) or not manifest or not all(
+            isinstance(e, dict) and isinstance(e.get("Config"), str) and e["Config"]
+            and isinstance(e.get("RepoTags") or [], list) for e in manifest):
+        raise ValidationError("load_path", "the manifest.json of %s is not one docker save writes (a list of images "
+                              "with Config and RepoTags)" % path, accepted=ARCHIVE_ACCEPTED)
     result = []
     for entry in manifest:
         config = entry.get("Config") or ""
@@ -75,6 +86,40 @@ def context_hash(path, dockerfile, buildargs, target):
     digest.update(json.dumps({"dockerfile": dockerfile, "args": buildargs or {}, "target": target},
                              sort_keys=True).encode())
     return "sha256:" + digest.hexdigest()
+
+
+def validate(params):
+    """Check the options before the engine is asked anything; returns the build args and labels as strings."""
+    state = params.get("state") or "present"
+    validators.check_image_ref(params["name"], "name")
+    if state == "absent":
+        return None
+    for index, tag in enumerate(params.get("tags") or []):
+        validators.check_image_ref(tag, "tags[%d]" % index, digest=False)
+    build = params.get("build")
+    if params.get("source") == "build" and build:
+        path = build.get("path")
+        if not path:
+            raise ValidationError("build.path", "is required with source=build", accepted="a context directory")
+        if not os.path.isdir(path):
+            raise ValidationError("build.path", "%s is not a directory on the host the module runs on" % path,
+                                  accepted="a context directory on the host the module runs on")
+        dockerfile = build.get("dockerfile") or "Dockerfile"
+        inside = os.path.normpath(os.path.join(path, dockerfile))
+        # the SDK would pack a Dockerfile from outside the context into it: a typo would build another file
+        if os.path.isabs(dockerfile) or os.path.relpath(inside, os.path.normpath(path)).startswith(".."):
+            raise ValidationError("build.dockerfile", "%s is outside the context %s" % (dockerfile, path),
+                                  accepted="a path relative to build.path, inside it")
+        if not os.path.isfile(inside):
+            raise ValidationError("build.dockerfile", "%s not found in %s" % (dockerfile, path),
+                                  accepted="a file inside build.path (default Dockerfile)")
+        if build.get("target") is not None:
+            validators.check_stage_name(build["target"], "build.target")
+        args = validators.check_string_map(build.get("args") or {}, "build.args", key_check=validators.check_env_key,
+                                           secret=True)
+        labels = validators.check_string_map(build.get("labels") or {}, "build.labels")
+        return {"args": args, "labels": labels}
+    return None
 
 
 def _full_ref(ref):
@@ -116,6 +161,7 @@ class ImageManager(object):
     def ensure(self, params):
         name = params["name"]
         state = params.get("state") or "present"
+        checked = validate(params)
         before = self.inspect(name)
         result = {"changed": False, "actions": [], "name": name}
         if state == "absent":
@@ -141,7 +187,7 @@ class ImageManager(object):
         elif source == "load":
             after_id = self._load(name, before, params, result)
         elif source == "build":
-            after_id = self._build(name, before, params, result)
+            after_id = self._build(name, before, params, result, checked)
         else:
             raise ValidationError("source", "unknown source %r" % source, accepted=", ".join(SOURCES))
         tags = []
@@ -230,17 +276,12 @@ class ImageManager(object):
                 raise backend_error(self.client, "tagging the loaded image as %s" % wanted, exc)
         return image_id
 
-    def _build(self, name, before, params, result):
-        build = params.get("build") or {}
-        path = build.get("path")
-        if not path:
-            raise ValidationError("build.path", "is required with source=build")
-        if not os.path.isdir(path):
-            raise ValidationError("build.path", "%s is not a directory on the host the module runs on" % path)
+    def _build(self, name, before, params, result, checked):
+        """``checked``: what validate() returned (the build args and labels as strings)."""
+        build = params["build"]
+        path = build["path"]
         dockerfile = build.get("dockerfile") or "Dockerfile"
-        if not os.path.isfile(os.path.join(path, dockerfile)):
-            raise ValidationError("build.dockerfile", "%s not found in %s" % (dockerfile, path))
-        args = dict((str(k), str(v)) for k, v in (build.get("args") or {}).items())
+        args = checked["args"]
         digest = context_hash(path, dockerfile, args, build.get("target"))
         current = ((before or {}).get("Config") or {}).get("Labels") or {}
         if before is not None and current.get(CONTEXT_LABEL) == digest and not params.get("force"):
@@ -249,7 +290,7 @@ class ImageManager(object):
         if self.check_mode:
             result["changed"] = True
             return None
-        labels = dict(build.get("labels") or {})
+        labels = dict(checked["labels"])
         labels[CONTEXT_LABEL] = digest
         kwargs = dict(path=path, tag=_full_ref(name), dockerfile=dockerfile, buildargs=args or None, labels=labels,
                       nocache=bool(build.get("nocache")), pull=bool(build.get("pull")), rm=True, forcerm=True,

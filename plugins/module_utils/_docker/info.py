@@ -8,8 +8,26 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import address, backend_error, is_not_found
+
+LABEL_FILTER_ACCEPTED = "KEY or KEY=VALUE with a non-empty KEY and no control characters"
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def validate_filters(params):
+    """The filters name objects that can exist: a name no container can have is a typo, not an empty answer."""
+    for index, name in enumerate(params.get("name") or []):
+        validators.check_docker_name(name, "name[%d]" % index, "container name", min_length=1)
+    for index, label in enumerate(params.get("label") or []):
+        if not label or label.startswith("=") or _CONTROL_RE.search(label):
+            raise ValidationError("label[%d]" % index, "%r is not a label filter" % (label,),
+                                  accepted=LABEL_FILTER_ACCEPTED)
+    if params.get("stack") is not None:
+        validators.check_docker_name(params["stack"], "stack", "stack name", min_length=1)
+
 
 _HEALTH_RE = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
@@ -181,6 +199,7 @@ class InfoCollector(object):
                       key=lambda v: v["name"])
 
     def collect(self, params):
+        validate_filters(params)
         version = self._call("reading the engine version", self.api.version)
         result = {"engine": {"address": address(self.client), "version": version.get("Version"),
                              "api_version": version.get("ApiVersion"), "os": version.get("Os"),

@@ -88,11 +88,28 @@ class _Manager(object):
             raise backend_error(self.client, "inspecting %s %s" % (self.kind, name), exc)
 
     def validate(self, params):
-        """Options of a present object, checked before the engine is asked anything.
+        """Options of a present object, checked before the engine is asked to change anything.
 
         ``state=absent`` takes any name, so objects named otherwise elsewhere can be removed.
         """
         validators.check_docker_name(params["name"], "name", "%s name" % self.kind, min_length=self.shortest_name)
+        for option in self.string_maps:
+            if params.get(option) is not None:
+                validators.check_string_map(params[option], option)
+        self._check_driver(params.get("driver") or self.default_driver)
+
+    def _check_driver(self, driver):
+        """A driver the engine has (a typo would fail only at create, after a forced removal)."""
+        if driver == self.default_driver:
+            return
+        info = self._call("reading the engine's plugins", self.api.info)
+        known = list(((info or {}).get("Plugins") or {}).get(self.kind.capitalize()) or [])
+        plugins = self._call("listing the engine's plugins", self.api.plugins)
+        known += [p.get("Name") for p in plugins or [] if p.get("Enabled")]
+        names = set(known) | set(n.rsplit(":", 1)[0] for n in known if n.endswith(":latest"))
+        if driver not in names:
+            raise ValidationError("driver", "%r is not a %s driver of %s" % (driver, self.kind, address(self.client)),
+                                  accepted=", ".join(sorted(set(known))))
 
     def ensure(self, params):
         name = params["name"]
@@ -148,6 +165,8 @@ class _Manager(object):
 
 class NetworkManager(_Manager):
     kind = "network"
+    default_driver = "bridge"
+    string_maps = ("labels", "options")
     shortest_name = 1  # the engine takes one-character network names
     force_note = " (its containers are disconnected; rerun the container tasks to reconnect them)"
 
@@ -196,6 +215,8 @@ class NetworkManager(_Manager):
 
 class VolumeManager(_Manager):
     kind = "volume"
+    default_driver = "local"
+    string_maps = ("labels", "driver_opts")
     force_note = " (its data is lost)"
     created_labels = {LABEL_MANAGED: "true"}
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     FleetError,
     fail_from_error,
+    fail_unexpected,
 )
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
     DOCKER_IMPORT_ERROR,
@@ -30,10 +32,17 @@ def run_with_client(module, func, pool_size=None, failure=None):
         module.fail_json(msg=missing_required_lib("docker (Docker SDK for Python >= 5.0.3)"),
                          exception=DOCKER_IMPORT_ERROR)
     try:
+        # 0 or less would be the SDK's "Timeout value out of range" after the engine was asked
+        if module.params.get("timeout") is not None:
+            validators.check_int(module.params["timeout"], "timeout", 1, accepted="seconds, an integer >= 1")
         client = connect(module.params, pool_size=pool_size)
         result = func(client)
     except FleetError as exc:
         fail_from_error(module, exc, changed=False)
+        return
+    except Exception as exc:  # pylint: disable=broad-except
+        # a defect, not bad input: still a message, never a bare traceback
+        fail_unexpected(module, exc, changed=False)
         return
     diff = result.pop("diff", None)
     if diff is not None and module._diff:

@@ -928,6 +928,23 @@ def hypervisor_facts(uri, info, hostname, lib_version):
             "libvirt_version": "%d.%d.%d" % (lib_version // 1000000, lib_version // 1000 % 1000, lib_version % 1000)}
 
 
+def check_vm_filters(params):
+    """The filters of libvirt_vm_info name things that can exist: a pattern or tag no VM can have is a typo,
+    not an empty answer. Checked before any connection is opened."""
+    option = "uris" if params.get("uris") else "uri"
+    for index, uri in enumerate(params.get("uris") or [params.get("uri")]):
+        validators.check_libvirt_uri(uri, "uris[%d]" % index if option == "uris" else "uri")
+    for index, pattern in enumerate(params.get("name") or []):
+        # libvirt refuses '/' and newlines in domain names
+        if not isinstance(pattern, str) or not pattern or "/" in pattern or re.search(r"[\x00-\x1f\x7f]", pattern):
+            raise ValidationError("name[%d]" % index, "%r is not a VM name or pattern" % (pattern,),
+                                  accepted="a VM name or shell-style pattern (web*), without '/' or control characters")
+    for index, tag in enumerate(params.get("tags") or []):
+        if not isinstance(tag, str) or not tag or "<" in tag or "&" in tag:
+            raise ValidationError("tags[%d]" % index, "%r is not a valid tag" % (tag,),
+                                  accepted="non-empty strings without < or &")
+
+
 def list_vms(client, params):
     """Facts of every domain on ``client`` matching name patterns, states, tags and ownership."""
     result = []

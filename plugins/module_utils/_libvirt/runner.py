@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    BackendError,
     FleetError,
+    ValidationError,
     fail_from_error,
+    fail_unexpected,
 )
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import (
     HAS_LIBVIRT,
@@ -22,12 +26,24 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client im
 URI_ARG = dict(type="str", default="qemu:///system")
 
 
-def run_with_client(module, func, uri=None):
-    """Open the connection, call ``func(client)``, exit_json/fail_json with its result."""
+def open_client(uri, option="uri"):
+    """An open LibvirtClient; a URI that is malformed or does not answer fails naming ``option``."""
+    validators.check_libvirt_uri(uri, option)
+    try:
+        return LibvirtClient(uri).open()
+    except BackendError as exc:
+        raise ValidationError(option, exc.msg, accepted=validators.LIBVIRT_URI_ACCEPTED + " that answers")
+
+
+def run_with_client(module, func, uri=None, option="uri"):
+    """Open the connection, call ``func(client)``, exit_json/fail_json with its result.
+
+    ``option`` names the option the URI came from (in messages about it).
+    """
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib("libvirt-python"), exception=LIBVIRT_IMPORT_ERROR)
     try:
-        with LibvirtClient(uri or module.params["uri"]) as client:
+        with open_client(uri or module.params["uri"], option) as client:
             result = func(client)
     except FleetError as exc:
         fail_from_error(module, exc)
@@ -35,6 +51,9 @@ def run_with_client(module, func, uri=None):
     except libvirt.libvirtError as exc:
         # a libvirt call outside the managers' wrapped calls: still libvirt's message, no traceback
         module.fail_json(msg="libvirt: %s" % error_message(exc))
+        return
+    except Exception as exc:  # pylint: disable=broad-except
+        fail_unexpected(module, exc)
         return
     for warning in result.pop("warnings", None) or []:
         module.warn(warning)

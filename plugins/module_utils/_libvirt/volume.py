@@ -219,6 +219,9 @@ def resolve_volume_ref(client, ref, default_pool, option):
     return find_volume(client, default_pool, ref, option)
 
 
+VOLUME_SIZE_MAX = 2 ** 63 - 1  # bytes: the largest file size (off_t) and qemu-img size
+
+
 class VolumeManager(object):
     """Converge one volume: import from a file (streamed, checksum-idempotent), create empty or
     as a qcow2 overlay, grow, delete. ``run()`` returns the module result."""
@@ -248,6 +251,10 @@ class VolumeManager(object):
                 raise ValidationError("size", exc.reason, accepted=ACCEPTED_SIZES)
             if size <= 0:
                 raise ValidationError("size", "must be positive", accepted="a size above 0")
+            if size > VOLUME_SIZE_MAX:
+                # libvirt takes the capacity as a 64-bit byte count; more is "malformed capacity" after the ask
+                raise ValidationError("size", "%d bytes is more than a volume can have" % size,
+                                      accepted="a size above 0 and below 8 EiB")
         algorithm, digest = parse_checksum(params.get("checksum"))
         if params.get("src"):
             if not os.path.isfile(params["src"]):

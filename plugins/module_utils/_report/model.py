@@ -171,23 +171,67 @@ def service_entries(discovery):
     return result
 
 
+def _count(value, option, minimum=0):
+    """A count or size given by a fact (None or '' when unknown); checked with its path before anything runs."""
+    value = _num(value, option, "the value")
+    if value is not None and value < minimum:
+        raise ValidationError(option, "%s is below %d" % (value, minimum), accepted="an integer >= %d" % minimum)
+    return value
+
+
+def _check_text(value, option, accepted):
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(option, "%r is a %s, not text" % (value, type(value).__name__), accepted=accepted)
+
+
+def _validate_guest(name, guest):
+    path = "guests[%s]" % name
+    if guest is None:
+        return
+    if not isinstance(guest, dict):
+        raise ValidationError(path, "%r is not a dict" % (guest,),
+                              accepted="{reachable, error, engine, containers, meminfo, nproc, loadavg, discovery}")
+    _count(guest.get("nproc"), path + ".nproc", 1)
+    _check_text(guest.get("meminfo"), path + ".meminfo", "the text of /proc/meminfo")
+    _check_text(guest.get("loadavg"), path + ".loadavg", "the text of /proc/loadavg")
+    _check_text(guest.get("error"), path + ".error", "a message or null")
+    containers = guest.get("containers")
+    if containers is not None and not (isinstance(containers, list) and all(isinstance(c, dict) for c in containers)):
+        raise ValidationError(path + ".containers", "is not a list of dicts",
+                              accepted="the containers list of hybridops.fleet.container_info")
+    for key in ("engine", "discovery"):
+        if guest.get(key) is not None and not isinstance(guest[key], dict):
+            raise ValidationError("%s.%s" % (path, key), "is not a dict", accepted="a module's result (a dict) or null")
+
+
 def _validate(params):
+    """Every input checked, naming its path (``vms[web1].memory``), before the report is built or written."""
     for option in ("hypervisors", "vms"):
         value = params.get(option)
         if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
             raise ValidationError(option, "must be a list of dicts", accepted="a list of dicts")
     for index, hv in enumerate(params["hypervisors"]):
-        if not hv.get("uri"):
-            raise ValidationError("hypervisors", "entry %d has no uri" % index,
-                                  accepted="dicts with uri, hostname, cpus, memory_mib, cpu_model, libvirt_version")
+        path = "hypervisors[%d]" % index
+        if not hv.get("uri") or not isinstance(hv["uri"], str):
+            raise ValidationError(path + ".uri", "is missing" if not hv.get("uri") else "%r is not a string" % (hv["uri"],),
+                                  accepted="a libvirt URI, as hybridops.fleet.libvirt_vm_info returns in hosts")
+        for key in ("cpus", "memory_mib"):
+            _count(hv.get(key), "%s.%s" % (path, key))
     for index, vm in enumerate(params["vms"]):
-        if not vm.get("name"):
-            raise ValidationError("vms", "entry %d has no name" % index,
-                                  accepted="the vms list of hybridops.fleet.libvirt_vm_info")
+        if not vm.get("name") or not isinstance(vm["name"], str):
+            raise ValidationError("vms[%d].name" % index, "is missing" if not vm.get("name") else "is not a string",
+                                  accepted="the vms list of hybridops.fleet.libvirt_vm_info (each with a name)")
+        path = "vms[%s]" % vm["name"]
+        for key in ("memory", "vcpus"):
+            _count(vm.get(key), "%s.%s" % (path, key))
+        if vm.get("tags") is not None and not isinstance(vm["tags"], list):
+            raise ValidationError(path + ".tags", "%r is not a list" % (vm["tags"],), accepted="a list of tags")
     guests = params.get("guests") or {}
-    if not isinstance(guests, dict) or not all(isinstance(v, dict) or v is None for v in guests.values()):
+    if not isinstance(guests, dict):
         raise ValidationError("guests", "must map VM names to dicts",
                               accepted="{vm name: {reachable, error, engine, containers, meminfo, nproc, loadavg, discovery}}")
+    for name, guest in guests.items():
+        _validate_guest(name, guest)
     headroom = params.get("headroom_percent")
     headroom = 20 if headroom is None else _num(headroom, "headroom_percent", "headroom_percent")
     if not 0 <= headroom <= 90:

@@ -19,7 +19,8 @@ import json
 import os
 import tempfile
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.model import build_report
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.render_html import render_html
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.render_markdown import render_markdown
@@ -32,6 +33,7 @@ def render_json(model):
     return json.dumps(model, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+DEST_ACCEPTED = "an existing directory, or a new one inside an existing directory"
 RENDERERS = {"json": render_json, "markdown": render_markdown, "html": render_html}
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -80,15 +82,23 @@ def _validate_output(params):
     if bad or not formats:
         raise ValidationError("formats", "unknown format(s) %s" % ", ".join(map(str, bad)) if bad else "is empty",
                               accepted=", ".join(FORMATS))
-    basename = params.get("basename") or "fleet-report"
-    if "/" in basename or basename in (".", ".."):
-        raise ValidationError("basename", "%r is not a plain file name" % basename,
-                              accepted="a file name without directories")
+    basename = params.get("basename")
+    basename = "fleet-report" if basename is None else basename
+    # the longest extension is .html; a leading '-' or '.' makes a file that shells and ls treat as special
+    validators.check_libvirt_name(basename, "basename", kind="file name", max_bytes=255 - len(".html"))
     dest = params.get("dest")
     if not dest:
-        raise ValidationError("dest", "is required", accepted="a directory path")
-    if os.path.exists(dest) and not os.path.isdir(dest):
-        raise ValidationError("dest", "%s exists and is not a directory" % dest, accepted="a directory path")
+        raise ValidationError("dest", "is empty", accepted=DEST_ACCEPTED)
+    if os.path.exists(dest):
+        if not os.path.isdir(dest):
+            raise ValidationError("dest", "%s exists and is not a directory" % dest, accepted=DEST_ACCEPTED)
+    else:
+        # only the last directory is created: a typo in a parent must not make a tree (mkdir, not mkdir -p);
+        # the parent is not normalised, so 'missing/../out' is refused as mkdir would refuse it
+        parent = os.path.dirname(dest.rstrip("/")) or "."
+        if not os.path.isdir(parent):
+            raise ValidationError("dest", "%s does not exist and neither does its parent directory %s" % (dest, parent),
+                                  accepted=DEST_ACCEPTED)
     # keep the documented order, whatever order was asked
     return [f for f in FORMATS if f in formats], basename, dest
 
@@ -121,14 +131,22 @@ def run_report(params, check_mode=False, diff_mode=False):
                           "after_header": os.path.join(dest, "%s.json" % basename)}
     if check_mode or not result["changed"]:
         return result
+    created = False
     try:
         if not os.path.isdir(dest):
-            os.makedirs(dest, DIR_MODE)
+            os.mkdir(dest, DIR_MODE)
+            created = True
             os.chmod(dest, DIR_MODE)
         for fmt in differing:
             write_atomic(files[fmt], rendered[fmt])
         for fmt in loose:
             os.chmod(files[fmt], FILE_MODE)
     except (IOError, OSError) as exc:
-        raise FleetError("cannot write the report into %s: %s" % (dest, exc), files=files)
+        if created:  # undo: no empty or half-written directory is left behind
+            for fmt in formats:
+                if os.path.exists(files[fmt]):
+                    os.unlink(files[fmt])
+            os.rmdir(dest)
+        raise ValidationError("dest", "cannot write the report into %s: %s" % (dest, exc),
+                              accepted="a directory the module can write", files=files)
     return result

@@ -119,3 +119,68 @@ def test_unit_name_ok(value):
 @pytest.mark.parametrize("value", ["", "a b.service", "x\n.service", "a/b.service", "u" * 256, 3])
 def test_unit_name_refused(value):
     assert "unit name" in refused(v.check_unit_name, value)
+
+
+@pytest.mark.parametrize("value", ["busybox", "busybox:1.36", "hybridops/web:1", "localhost:5000/team/app:1.4",
+                                   "registry.example.com/a_b/c-d__e.f:v1.2-rc_3", "Registry.Example.com/app",
+                                   "app@sha256:" + "a" * 64, "app:1@sha256:" + "0" * 64, "a:" + "t" * 128])
+def test_image_ref_ok(value):
+    assert v.check_image_ref(value, "name") == value
+
+
+@pytest.mark.parametrize("value", ["", "Web:1", "HYBRIDOPS/web", "web x:1", "-web", "web-:1", "web..x", "web:",
+                                   "web:-1", "web:.1", "a:" + "t" * 129, "web\n:1", "<web>&'\"", "web@sha256:00",
+                                   "a" * 256, 5, None, "web/:1", "/web"])
+def test_image_ref_refused(value):
+    assert "image reference" in refused(v.check_image_ref, value)
+
+
+def test_image_tag_refuses_a_digest():
+    assert v.check_image_ref("web:2", "tags[0]", digest=False) == "web:2"
+    assert "cannot be set" in refused(v.check_image_ref, "web@sha256:" + "0" * 64, digest=False)
+
+
+@pytest.mark.parametrize("value", ["base", "Build2", "a.b_c-d"])
+def test_stage_name_ok(value):
+    assert v.check_stage_name(value, "build.target") == value
+
+
+@pytest.mark.parametrize("value", ["", "base\nevil", "-x", "2x", "a b", 3])
+def test_stage_name_refused(value):
+    assert "stage name" in refused(v.check_stage_name, value)
+
+
+def test_string_map():
+    assert v.check_string_map({"a": "x", "b": 2, "c": True, "d": 1.5}, "labels") == {
+        "a": "x", "b": "2", "c": "true", "d": "1.5"}
+    with pytest.raises(ValidationError) as info:
+        v.check_string_map({"team": ["a"]}, "labels")
+    assert info.value.option == "labels.team" and "list" in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        v.check_string_map({"o": None}, "driver_opts")
+    assert info.value.option == "driver_opts.o"
+    assert "not a dict" in refused(v.check_string_map, ["a=b"])
+    assert "valid name" in refused(v.check_string_map, {"": "x"})
+    assert "variable name" in refused(v.check_string_map, {"A=B": "x"}, key_check=v.check_env_key)
+
+
+def test_string_map_secret_keeps_values_out():
+    with pytest.raises(ValidationError) as info:
+        v.check_string_map({"TOKEN": ["s3cret"]}, "build.args", secret=True)
+    assert info.value.option == "build.args.TOKEN" and "s3cret" not in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["qemu:///system", "qemu+ssh://root@hv1/system?socket=/run/x.sock", "test:///default",
+                                   "myalias"])
+def test_libvirt_uri_ok(value):
+    assert v.check_libvirt_uri(value, "uri") == value
+
+
+@pytest.mark.parametrize("value", ["", "qemu:///system\n", "qemu:// /system", "a\tb", None, 5])
+def test_libvirt_uri_refused(value):
+    assert "libvirt URI" in refused(v.check_libvirt_uri, value)
+
+
+@pytest.mark.parametrize("value", [".service", "", ".socket"])
+def test_unit_name_needs_a_name_before_the_suffix(value):
+    assert "unit name" in refused(v.check_unit_name, value)

@@ -126,8 +126,9 @@ def test_missing_unit_fails(capture):
         not_found = handle.read()  # `systemctl show -p <SHOW_PROPERTIES> nosuch.service` on the guest
     argv = ["systemctl", "show", "--no-pager", "-p", ",".join(SHOW_PROPERTIES), "nosuch.service"]
     capture["run"].append({"argv": argv, "rc": 0, "stdout": not_found, "stderr": ""})
-    with pytest.raises(FleetError, match="no such systemd unit: nosuch.service"):
+    with pytest.raises(FleetError, match="no such systemd unit: nosuch.service") as info:
         run_discovery(capture, services=["nosuch"])
+    assert info.value.option == "services[0]" and info.value.accepted
 
 
 def test_not_systemd_fails_clearly(capture):

@@ -294,6 +294,14 @@ class FakeAPI(object):
         self._record("remove_volume", name)
         self._volumes.pop(name, None)
 
+    def info(self):
+        # the drivers a stock engine reports (GET /info Plugins)
+        return {"Plugins": {"Network": ["bridge", "host", "ipvlan", "macvlan", "null", "overlay"],
+                            "Volume": ["local"]}}
+
+    def plugins(self):
+        return []
+
     def mutations(self):
         return [c for c in self.calls if c[0] not in ("inspect_image", "inspect_container", "containers")]
 

@@ -260,6 +260,24 @@ def test_network_and_volume_managers(client):
     assert VolumeManager(client).ensure({"name": "v1", "state": "absent"})["actions"] == ["remove"]
 
 
+@pytest.mark.parametrize("kind,params,option", [
+    ("network", {"driver": "brdige"}, "driver"),
+    ("network", {"labels": {"team": ["a"]}}, "labels.team"),
+    ("network", {"options": {"mtu": {"x": 1}}}, "options.mtu"),
+    ("volume", {"driver": "locla"}, "driver"),
+    ("volume", {"driver_opts": {"o": None}}, "driver_opts.o"),
+    ("volume", {"labels": "team=a"}, "labels"),
+])
+def test_network_and_volume_options_checked_before_any_change(client, kind, params, option):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import (
+        NetworkManager, VolumeManager)
+    manager = {"network": NetworkManager, "volume": VolumeManager}[kind](client)
+    with pytest.raises(ValidationError) as info:
+        manager.ensure(dict({"name": "x1", "state": "present", "force": True}, **params))
+    assert info.value.option == option and info.value.accepted
+    assert client.api.mutations() == []
+
+
 def test_unexpected_error_in_a_member_is_reported_not_hung(client):
     manager = StackManager(client)
     real_apply = manager.containers.apply

@@ -95,3 +95,24 @@ def test_missing_sdk(monkeypatch):
     kind, result = run(FakeModule(), lambda client: {})
     assert kind == "fail" and result["exception"] == "Traceback: no module docker"
     assert "docker (Docker SDK for Python >= 5.0.3)" in result["msg"]
+
+
+def test_timeout_below_one_fails_before_connecting(monkeypatch):
+    monkeypatch.setattr(runner, "connect", lambda params, pool_size=None: pytest.fail("connected"))
+    module = FakeModule({"docker_host": "unix:///run/test.sock", "timeout": 0})
+    with pytest.raises(Exited):
+        runner.run_with_client(module, lambda client: {"changed": False})
+    assert module.exited[0] == "fail" and module.exited[1]["msg"].startswith("timeout: ")
+
+
+def test_unexpected_exception_is_a_message(monkeypatch):
+    monkeypatch.setattr(runner, "connect", lambda params, pool_size=None: "client")
+    module = FakeModule()
+    module._name = "hybridops.fleet.container_image"
+
+    def boom(client):
+        raise KeyError("Config")
+    with pytest.raises(Exited):
+        runner.run_with_client(module, boom)
+    assert module.exited[0] == "fail" and "KeyError" in module.exited[1]["msg"]
+    assert "container_image" in module.exited[1]["msg"]

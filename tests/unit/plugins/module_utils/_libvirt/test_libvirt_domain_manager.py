@@ -311,3 +311,28 @@ def test_hypervisor_facts_version_string():
     assert facts == {"uri": "qemu:///system", "hostname": "hv1", "cpu_model": "x86_64", "memory_mib": 64240,
                      "cpus": 8, "libvirt_version": "9.0.0"}
     assert hypervisor_facts("x", ["m", 1, 1], "h", 10010002)["libvirt_version"] == "10.10.2"
+
+
+@pytest.mark.parametrize("params,option", [
+    ({"uri": "qemu:///system\n"}, "uri"),
+    ({"uri": "qemu:///system", "uris": ["test:///default", ""]}, "uris[1]"),
+    ({"name": ["web*", ""]}, "name[1]"),
+    ({"name": ["a/b"]}, "name[0]"),
+    ({"name": ["web\n*"]}, "name[0]"),
+    ({"tags": ["<b>"]}, "tags[0]"),
+    ({"tags": [""]}, "tags[0]"),
+])
+def test_vm_filters_that_no_vm_can_match_are_refused(params, option):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import check_vm_filters
+    with pytest.raises(ValidationError) as info:
+        check_vm_filters(dict({"uri": "test:///default"}, **params))
+    assert info.value.option == option and info.value.accepted
+
+
+def test_unreachable_uri_names_the_option():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import open_client
+    with pytest.raises(ValidationError) as info:
+        open_client("nope:///system", "uris[1]")
+    assert info.value.option == "uris[1]" and "cannot connect" in str(info.value)
+    with open_client("test:///default") as client:
+        assert client.conn is not None

@@ -105,3 +105,11 @@ def test_clone_from(client):
     with pytest.raises(ValidationError) as info:
         run(client, name="unit-vol-x", clone_from="missing")
     assert info.value.option == "clone_from"
+
+
+@pytest.mark.parametrize("size", ["999999PiB", 2 ** 63])
+def test_size_beyond_a_64_bit_capacity_is_refused_first(client, size):
+    with pytest.raises(ValidationError) as info:
+        run(client, name="unit-vol-huge", size=size)
+    assert info.value.option == "size" and "8 EiB" in str(info.value)
+    assert client.volume(client.pool(POOL), "unit-vol-huge") is None

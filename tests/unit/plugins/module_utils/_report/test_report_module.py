@@ -9,7 +9,7 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.runner import run_report
 
 import report_facts as facts
@@ -56,10 +56,27 @@ def test_reports_are_private_and_a_loose_mode_is_fixed(tmp_path):
     assert not run_report(facts.params(dest))["changed"]
 
 
-def test_nested_missing_dest_is_private(tmp_path):
-    dest = tmp_path / "a" / "b"
+def test_missing_dest_is_private_and_its_parents_are_not_made(tmp_path):
+    dest = tmp_path / "a"
     run_report(facts.params(dest))
     assert stat.S_IMODE(os.stat(str(dest)).st_mode) == 0o700
+    for nested in (tmp_path / "b" / "c", str(tmp_path / "b" / ".." / "c")):  # mkdir, not mkdir -p
+        with pytest.raises(ValidationError) as info:
+            run_report(facts.params(nested))
+        assert info.value.option == "dest" and "parent" in str(info.value)
+    assert sorted(os.listdir(str(tmp_path))) == ["a"]
+
+
+def test_failed_write_removes_the_directory_it_made(tmp_path, monkeypatch):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._report import runner
+
+    def refuse(path, data, mode=0o600):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(runner, "write_atomic", refuse)
+    with pytest.raises(ValidationError) as info:
+        run_report(facts.params(tmp_path / "new"))
+    assert info.value.option == "dest" and "No space left" in str(info.value)
+    assert os.listdir(str(tmp_path)) == []
 
 
 def test_only_the_differing_file_is_rewritten(tmp_path):
@@ -110,7 +127,10 @@ def test_formats_and_basename(tmp_path):
     ({"formats": ["pdf"]}, "formats"),
     ({"basename": "../x"}, "basename"),
     ({"headroom_percent": 91}, "headroom_percent"),
-    ({"vms": [{"name": "a", "memory": "lots"}]}, "vms"),
+    ({"vms": [{"name": "a", "memory": "lots"}]}, "vms[a].memory"),
+    ({"basename": ""}, "basename"),
+    ({"basename": "fleet\nreport"}, "basename"),
+    ({"basename": "-rf"}, "basename"),
 ])
 def test_bad_input_writes_nothing(tmp_path, change, option):
     dest = tmp_path / "out"
@@ -126,11 +146,11 @@ def test_dest_that_is_a_file_fails(tmp_path):
     assert info.value.option == "dest"
 
 
-def test_unwritable_dest_is_a_fleet_error(tmp_path):
+def test_dest_under_a_file_fails(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(FleetError) as info:
+    with pytest.raises(ValidationError) as info:
         run_report(facts.params(tmp_path / "file" / "sub"))
-    assert "cannot write the report" in str(info.value)
+    assert info.value.option == "dest" and info.value.accepted
 
 
 def run_module(args, check=False, diff=False):
