@@ -11,8 +11,8 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r'''
 attributes:
   action_group:
-    description: Use C(group/hybridops.fleet.docker) in C(module_defaults) to set the Docker engine connection (O(docker_host), TLS files, timeout) once for every
-      task of the group.
+    description: Use C(group/hybridops.fleet.docker) in C(module_defaults) to set the Docker engine connection
+      (O(docker_host), TLS files, timeout) once for every task of the group.
     support: full
     membership:
       - hybridops.fleet.docker

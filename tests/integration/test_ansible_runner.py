@@ -18,7 +18,6 @@ PREFIX = "hybridops-it-runner-"  # the conn fixture removes what carries it, bef
 BASE = PREFIX + "base.qcow2"  # the base_volume fixture (conftest.py) makes it
 
 
-
 def test_provision_then_teardown_as_a_runner_job(conn, base_volume, tmp_path, lab_env):
     vm = PREFIX + "a"
     private = tmp_path / "job"

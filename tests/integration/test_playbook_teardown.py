@@ -16,7 +16,6 @@ BASE = PREFIX + "base.qcow2"  # the base_volume fixture (conftest.py) makes it
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "teardown.yml")
 
 
-
 def _define(ansible, names, tags):
     spec = {"uri": URI, "pool": POOL, "memory": "128MiB", "vcpus": 1, "state": "present",
             "disks": [{"name": "root", "base": BASE, "size": "1GiB"}], "networks": [{"network": "default"}]}

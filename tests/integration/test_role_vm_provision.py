@@ -4,8 +4,6 @@ The role's default wait (SSH) only applies to VMs that end up running: a VM
 provisioned ``present`` or ``stopped`` used to fail with "waiting needs a
 running VM". Define-only, so nothing boots; a second run changes nothing.
 """
-import os
-
 import pytest
 import yaml
 
@@ -15,7 +13,6 @@ URI = "qemu:///system"
 POOL = "hybridops"
 PREFIX = "hybridops-it-prov-"  # the conn fixture removes what carries it, before and after this module
 BASE = PREFIX + "base.qcow2"  # the base_volume fixture (conftest.py) makes it
-
 
 
 def _play(tmp_path, state, vms):
