@@ -12,6 +12,9 @@ is derived from ``OPTIONS``.
 
 from __future__ import annotations
 
+from ansible.module_utils.common.validation import (
+    check_type_bool, check_type_dict, check_type_float, check_type_int, check_type_list, check_type_str)
+
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import (
     core, lifecycle, network, platform, resources, security, storage)
@@ -36,6 +39,39 @@ DEFAULT_MODES = (STRICT, IGNORE)
 def argument_spec():
     """The argument spec of one container (a copy: callers may add to it)."""
     return dict((row.name, dict(row.arg)) for row in OPTIONS)
+
+
+_TYPE_CHECKS = {
+    "str": lambda v: check_type_str(v, allow_conversion=True), "int": check_type_int, "bool": check_type_bool,
+    "float": check_type_float, "list": check_type_list, "dict": check_type_dict,
+}
+
+
+def check_types(values):
+    """Apply the table's types and choices to an untyped dict of options (container_stack members).
+
+    Returns a copy with converted values; a wrong type fails naming the option (the caller adds the member).
+    """
+    result = dict(values)
+    for name, value in values.items():
+        row = BY_NAME.get(name)
+        if row is None or value is None:
+            continue
+        kind = row.arg.get("type", "raw")
+        check = _TYPE_CHECKS.get(kind)
+        if check is not None:
+            try:
+                value = check(value)
+            except (TypeError, ValueError) as exc:
+                # the row's own normaliser says more precisely what it accepts
+                row.normalize(value, values)
+                raise ValidationError(name, "%r is not a %s (%s)" % (value, kind, exc),
+                                      accepted="a value of type %s" % kind)
+        if row.arg.get("choices") and value not in row.arg["choices"]:
+            raise ValidationError(name, "unknown value %r" % (value,),
+                                  accepted=", ".join(str(c) for c in row.arg["choices"]))
+        result[name] = value
+    return result
 
 
 def comparison_modes(name):
