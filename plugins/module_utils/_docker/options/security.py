@@ -57,17 +57,17 @@ def _str_list(option, canon=None):
     return normalize
 
 
-def _list_row(name, key, canon=None, read=None):
+def _list_row(name, key, canon=None, read=None, actual=None, apply=None):
     """A HostConfig list whose order the engine does not keep (a set): omitted is empty."""
-    def actual(inspect):
+    def read_list(inspect):
         items = hc(inspect).get(key) or []
         if read:
             items = [read(item) for item in items]
         return sorted(set(items))
 
     return Option(name, dict(type="list", elements="str"), normalize=_str_list(name, canon),
-                  expected=lambda d, img: d[name], actual=actual,
-                  apply=set_hc(key, when=bool), match=list_as_set, match_more=subset_match,
+                  expected=lambda d, img: d[name], actual=actual or read_list,
+                  apply=apply or set_hc(key, when=bool), match=list_as_set, match_more=subset_match,
                   comparisons=COLLECTION)
 
 
@@ -241,7 +241,7 @@ def tmpfs_options(text, option):
         if key == "size" and sep:
             value = str(ram_size(value, option))
         elif key == "mode" and sep:
-            if not re.match(r"^[0-7]{3,4}$", value):
+            if not re.match(r"^0*[0-7]{1,4}$", value):
                 raise ValidationError(option, "mode %r is not an octal file mode" % value, accepted=TMPFS_ACCEPTED)
             value = "%o" % int(value, 8)
         if sep:
@@ -342,7 +342,7 @@ ROWS = [
     Option("sysctls", dict(type="dict"), normalize=lambda v, s: str_dict(v, "sysctls") or {},
            expected=lambda d, img: d["sysctls"], actual=lambda i: dict(hc(i).get("Sysctls") or {}),
            apply=set_hc("Sysctls", when=bool), comparisons=COLLECTION),
-    _list_row("devices", "Devices", canon=device),
+    _list_row("devices", "Devices", canon=device, actual=_devices_actual, apply=_devices_apply),
     Option("device_requests", dict(type="list", elements="dict", options=dict(
         driver=dict(type="str"), count=dict(type="int"), device_ids=dict(type="list", elements="str"),
         capabilities=dict(type="list", elements="list"), options=dict(type="dict"))),

@@ -167,7 +167,8 @@ class FakeAPI(object):
         hc.setdefault("MemorySwappiness", None)
         for key in ("CapAdd", "CapDrop"):
             if hc.get(key):
-                hc[key] = [c.upper() if c.upper().startswith("CAP_") else "CAP_" + c.upper() for c in hc[key]]
+                hc[key] = [c.upper() if c.upper() == "ALL" or c.upper().startswith("CAP_") else "CAP_" + c.upper()
+                           for c in hc[key]]
         hc.setdefault("RestartPolicy", {"Name": "", "MaximumRetryCount": 0})
         hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
         if hc["LogConfig"]["Type"] in ("", "json-file"):
