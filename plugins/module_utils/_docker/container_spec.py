@@ -109,7 +109,9 @@ def compare(desired, image, inspect):
         if update != RECREATE and not opt.in_place_when(desired, expected, actual):
             update = RECREATE
         diffs.append(Difference(opt.name, opt.view(actual, image, desired), opt.view(expected, image, desired), update))
-    return diffs
+    names = set(d.option for d in diffs)
+    # an omitted value that follows another option changes with it (the leader's update writes both)
+    return [d for d in diffs if not (d.option in table.BY_NAME and table.BY_NAME[d.option].follows(desired) in names)]
 
 
 def needs_recreate(diffs):
@@ -152,7 +154,7 @@ def spec_view(desired, image=None, inspect=None):
         view["image_id"] = image.get("Id")
     for opt in table.COMPARED:
         expected = opt.expected(desired, image)
-        if expected is None:
+        if expected is None or opt.follows(desired):
             continue
         value = expected
         if inspect is not None:

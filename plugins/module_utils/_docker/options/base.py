@@ -139,13 +139,13 @@ class Option(object):
     option updatable in place (``in_place_when(desired, expected, actual)`` can refuse a case, e.g.
     a limit the update endpoint cannot remove). ``match``/``match_more`` compare for the
     ``strict``/``allow_more_present`` modes. ``view(value, image, desired)`` is the option form in
-    diffs. Rows without ``expected`` are plumbing (compared through another row or not at all).
+    diffs. ``implied_by`` names the option an omitted value follows (its difference then rides on that one's). Rows without ``expected`` are plumbing (compared through another row or not at all).
     """
 
     def __init__(self, name, arg, normalize=None, key=None, check=None, expected=None, actual=None,
                  apply=None, update=None, update_key=None, update_transform=None, update_kind=None,
                  in_place_when=None, view=None, match=None, match_more=None, comparisons=SCALAR,
-                 comparison=STRICT):
+                 comparison=STRICT, implied_by=None):
         self.name = name
         self.arg = dict(arg)
         # key=False: plumbing that another row reads from the raw spec (not stored in the desired dict)
@@ -167,12 +167,19 @@ class Option(object):
         self.match_more = match_more or subset_match
         self.comparisons = tuple(comparisons)
         self.comparison = comparison
+        # implied_by: the option whose value this one follows when it is omitted (memory_swap follows memory):
+        # then a difference of the leader carries it, and views leave it out
+        self.implied_by = implied_by
         if comparison not in self.comparisons:
             raise ValueError("option %s: default comparison %s is not one of %s" % (name, comparison, comparisons))
 
     @property
     def compared(self):
         return self.expected is not None
+
+    def follows(self, desired):
+        """The leader option name when this option's value is derived from it (omitted from the spec)."""
+        return self.implied_by if self.implied_by and desired.get(self.key) is None else None
 
     def matches(self, mode, expected, actual):
         if mode == IGNORE:

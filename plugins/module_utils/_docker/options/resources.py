@@ -236,7 +236,7 @@ ROWS = [
            update=_memory_update,
            # the update endpoint needs a memory limit to set swap against; removing swap's limit recreates
            in_place_when=lambda d, exp, act: bool(d["memory"]) and exp != 0,
-           view=lambda v, img, d: size_view(v)),
+           view=lambda v, img, d: size_view(v), implied_by="memory"),
     Option("memory_swappiness", dict(type="int"), normalize=_int("memory_swappiness", 0, 100),
            # null (inspect) is the engine's default: the host's swappiness
            expected=lambda d, img: d["memory_swappiness"] if d["memory_swappiness"] is not None else -1,

@@ -57,7 +57,7 @@ def _str_list(option, canon=None):
     return normalize
 
 
-def _list_row(name, key, canon=None, read=None, actual=None, apply=None):
+def _list_row(name, key, canon=None, read=None, actual=None, apply=None, expected=None):
     """A HostConfig list whose order the engine does not keep (a set): omitted is empty."""
     def read_list(inspect):
         items = hc(inspect).get(key) or []
@@ -66,7 +66,7 @@ def _list_row(name, key, canon=None, read=None, actual=None, apply=None):
         return sorted(set(items))
 
     return Option(name, dict(type="list", elements="str"), normalize=_str_list(name, canon),
-                  expected=lambda d, img: d[name], actual=actual or read_list,
+                  expected=expected or (lambda d, img: d[name]), actual=actual or read_list,
                   apply=apply or set_hc(key, when=bool), match=list_as_set, match_more=subset_match,
                   comparisons=COLLECTION)
 
@@ -105,6 +105,29 @@ def security_opt(text, option):
         if sep2 and head in ("label", "apparmor", "seccomp"):
             return "%s=%s" % (head, rest)
     return text
+
+
+# the daemon adds this for a privileged container or one in the host's IPC or PID namespace
+ENGINE_LABEL_DISABLE = "label=disable"
+
+
+def _engine_disables_labels(host):
+    return bool(host.get("Privileged")) or host.get("IpcMode") == "host" or host.get("PidMode") == "host"
+
+
+def _security_opts_actual(inspect):
+    host = hc(inspect)
+    items = sorted(set(security_opt(item, "") for item in host.get("SecurityOpt") or []))
+    if _engine_disables_labels(host):
+        # not the user's: the engine's own consequence of privileged/ipc_mode/pid_mode (never drift)
+        items = [item for item in items if item != ENGINE_LABEL_DISABLE]
+    return items
+
+
+def _expected_security_opts(d, img):
+    if (d["privileged"] or d["ipc_mode"] == "host" or d["pid_mode"] == "host"):
+        return [item for item in d["security_opts"] if item != ENGINE_LABEL_DISABLE]
+    return d["security_opts"]
 
 
 # --------------------------------------------------------------------------- ulimits, devices, tmpfs
@@ -333,7 +356,8 @@ ROWS = [
     _bool_row("privileged", "Privileged"),
     _list_row("capabilities", "CapAdd", canon=capability, read=_read_cap),
     _list_row("cap_drop", "CapDrop", canon=capability, read=_read_cap),
-    _list_row("security_opts", "SecurityOpt", canon=lambda t, o: security_opt(t, o), read=lambda t: security_opt(t, "")),
+    _list_row("security_opts", "SecurityOpt", canon=lambda t, o: security_opt(t, o), actual=_security_opts_actual,
+              expected=_expected_security_opts),
     _bool_row("read_only", "ReadonlyRootfs"),
     # Init null means the daemon's default (daemon.json "init", false unless set)
     _bool_row("init", "Init"),

@@ -324,3 +324,29 @@ def test_sizes_follow_the_docker_cli():
     assert resources.ram_size(-1, "memory_swap", allow_unlimited=True) == -1
     with pytest.raises(ValidationError):
         resources.ram_size(-1, "shm_size")
+
+
+@pytest.mark.parametrize("spec", [{"privileged": True}, {"ipc_mode": "host"}, {"pid_mode": "host"},
+                                  {"pid_mode": "host", "security_opts": ["label=disable"]}])
+def test_engine_label_disable_is_not_drift(spec):
+    # dockerd adds label=disable to SecurityOpt for these (lab measurement, dockerd 20.10)
+    inspect = container(**spec)
+    inspect["HostConfig"]["SecurityOpt"] = sorted(set((inspect["HostConfig"].get("SecurityOpt") or []) + ["label=disable"]))
+    assert diffs(inspect, **spec) == {}
+    if "security_opts" not in spec:
+        # dropping the namespace is one difference, not two
+        assert list(diffs(inspect)) == list(spec)
+
+
+def test_declared_label_disable_is_compared():
+    inspect = container(security_opts=["label=disable"])
+    assert diffs(inspect, security_opts=["label=disable"]) == {}
+    assert list(diffs(inspect)) == ["security_opts"]
+
+
+def test_memory_change_with_omitted_swap_is_one_difference():
+    inspect = container(memory="64m")
+    found = diffs(inspect, memory="96m")
+    assert list(found) == ["memory"] and found["memory"].update == cs.IN_PLACE
+    view = cs.spec_view(desired(memory="96m"), IMAGE, inspect)
+    assert "memory_swap" not in view
