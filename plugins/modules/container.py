@@ -14,7 +14,8 @@ description:
     compared by image ID, not by tag string, and the image's own CMD, ENTRYPOINT, ENV, labels,
     healthcheck, USER and WORKDIR are inherited defaults, never drift.
   - A container is recreated only on a real difference. Memory, memory reservation and swap, CPUs, CPU
-    shares, period, quota and sets, block I/O weight, PIDs limit and restart policy are updated in place; networks are connected/disconnected in place (except a move into or out of the
+    shares, period, quota and sets, block I/O weight, PIDs limit and restart policy are updated in place;
+    networks are connected/disconnected in place (except a move into or out of the
     V(host) or V(none) network, which needs a new container).
   - Values the engine or the daemon fills in are not drift - the daemon's default C(log-opts) from its
     C(daemon.json), the aliases the engine adds to network endpoints, paths the engine cleans

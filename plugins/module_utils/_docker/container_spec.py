@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (  # noqa: F401 (re-exported)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (  # re-exported (__all__)
     ALLOW_MORE_PRESENT, IGNORE, IN_PLACE, NETWORK, RECREATE, STRICT, cfg as _cfg, clean_path, image_cfg as _image_cfg)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.lifecycle import (  # noqa: F401
     RESTART_POLICIES, format_duration, health_from_api as _health_from_api, health_view, merge_healthcheck,
@@ -41,6 +40,17 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.st
 LABEL_STACK = "hybridops.fleet.stack"
 LABEL_MEMBER = "hybridops.fleet.member"
 LABEL_MANAGED = "hybridops.fleet.managed"
+
+# helpers of the option families that managers, modules and tests use through this module
+__all__ = [
+    "ALLOW_MORE_PRESENT", "IGNORE", "IN_PLACE", "NETWORK", "RECREATE", "STRICT", "clean_path", "RESTART_POLICIES",
+    "format_duration", "health_view", "merge_healthcheck", "normalize_healthcheck", "parse_duration", "PORT_PROTOCOLS",
+    "fixed_host_ports", "networks_in_place", "networks_match", "normalize_networks", "normalize_ports", "parse_port",
+    "port_parts", "MOUNT_TYPES", "SECRET_MASK", "normalize_mounts", "parse_env_list", "LABEL_STACK", "LABEL_MEMBER",
+    "LABEL_MANAGED", "OPTIONS", "OPTION_NAMES", "SPEC_KEYS", "normalize_spec", "Difference", "compare", "needs_recreate",
+    "create_body", "update_body", "spec_view", "mask_inspect", "health_status", "has_healthcheck",
+    "image_id_of_container",
+]
 
 OPTIONS = table.OPTIONS
 OPTION_NAMES = [opt.name for opt in table.COMPARED]

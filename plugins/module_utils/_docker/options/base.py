@@ -139,7 +139,8 @@ class Option(object):
     option updatable in place (``in_place_when(desired, expected, actual)`` can refuse a case, e.g.
     a limit the update endpoint cannot remove). ``match``/``match_more`` compare for the
     ``strict``/``allow_more_present`` modes. ``view(value, image, desired)`` is the option form in
-    diffs. ``implied_by`` names the option an omitted value follows (its difference then rides on that one's). Rows without ``expected`` are plumbing (compared through another row or not at all).
+    diffs. ``implied_by`` names the option an omitted value follows (its difference then rides on
+    that one's). Rows without ``expected`` are plumbing (compared through another row or not at all).
     """
 
     def __init__(self, name, arg, normalize=None, key=None, check=None, expected=None, actual=None,

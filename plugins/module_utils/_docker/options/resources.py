@@ -31,7 +31,7 @@ def ram_size(value, option, allow_unlimited=False):
         return parse_ram_size(value)
     except ValueError as exc:
         accepted = RAM_ACCEPTED + (", or -1 for unlimited" if allow_unlimited else "")
-        raise ValidationError(option, str(exc).split("; expected")[0], accepted=accepted)
+        raise ValidationError(option, str(exc).split("; expected", maxsplit=1)[0], accepted=accepted)
 
 
 def size_view(value):
@@ -120,18 +120,14 @@ def cpuset(value, option):
 
 
 def format_cpuset(items):
-    items = sorted(items)
-    parts = []
-    start = prev = None
-    for item in items + [None]:
-        if start is None:
-            start = prev = item
-        elif item is not None and item == prev + 1:
-            prev = item
+    """{0, 1, 2, 4} -> '0-2,4'."""
+    ranges = []
+    for item in sorted(items):
+        if ranges and item == ranges[-1][1] + 1:
+            ranges[-1][1] = item
         else:
-            parts.append("%d" % start if start == prev else "%d-%d" % (start, prev))
-            start = prev = item
-    return ",".join(parts)
+            ranges.append([item, item])
+    return ",".join(str(low) if low == high else "%d-%d" % (low, high) for low, high in ranges)
 
 
 def _cpuset_actual(key):

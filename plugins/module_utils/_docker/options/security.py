@@ -356,7 +356,7 @@ ROWS = [
     _bool_row("privileged", "Privileged"),
     _list_row("capabilities", "CapAdd", canon=capability, read=_read_cap),
     _list_row("cap_drop", "CapDrop", canon=capability, read=_read_cap),
-    _list_row("security_opts", "SecurityOpt", canon=lambda t, o: security_opt(t, o), actual=_security_opts_actual,
+    _list_row("security_opts", "SecurityOpt", canon=security_opt, actual=_security_opts_actual,
               expected=_expected_security_opts),
     _bool_row("read_only", "ReadonlyRootfs"),
     # Init null means the daemon's default (daemon.json "init", false unless set)
