@@ -13,8 +13,9 @@ description:
   - Converges one container to a spec. The spec is compared with the inspected container; the image is
     compared by image ID, not by tag string, and the image's own CMD, ENTRYPOINT, ENV, labels,
     healthcheck, USER and WORKDIR are inherited defaults, never drift.
-  - A container is recreated only on a real difference. Memory, CPUs, PIDs limit and restart policy are
-    updated in place; networks are connected/disconnected in place (except a move into or out of the
+  - A container is recreated only on a real difference. Memory, memory reservation and swap, CPUs, CPU
+    shares, period, quota and sets, block I/O weight, PIDs limit and restart policy are updated in place;
+    networks are connected/disconnected in place (except a move into or out of the
     V(host) or V(none) network, which needs a new container).
   - Values the engine or the daemon fills in are not drift - the daemon's default C(log-opts) from its
     C(daemon.json), the aliases the engine adds to network endpoints, paths the engine cleans
@@ -24,6 +25,8 @@ description:
   - O(recreate=rolling) starts the replacement beside the old container, waits until it is healthy and only
     then removes the old one. If the replacement never gets healthy it is removed, the old container keeps
     serving, and the task fails saying so.
+  - O(comparisons) chooses per option whether it is compared strictly, ignored, or may have more entries on the
+    container than declared.
   - Supports check mode (exact prediction) and diff mode (structured before/after).
   - Usually runs on the VM that hosts the engine (Ansible connects over SSH, the module talks to the local
     socket).
@@ -198,6 +201,226 @@ options:
     type: dict
   stop_timeout:
     description: Seconds to wait for the container to stop before killing it.
+    type: int
+  comparisons:
+    description:
+      - How options are compared with the container, like community.docker's C(comparisons). Keys are option
+        names (or V(*) for the default of every option not named), values V(strict) (the container must show
+        exactly the declared value; an omitted option means the image's or the engine's default), V(ignore)
+        (never compared, never causes an update or recreate) or V(allow_more_present) (the container may have
+        more entries than declared; only for list and dict options).
+      - V(allow_more_present) is accepted for O(env), O(labels), O(mounts), O(ports), O(networks), O(capabilities),
+        O(cap_drop), O(security_opts), O(ulimits), O(sysctls), O(devices), O(tmpfs), O(groups), O(storage_opts) and
+        the O(device_read_bps) family; every other option (and V(*)) takes V(strict) or V(ignore). V(image) can be
+        V(ignore)d too. Every option defaults to V(strict).
+      - Values the engine or the daemon fills in are never a difference in V(strict) mode either - the daemon's
+        default C(log-opts), the aliases the engine adds to network endpoints, paths the engine cleans, image
+        defaults, capabilities stored as C(CAP_X), the engine's default C(/dev/shm) size and IPC mode.
+    type: dict
+  memory_reservation:
+    description:
+      - Soft memory limit (docker CLI sizes, as O(memory)); must be below O(memory). Updated in place; removing it
+        recreates (the update endpoint cannot lift a limit).
+    type: str
+  memory_swap:
+    description:
+      - Memory plus swap limit (docker CLI sizes, as O(memory)), at least O(memory); V(-1) is unlimited swap.
+        Needs O(memory) unless V(-1). Updated in place.
+      - When omitted the engine's default applies - twice O(memory) (no limit without O(memory)) - and that is
+        not a difference.
+    type: str
+  memory_swappiness:
+    description: Swappiness of the container's memory, V(0) to V(100). Omitted means the host's (inspect shows null).
+    type: int
+  cpu_shares:
+    description: Relative CPU weight (the engine's default is 1024 when omitted). Updated in place.
+    type: int
+  cpu_period:
+    description: CFS period in microseconds (V(1000) to V(1000000)); with O(cpu_quota). Updated in place. Not with O(cpus).
+    type: int
+  cpu_quota:
+    description: CFS quota in microseconds per O(cpu_period). Updated in place. Not with O(cpus).
+    type: int
+  cpuset_cpus:
+    description:
+      - CPUs the container may run on, e.g. V(0-2) or V(0,1). Updated in place.
+      - Compared as a set of CPUs, so V(0,1,2) and V(0-2) are the same.
+    type: str
+  cpuset_mems:
+    description: Memory nodes (NUMA) the container may use, e.g. V(0) or V(0-1); compared like O(cpuset_cpus). Updated in place.
+    type: str
+  blkio_weight:
+    description:
+      - Block I/O weight, V(10) to V(1000). Updated in place.
+      - Kernels without the block I/O weight controller discard it (the engine warns and stores V(0)); on those
+        set O(comparisons) C(blkio_weight=ignore) or leave it out.
+    type: int
+  device_read_bps:
+    description: Read rate limits per host device, each C(path) and C(rate) (docker CLI sizes per second, e.g. V(10m)).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Device on the host, e.g. V(/dev/sda).
+        type: str
+        required: true
+      rate:
+        description: Bytes per second (V(1m), V(512k), or a number).
+        type: str
+        required: true
+  device_write_bps:
+    description: Write rate limits per host device, as O(device_read_bps).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Device on the host.
+        type: str
+        required: true
+      rate:
+        description: Bytes per second.
+        type: str
+        required: true
+  device_read_iops:
+    description: Read operations per second per host device, each C(path) and C(rate) (an integer).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Device on the host.
+        type: str
+        required: true
+      rate:
+        description: Operations per second.
+        type: int
+        required: true
+  device_write_iops:
+    description: Write operations per second per host device, as O(device_read_iops).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Device on the host.
+        type: str
+        required: true
+      rate:
+        description: Operations per second.
+        type: int
+        required: true
+  storage_opts:
+    description:
+      - Storage driver options of the container's root filesystem, e.g. C(size=10G) (needs a driver that supports
+        it, like overlay2 on xfs with project quotas).
+      - C(kernel_memory) of community.docker is not offered - the engine ignores (and newer engines reject) kernel
+        memory limits.
+    type: dict
+  privileged:
+    description: Run privileged (every capability and device). Omitted is V(false).
+    type: bool
+  capabilities:
+    description:
+      - Capabilities to add (C(--cap-add); community.docker's name), e.g. V(NET_ADMIN). V(net_admin), V(NET_ADMIN)
+        and V(CAP_NET_ADMIN) are the same; the order does not matter.
+    type: list
+    elements: str
+  cap_drop:
+    description: Capabilities to drop (C(--cap-drop)), spelled like O(capabilities); V(ALL) drops every one.
+    type: list
+    elements: str
+  security_opts:
+    description:
+      - Security options, e.g. V(no-new-privileges), V(apparmor=unconfined), V(seccomp=unconfined),
+        V(label=disable). The legacy V(seccomp:unconfined) spelling is the same as V(seccomp=unconfined).
+      - A seccomp profile is passed as given (the engine expects the profile's JSON, not a file name).
+    type: list
+    elements: str
+  read_only:
+    description: Mount the container's root filesystem read-only. Omitted is V(false).
+    type: bool
+  init:
+    description: Run an init process (tini) as PID 1 that reaps zombies. Omitted is V(false) (the daemon's C(init) default).
+    type: bool
+  ulimits:
+    description: Resource limits, C(NAME:SOFT[:HARD]) like V(nofile:1024:2048) (HARD defaults to SOFT; V(-1) is unlimited).
+    type: list
+    elements: str
+  sysctls:
+    description: Namespaced kernel parameters, e.g. C(net.ipv4.ip_forward=1) as a dict.
+    type: dict
+  devices:
+    description:
+      - Host devices, C(HOST_PATH[:CONTAINER_PATH][:PERMISSIONS]) like V(/dev/fuse) or V(/dev/sdc:/dev/xvdc:r).
+        The container path defaults to the host path and the permissions to V(rwm), so V(/dev/fuse) and
+        V(/dev/fuse:/dev/fuse:rwm) are the same.
+    type: list
+    elements: str
+  device_requests:
+    description: Device requests for device drivers such as GPUs (C(--gpus)).
+    type: list
+    elements: dict
+    suboptions:
+      driver:
+        description: Device driver, e.g. V(nvidia).
+        type: str
+      count:
+        description: Number of devices; V(-1) is all. Not with O(device_requests[].device_ids).
+        type: int
+      device_ids:
+        description: Device IDs or UUIDs.
+        type: list
+        elements: str
+      capabilities:
+        description: Lists of capabilities, any of which must match, e.g. V([[gpu]]).
+        type: list
+        elements: list
+      options:
+        description: Driver-specific options.
+        type: dict
+  shm_size:
+    description:
+      - Size of C(/dev/shm) (docker CLI sizes, as O(memory)). Omitted is the engine's default, 64 MiB.
+      - On a daemon with a C(default-shm-size) of its own, give O(shm_size) or set O(comparisons) C(shm_size=ignore).
+    type: str
+  tmpfs:
+    description:
+      - tmpfs mounts in community.docker's form, C(/PATH[:OPTIONS]) like V(/run) or V(/run:size=64m,mode=1777).
+      - Compared by meaning - V(size=64m) and V(size=65536k) are the same, option order does not matter.
+        A path may not also be a target of O(mounts) or O(volumes).
+    type: list
+    elements: str
+  runtime:
+    description: OCI runtime, e.g. V(runc). Omitted means the daemon's C(default-runtime) and is not compared.
+    type: str
+  groups:
+    description: Additional groups (names or GIDs) of the container's process.
+    type: list
+    elements: str
+  userns_mode:
+    description: User namespace mode, V(host) to leave the daemon's user namespace remapping. Omitted is the daemon's default.
+    type: str
+  ipc_mode:
+    description:
+      - IPC namespace, V(private), V(shareable), V(host), V(none) or C(container:NAME).
+      - Omitted means the daemon's C(default-ipc-mode) (V(private) or V(shareable)); either is not a difference.
+    type: str
+  pid_mode:
+    description: PID namespace, V(host) or C(container:NAME). Omitted is the container's own.
+    type: str
+  uts_mode:
+    description: UTS namespace, V(host). Omitted is the container's own.
+    type: str
+  cgroupns_mode:
+    description: Cgroup namespace mode. Omitted means the daemon's default (V(private) on cgroup v2, V(host) on v1) and is not compared.
+    type: str
+    choices: [host, private]
+  cgroup_parent:
+    description: Parent cgroup of the container's cgroup. Omitted is the daemon's.
+    type: str
+  oom_killer:
+    description: Whether the kernel OOM killer may kill the container's processes; V(false) is C(--oom-kill-disable). Omitted is V(true).
+    type: bool
+  oom_score_adj:
+    description: OOM score adjustment, V(-1000) to V(1000). Omitted is V(0).
     type: int
   state:
     description:

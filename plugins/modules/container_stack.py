@@ -58,20 +58,74 @@ options:
     elements: dict
     default: []
     suboptions:
+      blkio_weight:
+        description: As O(hybridops.fleet.container#module:blkio_weight).
+        type: raw
+      cap_drop:
+        description: As O(hybridops.fleet.container#module:cap_drop).
+        type: raw
+      capabilities:
+        description: As O(hybridops.fleet.container#module:capabilities).
+        type: raw
+      cgroup_parent:
+        description: As O(hybridops.fleet.container#module:cgroup_parent).
+        type: raw
+      cgroupns_mode:
+        description: As O(hybridops.fleet.container#module:cgroupns_mode).
+        type: raw
       command:
         description: As O(hybridops.fleet.container#module:command).
+        type: raw
+      comparisons:
+        description: As O(hybridops.fleet.container#module:comparisons).
+        type: raw
+      cpu_period:
+        description: As O(hybridops.fleet.container#module:cpu_period).
+        type: raw
+      cpu_quota:
+        description: As O(hybridops.fleet.container#module:cpu_quota).
+        type: raw
+      cpu_shares:
+        description: As O(hybridops.fleet.container#module:cpu_shares).
         type: raw
       cpus:
         description: As O(hybridops.fleet.container#module:cpus).
         type: raw
+      cpuset_cpus:
+        description: As O(hybridops.fleet.container#module:cpuset_cpus).
+        type: raw
+      cpuset_mems:
+        description: As O(hybridops.fleet.container#module:cpuset_mems).
+        type: raw
       depends_on:
         description: Names of the members that must be done (healthy when they have C(state=healthy)) before this one starts.
+        type: raw
+      device_read_bps:
+        description: As O(hybridops.fleet.container#module:device_read_bps).
+        type: raw
+      device_read_iops:
+        description: As O(hybridops.fleet.container#module:device_read_iops).
+        type: raw
+      device_requests:
+        description: As O(hybridops.fleet.container#module:device_requests).
+        type: raw
+      device_write_bps:
+        description: As O(hybridops.fleet.container#module:device_write_bps).
+        type: raw
+      device_write_iops:
+        description: As O(hybridops.fleet.container#module:device_write_iops).
+        type: raw
+      devices:
+        description: As O(hybridops.fleet.container#module:devices).
         type: raw
       entrypoint:
         description: As O(hybridops.fleet.container#module:entrypoint).
         type: raw
       env:
         description: As O(hybridops.fleet.container#module:env).
+        type: raw
+      groups:
+        description: As O(hybridops.fleet.container#module:groups).
         type: raw
       healthcheck:
         description: As O(hybridops.fleet.container#module:healthcheck).
@@ -81,6 +135,12 @@ options:
         type: raw
       image:
         description: As O(hybridops.fleet.container#module:image).
+        type: raw
+      init:
+        description: As O(hybridops.fleet.container#module:init).
+        type: raw
+      ipc_mode:
+        description: As O(hybridops.fleet.container#module:ipc_mode).
         type: raw
       keep_volumes:
         description: As O(hybridops.fleet.container#module:keep_volumes). Defaults to O(keep_volumes).
@@ -97,6 +157,15 @@ options:
       memory:
         description: As O(hybridops.fleet.container#module:memory).
         type: raw
+      memory_reservation:
+        description: As O(hybridops.fleet.container#module:memory_reservation).
+        type: raw
+      memory_swap:
+        description: As O(hybridops.fleet.container#module:memory_swap).
+        type: raw
+      memory_swappiness:
+        description: As O(hybridops.fleet.container#module:memory_swappiness).
+        type: raw
       mounts:
         description: As O(hybridops.fleet.container#module:mounts).
         type: raw
@@ -106,14 +175,29 @@ options:
       networks:
         description: As O(hybridops.fleet.container#module:networks).
         type: raw
+      oom_killer:
+        description: As O(hybridops.fleet.container#module:oom_killer).
+        type: raw
+      oom_score_adj:
+        description: As O(hybridops.fleet.container#module:oom_score_adj).
+        type: raw
+      pid_mode:
+        description: As O(hybridops.fleet.container#module:pid_mode).
+        type: raw
       pids_limit:
         description: As O(hybridops.fleet.container#module:pids_limit).
         type: raw
       ports:
         description: As O(hybridops.fleet.container#module:ports).
         type: raw
+      privileged:
+        description: As O(hybridops.fleet.container#module:privileged).
+        type: raw
       pull:
         description: As O(hybridops.fleet.container#module:pull). Defaults to O(pull).
+        type: raw
+      read_only:
+        description: As O(hybridops.fleet.container#module:read_only).
         type: raw
       recreate:
         description: As O(hybridops.fleet.container#module:recreate). Defaults to O(recreate).
@@ -124,8 +208,17 @@ options:
       restart_retries:
         description: As O(hybridops.fleet.container#module:restart_retries).
         type: raw
+      runtime:
+        description: As O(hybridops.fleet.container#module:runtime).
+        type: raw
       secret_env:
         description: As O(hybridops.fleet.container#module:secret_env). The values are no_log (hidden from output, logs and diffs).
+        type: raw
+      security_opts:
+        description: As O(hybridops.fleet.container#module:security_opts).
+        type: raw
+      shm_size:
+        description: As O(hybridops.fleet.container#module:shm_size).
         type: raw
       state:
         description: As O(hybridops.fleet.container#module:state), without V(absent). Defaults to O(member_state).
@@ -133,8 +226,26 @@ options:
       stop_timeout:
         description: As O(hybridops.fleet.container#module:stop_timeout).
         type: raw
+      storage_opts:
+        description: As O(hybridops.fleet.container#module:storage_opts).
+        type: raw
+      sysctls:
+        description: As O(hybridops.fleet.container#module:sysctls).
+        type: raw
+      tmpfs:
+        description: As O(hybridops.fleet.container#module:tmpfs).
+        type: raw
+      ulimits:
+        description: As O(hybridops.fleet.container#module:ulimits).
+        type: raw
       user:
         description: As O(hybridops.fleet.container#module:user).
+        type: raw
+      userns_mode:
+        description: As O(hybridops.fleet.container#module:userns_mode).
+        type: raw
+      uts_mode:
+        description: As O(hybridops.fleet.container#module:uts_mode).
         type: raw
       volumes:
         description: As O(hybridops.fleet.container#module:volumes).

@@ -14,6 +14,7 @@ import time
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError, FleetError, ValidationError, WaitTimeout)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
     address, backend_error, is_not_found, split_image_ref)
 
@@ -454,44 +455,9 @@ class ContainerManager(object):
 
 # ---------------------------------------------------------------------- argument spec
 
-# Options of one container, shared by the container module and stack members.
-CONTAINER_SPEC_ARGS = dict(
-    name=dict(type="str", required=True),
-    image=dict(type="str"),
-    command=dict(type="raw"),
-    entrypoint=dict(type="raw"),
-    env=dict(type="dict"),
-    secret_env=dict(type="dict", no_log=True),
-    labels=dict(type="dict"),
-    ports=dict(type="list", elements="raw"),
-    mounts=dict(type="list", elements="dict", options=dict(
-        type=dict(type="str", choices=list(cs.MOUNT_TYPES), default="volume"),
-        source=dict(type="str"),
-        target=dict(type="str", required=True),
-        read_only=dict(type="bool", default=False),
-    )),
-    volumes=dict(type="list", elements="str"),
-    restart_policy=dict(type="str", choices=list(cs.RESTART_POLICIES)),
-    restart_retries=dict(type="int"),
-    healthcheck=dict(type="dict", options=dict(
-        test=dict(type="raw"),
-        interval=dict(type="str"),
-        timeout=dict(type="str"),
-        start_period=dict(type="str"),
-        retries=dict(type="int"),
-        disable=dict(type="bool", default=False),
-    )),
-    user=dict(type="str"),
-    working_dir=dict(type="str"),
-    hostname=dict(type="str"),
-    memory=dict(type="str"),
-    cpus=dict(type="float"),
-    pids_limit=dict(type="int"),
-    networks=dict(type="list", elements="raw"),
-    log_driver=dict(type="str"),
-    log_options=dict(type="dict"),
-    stop_timeout=dict(type="int"),
-)
+# Options of one container, shared by the container module and stack members: derived from the
+# option table (plugins/module_utils/_docker/options/), never listed here.
+CONTAINER_SPEC_ARGS = option_table.argument_spec()
 
 CONTAINER_RUN_ARGS = dict(
     state=dict(type="str", choices=list(STATES), default="started"),

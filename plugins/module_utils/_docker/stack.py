@@ -22,6 +22,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common import val
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import backend_error, is_not_found
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
     CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver)
 
@@ -146,6 +147,8 @@ def normalize_members(params):
             raise ValidationError(where + ".state", "a declared member cannot be absent; remove it from the list "
                                   "(undeclared members are pruned)", accepted="present, started, stopped, healthy")
         try:
+            # the table's types and choices (the member argspec is untyped so messages name the member)
+            member = option_table.check_types(member)
             spec = cs.normalize_spec(member)
         except ValidationError as exc:
             raise ValidationError("%s.%s" % (where, exc.option), str(exc).split(": ", 1)[-1])

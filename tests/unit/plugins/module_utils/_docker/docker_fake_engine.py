@@ -156,6 +156,19 @@ class FakeAPI(object):
         cfg = daemon_merge(config, image)
         hc = copy.deepcopy(config.get("HostConfig") or {})
         hc.setdefault("NetworkMode", "default")
+        # engine defaults measured on dockerd 20.10 (cgroup v1): swap twice the memory limit, 64 MiB /dev/shm,
+        # IPC "private" (default-ipc-mode), capabilities stored as CAP_X
+        if hc.get("Memory") and not hc.get("MemorySwap"):
+            hc["MemorySwap"] = hc["Memory"] * 2
+        hc.setdefault("ShmSize", 64 * 1024 * 1024)
+        hc.setdefault("IpcMode", "private")
+        hc.setdefault("CgroupnsMode", "host")
+        hc.setdefault("Runtime", "runc")
+        hc.setdefault("MemorySwappiness", None)
+        for key in ("CapAdd", "CapDrop"):
+            if hc.get(key):
+                hc[key] = [c.upper() if c.upper() == "ALL" or c.upper().startswith("CAP_") else "CAP_" + c.upper()
+                           for c in hc[key]]
         hc.setdefault("RestartPolicy", {"Name": "", "MaximumRetryCount": 0})
         hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
         if hc["LogConfig"]["Type"] in ("", "json-file"):

@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One row of the container option table (:class:`Option`) and the helpers rows are built from.
+
+A row says everything about one module option of ``hybridops.fleet.container`` (and of a
+``container_stack`` member): its argument spec, how its value is normalised and validated,
+which value ``docker inspect`` should show for it (folding in image and engine defaults),
+how that value is read back, how it goes into the create body, whether and how it is
+updated in place (``POST /containers/{id}/update``), how it is compared and how it is
+shown in a diff. The rows live in the family modules next to this one; ``table.py``
+collects them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
+
+# update kinds
+RECREATE = "recreate"
+IN_PLACE = "in_place"
+NETWORK = "network"
+
+# comparison modes (community.docker's names)
+STRICT = "strict"
+IGNORE = "ignore"
+ALLOW_MORE_PRESENT = "allow_more_present"
+COMPARISONS = (STRICT, IGNORE, ALLOW_MORE_PRESENT)
+SCALAR = (STRICT, IGNORE)
+COLLECTION = (STRICT, IGNORE, ALLOW_MORE_PRESENT)
+
+
+def cfg(inspect):
+    return (inspect or {}).get("Config") or {}
+
+
+def hc(inspect):
+    return (inspect or {}).get("HostConfig") or {}
+
+
+def image_cfg(image):
+    return (image or {}).get("Config") or {}
+
+
+def identity(value, spec=None):
+    return value
+
+
+def set_cfg(key, transform=None):
+    """Create-body writer: Config[key] = value (skipped when the desired value is None)."""
+    def apply(value, body, d=None):
+        if value is None:
+            return
+        body[key] = transform(value) if transform else value
+    return apply
+
+
+def set_hc(key, transform=None, when=None):
+    """Create-body writer: HostConfig[key] = value (skipped unless ``when(value)``; default: not None)."""
+    when = when or (lambda value: value is not None)
+
+    def apply(value, body, d=None):
+        if not when(value):
+            return
+        body["HostConfig"][key] = transform(value) if transform else value
+    return apply
+
+
+def no_apply(value, body, d=None):
+    return None
+
+
+def hc_value(key, default=None, transform=None):
+    """Inspect reader: HostConfig[key], with the engine's empty forms read as ``default``."""
+    def actual(inspect):
+        value = hc(inspect).get(key)
+        if value is None or value == "" or value == [] or value == {}:
+            value = default
+        return transform(value) if (transform and value is not None) else value
+    return actual
+
+
+def clean_path(path):
+    """An absolute path the way the engine stores it ('/tmp/' -> '/tmp', '/a//b/.' -> '/a/b')."""
+    text = str(path or "")
+    if not text.startswith("/"):
+        return text
+    cleaned = posixpath.normpath(text)
+    # normpath keeps a leading '//' (POSIX allows it to be special); the engine does not
+    return "/" + cleaned.lstrip("/")
+
+
+def str_dict(value, option):
+    """A dict of strings (numbers become strings; a YAML boolean is refused: quote it)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValidationError(option, "must be a dictionary, got %r" % (value,))
+    result = {}
+    for key, item in value.items():
+        if item is None:
+            item = ""
+        elif isinstance(item, bool):
+            # YAML yes/true would otherwise become 'True'; say it explicitly
+            raise ValidationError(option, "value of %s is a boolean; quote it to pass a string" % key,
+                                  accepted="strings or numbers")
+        elif not isinstance(item, (str, int, float)):
+            raise ValidationError(option, "value of %s must be a string, got %r" % (key, item))
+        result[str(key)] = str(item)
+    return result
+
+
+def subset_match(expected, actual):
+    """allow_more_present: every expected item (dict key/value, list element) is present."""
+    if isinstance(expected, dict):
+        actual = actual or {}
+        return all(key in actual and actual[key] == value for key, value in expected.items())
+    if isinstance(expected, (list, tuple)):
+        have = list(actual or [])
+        return all(item in have for item in expected)
+    return expected == actual
+
+
+def list_as_set(expected, actual):
+    """Lists whose order the engine does not keep (capabilities, security options...)."""
+    return sorted(expected or [], key=repr) == sorted(actual or [], key=repr)
+
+
+class Option(object):
+    """One module option: argument spec, normalise, expected/actual, create body, update, compare, view.
+
+    ``normalize(value, spec) -> canonical`` (raise ValidationError naming the option path) fills
+    ``desired[key]``; ``check(desired, spec)`` runs after every row is normalised, for rules that
+    join options. ``expected(desired, image) -> value or None`` is what inspect should show (None:
+    not compared); ``actual(inspect)`` reads it back; ``apply(value, body, desired)`` writes the
+    create body; ``update(desired, body)`` (or ``update_key``) writes the update body and makes the
+    option updatable in place (``in_place_when(desired, expected, actual)`` can refuse a case, e.g.
+    a limit the update endpoint cannot remove). ``match``/``match_more`` compare for the
+    ``strict``/``allow_more_present`` modes. ``view(value, image, desired)`` is the option form in
+    diffs. ``implied_by`` names the option an omitted value follows (its difference then rides on
+    that one's). Rows without ``expected`` are plumbing (compared through another row or not at all).
+    """
+
+    def __init__(self, name, arg, normalize=None, key=None, check=None, expected=None, actual=None,
+                 apply=None, update=None, update_key=None, update_transform=None, update_kind=None,
+                 in_place_when=None, view=None, match=None, match_more=None, comparisons=SCALAR,
+                 comparison=STRICT, implied_by=None):
+        self.name = name
+        self.arg = dict(arg)
+        # key=False: plumbing that another row reads from the raw spec (not stored in the desired dict)
+        self.key = name if key is None else key
+        self.normalize = normalize or identity
+        self.check = check
+        self.expected = expected
+        self.actual = actual
+        self.apply = apply or no_apply
+        if update is None and update_key is not None:
+            update = _update_writer(update_key, self.key, update_transform)
+        self.update_body = update
+        if update_kind is None:
+            update_kind = IN_PLACE if update is not None else RECREATE
+        self.update = update_kind
+        self.in_place_when = in_place_when or (lambda d, exp, act: True)
+        self.view = view or (lambda value, img, d: value)
+        self.match = match or (lambda exp, act: exp == act)
+        self.match_more = match_more or subset_match
+        self.comparisons = tuple(comparisons)
+        self.comparison = comparison
+        # implied_by: the option whose value this one follows when it is omitted (memory_swap follows memory):
+        # then a difference of the leader carries it, and views leave it out
+        self.implied_by = implied_by
+        if comparison not in self.comparisons:
+            raise ValueError("option %s: default comparison %s is not one of %s" % (name, comparison, comparisons))
+
+    @property
+    def compared(self):
+        return self.expected is not None
+
+    def follows(self, desired):
+        """The leader option name when this option's value is derived from it (omitted from the spec)."""
+        return self.implied_by if self.implied_by and desired.get(self.key) is None else None
+
+    def matches(self, mode, expected, actual):
+        if mode == IGNORE:
+            return True
+        if mode == ALLOW_MORE_PRESENT:
+            return self.match_more(expected, actual)
+        return self.match(expected, actual)
+
+    def __repr__(self):
+        return "Option(%s)" % self.name
+
+
+def _update_writer(update_key, key, transform):
+    def update(d, body):
+        value = d[key]
+        body[update_key] = transform(value) if transform else value
+    return update
+
+
+def check_choice(value, choices, option):
+    if value not in choices:
+        raise ValidationError(option, "unknown value %r" % (value,), accepted=", ".join(str(c) for c in choices))
+    return value
