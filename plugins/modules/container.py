@@ -30,6 +30,7 @@ description:
 author: hybridops.fleet developers (@hybridops)
 extends_documentation_fragment:
   - hybridops.fleet.docker
+  - hybridops.fleet.lock
 attributes:
   check_mode:
     support: full
@@ -300,17 +301,19 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
     CONTAINER_RUN_ARGS, CONTAINER_SPEC_ARGS, ContainerManager)
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, lock_key, run_with_client
 
 
 def main():
     argument_spec = dict(CONTAINER_SPEC_ARGS)
     argument_spec.update(CONTAINER_RUN_ARGS)
     argument_spec.update(DOCKER_COMMON_ARGS)
+    argument_spec.update(LOCK_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("state", "present", ["image"]), ("state", "started", ["image"]),
                                         ("state", "stopped", ["image"]), ("state", "healthy", ["image"])])
-    run_with_client(module, lambda client: ContainerManager(client, check_mode=module.check_mode).ensure(module.params))
+    run_with_client(module, lambda client: ContainerManager(client, check_mode=module.check_mode).ensure(module.params),
+                    locks=[lock_key(module.params, "container", module.params["name"])])
 
 
 if __name__ == "__main__":

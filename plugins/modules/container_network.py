@@ -19,6 +19,7 @@ description:
 author: hybridops.fleet developers (@hybridops)
 extends_documentation_fragment:
   - hybridops.fleet.docker
+  - hybridops.fleet.lock
 attributes:
   check_mode:
     support: full
@@ -99,7 +100,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, lock_key, run_with_client
 
 
 def main():
@@ -115,9 +116,11 @@ def main():
         force=dict(type="bool", default=False),
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
+    argument_spec.update(LOCK_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_by={"gateway": "subnet"})
-    run_with_client(module, lambda client: NetworkManager(client, check_mode=module.check_mode).ensure(module.params))
+    run_with_client(module, lambda client: NetworkManager(client, check_mode=module.check_mode).ensure(module.params),
+                    locks=[lock_key(module.params, "network", module.params["name"])])
 
 
 if __name__ == "__main__":

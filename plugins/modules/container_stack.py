@@ -24,6 +24,7 @@ description:
 author: hybridops.fleet developers (@hybridops)
 extends_documentation_fragment:
   - hybridops.fleet.docker
+  - hybridops.fleet.lock
 attributes:
   check_mode:
     support: full
@@ -282,8 +283,9 @@ volumes_created:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import MEMBER_SPEC, StackManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, lock_key, run_with_client
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import (
+    MEMBER_SPEC, StackManager, interrupted_message, stack_locks)
 
 
 def main():
@@ -304,10 +306,13 @@ def main():
         keep_volumes=dict(type="bool", default=False),
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
+    argument_spec.update(LOCK_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     max_workers = module.params["max_workers"]
 
     def failure_message(result):
+        if result.get("interrupted"):
+            return interrupted_message(result)
         if not (result["failed_members"] or result["skipped_members"]):
             return None
         return ("stack %s: %d member(s) failed (%s)%s; changed: %s; unchanged: %s. A rerun converges the rest."
@@ -321,7 +326,7 @@ def main():
 
     run_with_client(module, lambda client: StackManager(client, check_mode=module.check_mode,
                                                         max_workers=max_workers).converge(module.params),
-                    pool_size=max_workers + 2, failure=failure_message)
+                    pool_size=max_workers + 2, failure=failure_message, locks=stack_locks(module.params))
 
 
 if __name__ == "__main__":

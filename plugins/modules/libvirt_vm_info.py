@@ -195,7 +195,7 @@ def main():
                 hosts.append(hypervisor_facts(other.uri, *other.node()))
         return {"changed": False, "vms": vms, "hosts": hosts}
 
-    run_with_client(module, collect, uri=uris[0])
+    run_with_client(module, collect, uri=uris[0], mutates=False)
 
 
 if __name__ == "__main__":
