@@ -87,6 +87,8 @@ class FakeAPI(object):
         self.base_url = "http+docker://localhost"
         self.daemon_log_opts = {}   # daemon.json log-opts, merged into json-file LogConfigs
         self.removed_with_volumes = []  # the v= flag of each remove_container call
+        self.refuse_create = None   # callable(name, body) -> an engine message to refuse a create with, or None
+        self.refuse_start = None    # callable(container data) -> an engine message to refuse a start with, or None
 
     # ---------------------------------------------------------------- helpers
     def add_image(self, image):
@@ -145,6 +147,9 @@ class FakeAPI(object):
 
     def create_container_from_config(self, config, name=None):
         self._record("create", name)
+        refused = self.refuse_create(name, config) if self.refuse_create else None
+        if refused:
+            raise docker_errors.APIError("400 Client Error", explanation=refused)
         image = self.images.get(config["Image"])
         if image is None:
             raise docker_errors.ImageNotFound("no such image", explanation="No such image: %s" % config["Image"])
@@ -187,6 +192,9 @@ class FakeAPI(object):
             time.sleep(self.start_delay)
         if name in self.fail_start:
             raise docker_errors.APIError("500 Server Error", explanation="driver failed programming external connectivity")
+        refused = self.refuse_start(data) if self.refuse_start else None
+        if refused:
+            raise docker_errors.APIError("500 Server Error", explanation=refused)
         with self.lock:
             data["State"].update({"Status": "running", "Running": True})
             if data["Config"].get("Healthcheck") and (data["Config"]["Healthcheck"].get("Test") or ["NONE"])[0] != "NONE":
@@ -215,7 +223,11 @@ class FakeAPI(object):
         data = self._find(ref)
         self._record("rename", data["Name"].lstrip("/"), name)
         with self.lock:
+            if any(other["Name"] == "/" + name for other in self._containers.values()):
+                raise docker_errors.APIError("409 Conflict", explanation="Conflict. The container name \"/%s\" is "
+                                             "already in use" % name)
             data["Name"] = "/" + name
+            self.events.append(("rename", name))
 
     def connect_container_to_network(self, container, net_id, aliases=None, ipv4_address=None, **kwargs):
         data = self._find(container)
