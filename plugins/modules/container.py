@@ -210,7 +210,10 @@ options:
     default: started
   recreate:
     description:
-      - V(auto) recreates on a difference that cannot be applied in place (stop old, start new).
+      - V(auto) recreates on a difference that cannot be applied in place. The replacement is created first
+        (as C(NAME.hybridops-new-XXXXXX)); if the engine refuses it the old container is left running. Only
+        then is the old one stopped and set aside, the new one renamed and started (so fixed host ports work);
+        if it cannot start, the old one is brought back. See the containers guide.
       - V(rolling) starts the new container beside the old one (temporary name C(NAME-hybridops-next)), waits
         until it is healthy (its healthcheck, or running when it has none), then removes the old one and
         renames the new one. Not possible with fixed host ports.
@@ -291,9 +294,21 @@ differences:
   elements: dict
   sample: [{option: memory, before: 64MiB, after: 128MiB, update: in_place}]
 rolled_back:
-  description: Set when a rolling replace failed and the new container was removed (the old one still serves).
+  description:
+    - Set when a recreate or rolling replace failed and the new container was removed (the old one still serves,
+      or was brought back).
   returned: failure
   type: bool
+old_container_id:
+  description: ID of the container that a failed recreate or rolling replace left in place.
+  returned: failure
+  type: str
+recovered:
+  description: Leftovers of an earlier killed run that were cleaned up first (temporary containers removed, a parked
+    old container renamed back).
+  returned: when there were any
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -14,8 +14,10 @@ description:
     M(hybridops.fleet.container) and M(hybridops.fleet.container_stack) (the stack can also declare its own
     networks).
   - The engine cannot change a network's driver, internal flag or subnet in place; such a difference fails
-    naming the option, unless O(force=true) removes and recreates the network (its containers are
-    disconnected; rerunning the container tasks reconnects them). Labels and options are set at creation.
+    naming the option, unless O(force=true) recreates the network. Its containers are disconnected and, once
+    the new network exists, reconnected with their aliases and fixed addresses. If the engine refuses the new
+    network, the old one is created again with its settings, its containers go back to it, and the task fails
+    saying so. Labels and options are set at creation.
 author: hybridops.fleet developers (@hybridops)
 extends_documentation_fragment:
   - hybridops.fleet.docker
@@ -61,8 +63,8 @@ options:
     type: dict
   force:
     description:
-      - Recreate the network when driver, internal flag or subnet differ, and remove a network that still
-        has containers (they are disconnected).
+      - Recreate the network when driver, internal flag or subnet differ (its containers are reconnected),
+        and remove a network that still has containers (they are disconnected).
     type: bool
     default: false
 '''

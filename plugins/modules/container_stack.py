@@ -153,12 +153,18 @@ options:
   networks:
     description:
       - Networks to create when missing (dicts with C(name), C(driver) (default V(bridge)), C(internal),
-        C(labels), C(options)). Members attach with their own C(networks) option.
+        C(subnet), C(gateway), C(labels), C(options)), checked and created as by
+        M(hybridops.fleet.container_network). Members attach with their own C(networks) option.
+      - One that exists with another driver, internal flag, subnet or gateway fails naming
+        C(networks[INDEX].OPTION); a stack never recreates a network.
     type: list
     elements: dict
     default: []
   volumes:
-    description: Volumes to create when missing (dicts with C(name), C(driver) (default V(local)), C(labels), C(driver_opts)).
+    description:
+      - Volumes to create when missing (dicts with C(name), C(driver) (default V(local)), C(labels), C(driver_opts)),
+        checked and created as by M(hybridops.fleet.container_volume); one that exists with another driver or
+        driver options fails naming C(volumes[INDEX].OPTION).
     type: list
     elements: dict
     default: []
@@ -278,12 +284,23 @@ volumes_created:
   returned: always
   type: list
   elements: str
+recovered:
+  description: Leftovers of an earlier killed run that were cleaned up first (temporary containers removed, a parked
+    old container renamed back).
+  returned: when there were any
+  type: list
+  elements: str
+interrupted:
+  description: The signal (V(SIGINT), V(SIGTERM), V(SIGHUP)) that ended the run early; members not yet started are
+    skipped with an error saying so.
+  returned: when a signal came in
+  type: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, lock_key, run_with_client
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, run_with_client
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import (
     MEMBER_SPEC, StackManager, interrupted_message, stack_locks)
 

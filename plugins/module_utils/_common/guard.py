@@ -141,8 +141,8 @@ def _private_dir(path):
 def lock_dir(candidates=None):
     """The first usable lock directory: /run/hybridops-fleet/locks, else one under the temp dir for this user."""
     tried = []
-    for path in list(candidates or LOCK_DIRS) + [os.path.join(tempfile.gettempdir(), "hybridops-fleet-%d" % os.getuid(),
-                                                             "locks")]:
+    fallback = os.path.join(tempfile.gettempdir(), "hybridops-fleet-%d" % os.getuid(), "locks")
+    for path in list(candidates or LOCK_DIRS) + [fallback]:
         try:
             return _private_dir(path)
         except OSError as exc:

@@ -155,7 +155,7 @@ class ContainerManager(object):
         if net["ipv4_address"]:
             kwargs["ipv4_address"] = net["ipv4_address"]
         call(self.client, "connecting %s to network %s" % (cid[:12], net["name"]),
-                   self.api.connect_container_to_network, cid, net["name"], **kwargs)
+             self.api.connect_container_to_network, cid, net["name"], **kwargs)
 
     def _remove(self, cid, stop_timeout=None, keep_volumes=False):
         """Stop (when a timeout is given) and remove; its anonymous volumes go too unless kept.
@@ -395,7 +395,7 @@ class ContainerManager(object):
             for name in actual:
                 if name not in wanted or not cs.networks_match([wanted[name]], [actual[name]]):
                     call(self.client, "disconnecting %s from %s" % (desired["name"], name),
-                               self.api.disconnect_container_from_network, cid, name)
+                         self.api.disconnect_container_from_network, cid, name)
             for name, net in wanted.items():
                 if name not in actual or not cs.networks_match([net], [actual[name]]):
                     self._connect(cid, net)
@@ -449,10 +449,10 @@ class ContainerManager(object):
             except FleetError as undo:
                 problem = "could not get its name back (%s); it is stopped as %s and the next run restores it" % (
                     undo.msg, parked)
+            outcome = problem or "renamed back to %s, %s" % (name, old_state)
             raise ReplaceFailed(
                 "recreating %s: the replacement container could not be started (%s). It was removed and the old "
-                "container %s was brought back: %s" % (name, exc.msg, old_id[:12],
-                                                      problem or "renamed back to %s, %s" % (name, old_state)),
+                "container %s was brought back: %s" % (name, exc.msg, old_id[:12], outcome),
                 old_container_id=old_id, rolled_back=not problem)
         self._remove(old_id, None, self._keep_volumes(plan))
         return new_id

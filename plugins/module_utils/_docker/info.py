@@ -124,7 +124,7 @@ class InfoCollector(object):
         if labels:
             filters["label"] = labels
         listing = call(self.client, "listing containers", self.api.containers, all=params.get("all", True),
-                             filters=filters or None)
+                       filters=filters or None)
         result = [container_summary(item) for item in listing]
         if params.get("name"):
             # the engine's name filter is a substring match; keep exact names only

@@ -156,11 +156,13 @@ class NetworkManager(_Manager):
     def create(self, params):
         ipam = None
         if params.get("subnet"):
-            ipam = {"Driver": "default", "Config": [dict((k, v) for k, v in (("Subnet", params["subnet"]),
-                                                                               ("Gateway", params.get("gateway"))) if v)]}
+            pool = {"Subnet": params["subnet"]}
+            if params.get("gateway"):
+                pool["Gateway"] = params["gateway"]
+            ipam = {"Driver": "default", "Config": [pool]}
         call(self.client, "creating network %s" % params["name"], self.api.create_network, params["name"],
-                   driver=params.get("driver") or "bridge", internal=bool(params.get("internal")),
-                   labels=params.get("labels") or None, options=params.get("options") or None, ipam=ipam)
+             driver=params.get("driver") or "bridge", internal=bool(params.get("internal")),
+             labels=params.get("labels") or None, options=params.get("options") or None, ipam=ipam)
 
     @staticmethod
     def params_of(data):
@@ -194,8 +196,8 @@ class NetworkManager(_Manager):
         problems = []
         for cid, kwargs in sorted(endpoints.items()):
             try:
-                call(self.client, "connecting %s to %s" % (cid[:12], name), self.api.connect_container_to_network, cid, name,
-                           **kwargs)
+                call(self.client, "connecting %s to %s" % (cid[:12], name), self.api.connect_container_to_network,
+                     cid, name, **kwargs)
             except FleetError as exc:
                 problems.append(exc.msg)
         return problems
@@ -231,7 +233,7 @@ class NetworkManager(_Manager):
                                   "remove it" % (current.get("Name"), ", ".join(names)))
         for cid in attached:
             call(self.client, "disconnecting %s from %s" % (cid[:12], current.get("Name")),
-                       self.api.disconnect_container_from_network, cid, current["Id"], force=True)
+                 self.api.disconnect_container_from_network, cid, current["Id"], force=True)
         call(self.client, "removing network %s" % current.get("Name"), self.api.remove_network, current["Id"])
 
 
@@ -252,8 +254,8 @@ class VolumeManager(_Manager):
 
     def create(self, params):
         call(self.client, "creating volume %s" % params["name"], self.api.create_volume, params["name"],
-                   driver=params.get("driver") or "local", driver_opts=params.get("driver_opts") or None,
-                   labels=params.get("labels") or None)
+             driver=params.get("driver") or "local", driver_opts=params.get("driver_opts") or None,
+             labels=params.get("labels") or None)
 
     def _recreate(self, current, params):
         self._remove(current, params)

@@ -56,4 +56,3 @@ def run_with_client(module, func, uri=None, locks=(), mutates=True):
     for warning in result.pop("warnings", None) or []:
         module.warn(warning)
     module.exit_json(**result)
-
