@@ -241,7 +241,8 @@ class FakeAPI(object):
         data = self._find(container)
         self._record("disconnect", data["Name"].lstrip("/"), net_id)
         with self.lock:
-            data["NetworkSettings"]["Networks"].pop(net_id, None)
+            name = net_id[2:] if net_id.startswith("n-") else net_id
+            data["NetworkSettings"]["Networks"].pop(name, None)
 
     def _url(self, path, *args):
         return path.format(*args)
@@ -278,16 +279,28 @@ class FakeAPI(object):
     def inspect_network(self, name):
         if name not in self._networks:
             raise _not_found(name)
-        return copy.deepcopy(self._networks[name])
+        data = copy.deepcopy(self._networks[name])
+        with self.lock:
+            data["Containers"] = dict((c["Id"], {"Name": c["Name"].lstrip("/")}) for c in self._containers.values()
+                                      if name in c["NetworkSettings"]["Networks"])
+        return data
 
-    def create_network(self, name, driver=None, labels=None, **kwargs):
+    def create_network(self, name, driver=None, labels=None, internal=False, ipam=None, options=None, **kwargs):
         self._record("create_network", name)
-        self._networks[name] = {"Name": name, "Id": "n-" + name, "Driver": driver or "bridge", "Labels": labels or {}}
+        refused = self.refuse_network(name, dict(driver=driver, internal=internal, ipam=ipam)) \
+            if getattr(self, "refuse_network", None) else None
+        if refused:
+            raise docker_errors.APIError("400 Client Error", explanation=refused)
+        if name in self._networks:
+            raise docker_errors.APIError("409 Conflict", explanation="network with name %s already exists" % name)
+        self._networks[name] = {"Name": name, "Id": "n-" + name, "Driver": driver or "bridge", "Labels": labels or {},
+                                "Internal": bool(internal), "IPAM": {"Config": list((ipam or {}).get("Config") or [])},
+                                "Options": options or {}}
         return {"Id": "n-" + name}
 
     def remove_network(self, name):
         self._record("remove_network", name)
-        self._networks.pop(name, None)
+        self._networks.pop(name[2:] if name.startswith("n-") and name[2:] in self._networks else name, None)
 
     def inspect_volume(self, name):
         if name not in self._volumes:

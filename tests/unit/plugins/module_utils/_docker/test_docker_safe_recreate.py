@@ -182,3 +182,39 @@ def test_a_signal_during_a_health_wait_ends_it(client):
         # no healthcheck and require_health: the wait would poll until the timeout
         manager.wait_healthy("c1", 3600, require_health=True)
     assert "interrupted by SIGINT while waiting for c1 to become healthy" in str(info.value)
+
+
+def test_a_forced_network_recreate_reconnects_its_containers(client):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager
+    NetworkManager(client).ensure({"name": "n1", "state": "present"})
+    ContainerManager(client).ensure(spec(networks=[{"name": "n1", "aliases": ["db"]}]))
+    result = NetworkManager(client).ensure({"name": "n1", "state": "present", "internal": True, "force": True})
+    assert result["actions"] == ["recreate"] and client.api.inspect_network("n1")["Internal"] is True
+    endpoint = client.api.inspect_container("c1")["NetworkSettings"]["Networks"]["n1"]
+    assert "db" in endpoint["Aliases"]
+    # the engine refuses the new network: the old one is made again and the container goes back to it
+    client.api.refuse_network = lambda name, kwargs: "invalid subnet" if kwargs["ipam"] else None
+    with pytest.raises(Exception) as info:
+        NetworkManager(client).ensure({"name": "n1", "state": "present", "internal": True, "subnet": "10.9.0.0/24",
+                                       "force": True})
+    message = str(info.value)
+    assert "the engine refused the new network (" in message and "invalid subnet" in message
+    assert "the old network was made again with its settings and its 1 container(s) reconnected" in message
+    assert client.api.inspect_network("n1")["Internal"] is True
+    assert list(client.api.inspect_network("n1")["Containers"]) == [client.api.inspect_container("c1")["Id"]]
+
+
+def test_stack_networks_go_through_the_network_manager(client):
+    from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
+    members = [{"name": "db", "image": "box:1", "networks": [{"name": "sn"}]}]
+    params = {"name": "s1", "containers": members,
+              "networks": [{"name": "sn", "subnet": "10.8.0.0/24", "gateway": "10.8.0.1"}], "volumes": [{"name": "sv"}]}
+    result = StackManager(client).converge(params)
+    assert result["networks_created"] == ["sn"] and result["volumes_created"] == ["sv"]
+    assert client.api.inspect_network("sn")["IPAM"]["Config"] == [{"Subnet": "10.8.0.0/24", "Gateway": "10.8.0.1"}]
+    assert client.api.inspect_network("sn")["Labels"]["hybridops.fleet.stack"] == "s1"
+    assert StackManager(client).converge(params)["changed"] is False
+    with pytest.raises(ValidationError) as info:
+        StackManager(client).converge(dict(params, networks=[{"name": "sn", "internal": True}]))
+    assert info.value.option == "networks[0].internal" and "force: true" in str(info.value)
+    assert "container_network" in str(info.value)
