@@ -376,7 +376,7 @@ class StackManager(object):
                 outcome = {"name": name, "status": "failed", "changed": False, "action": plan["action"],
                            "error": exc.msg, "differences": [d.as_dict() for d in plan["differences"]]}
                 outcome.update(dict((k, v) for k, v in exc.details.items()
-                                    if k in ("rolled_back", "health", "changed", "actions")))
+                                    if k in ("rolled_back", "old_container_id", "health", "changed", "actions")))
             except Exception as exc:  # a bug or an SDK surprise must not hang the pool
                 outcome = {"name": name, "status": "failed", "changed": False, "action": plan["action"],
                            "error": "%s: %s" % (type(exc).__name__, exc),
