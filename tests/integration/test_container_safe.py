@@ -166,8 +166,8 @@ def test_signals_in_the_middle_of_a_stack_and_the_rerun(ansible, safe_clean):
     client = safe_clean
     # SIGTERM to the module once the first member exists: it starts no other member and says what it did
     run = ansible.start_tasks([stack()])
-    wait_for(lambda: P + "st-a" in ours(client), "the first member")
     module = wait_for(lambda: module_process(run.pid), "the module process")
+    wait_for(lambda: P + "st-a" in ours(client), "the first member")
     os.kill(module, signal.SIGTERM)
     interrupted = ansible.collect(run)["localhost"][0]
     assert interrupted.get("failed") and "interrupted by SIGTERM" in interrupted["msg"], dump(interrupted)
