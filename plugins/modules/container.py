@@ -33,6 +33,7 @@ description:
 author: hybridops.fleet developers (@hybridops)
 extends_documentation_fragment:
   - hybridops.fleet.docker
+  - hybridops.fleet.lock
 attributes:
   check_mode:
     support: full
@@ -432,7 +433,10 @@ options:
     default: started
   recreate:
     description:
-      - V(auto) recreates on a difference that cannot be applied in place (stop old, start new).
+      - V(auto) recreates on a difference that cannot be applied in place. The replacement is created first
+        (as C(NAME.hybridops-new-XXXXXX)); if the engine refuses it the old container is left running. Only
+        then is the old one stopped and set aside, the new one renamed and started (so fixed host ports work);
+        if it cannot start, the old one is brought back. See the containers guide.
       - V(rolling) starts the new container beside the old one (temporary name C(NAME-hybridops-next)), waits
         until it is healthy (its healthcheck, or running when it has none), then removes the old one and
         renames the new one. Not possible with fixed host ports.
@@ -514,16 +518,27 @@ differences:
   sample: [{option: memory, before: 64MiB, after: 128MiB, update: in_place}]
 rolled_back:
   description:
-    - Set when a rolling replace failed. V(true) when the new container was removed (the old one still serves);
-      V(false) when removing it failed too (the engine went away), in which case the next run removes it.
+    - Set when a recreate or rolling replace failed. V(true) when the new container was removed (the old one still
+      serves, or was brought back); V(false) when removing it failed too (the engine went away), in which case the
+      next run removes it.
   returned: failure
   type: bool
+old_container_id:
+  description: ID of the container that a failed recreate or rolling replace left in place.
+  returned: failure
+  type: str
 removed_leftover:
   description:
     - The name of the replacement container (V(NAME-hybridops-next)) that a rolling replace cut short left behind;
       this run removed it (or, in check mode, would).
   returned: when there was one
   type: str
+recovered:
+  description: Leftovers of an earlier killed run that were cleaned up first (temporary containers removed, a parked
+    old container renamed back); in check mode, what would be.
+  returned: when there were any
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -531,17 +546,19 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
     CONTAINER_RUN_ARGS, CONTAINER_SPEC_ARGS, ContainerManager)
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, lock_key, run_with_client
 
 
 def main():
     argument_spec = dict(CONTAINER_SPEC_ARGS)
     argument_spec.update(CONTAINER_RUN_ARGS)
     argument_spec.update(DOCKER_COMMON_ARGS)
+    argument_spec.update(LOCK_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("state", "present", ["image"]), ("state", "started", ["image"]),
                                         ("state", "stopped", ["image"]), ("state", "healthy", ["image"])])
-    run_with_client(module, lambda client: ContainerManager(client, check_mode=module.check_mode).ensure(module.params))
+    run_with_client(module, lambda client: ContainerManager(client, check_mode=module.check_mode).ensure(module.params),
+                    locks=[lock_key(module.params, "container", module.params["name"])])
 
 
 if __name__ == "__main__":

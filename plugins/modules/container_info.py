@@ -124,7 +124,8 @@ def main():
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_with_client(module, lambda client: dict(InfoCollector(client).collect(module.params), changed=False))
+    run_with_client(module, lambda client: dict(InfoCollector(client).collect(module.params), changed=False),
+                    mutates=False)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,14 @@ description:
     M(hybridops.fleet.container) and M(hybridops.fleet.container_stack) (the stack can also declare its own
     networks).
   - The engine cannot change a network's driver, internal flag or subnet in place; such a difference fails
-    naming the option, unless O(force=true) removes and recreates the network (its containers are
-    disconnected; rerunning the container tasks reconnects them). Labels and options are set at creation.
+    naming the option, unless O(force=true) recreates the network. Its containers are disconnected and, once
+    the new network exists, reconnected with their aliases and fixed addresses. If the engine refuses the new
+    network, the old one is created again with its settings, its containers go back to it, and the task fails
+    saying so. Labels and options are set at creation.
 author: hybridops.fleet developers (@hybridops)
 extends_documentation_fragment:
   - hybridops.fleet.docker
+  - hybridops.fleet.lock
 attributes:
   check_mode:
     support: full
@@ -60,8 +63,8 @@ options:
     type: dict
   force:
     description:
-      - Recreate the network when driver, internal flag or subnet differ, and remove a network that still
-        has containers (they are disconnected).
+      - Recreate the network when driver, internal flag or subnet differ (its containers are reconnected),
+        and remove a network that still has containers (they are disconnected).
     type: bool
     default: false
 '''
@@ -99,7 +102,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, lock_key, run_with_client
 
 
 def main():
@@ -115,9 +118,11 @@ def main():
         force=dict(type="bool", default=False),
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
+    argument_spec.update(LOCK_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_by={"gateway": "subnet"})
-    run_with_client(module, lambda client: NetworkManager(client, check_mode=module.check_mode).ensure(module.params))
+    run_with_client(module, lambda client: NetworkManager(client, check_mode=module.check_mode).ensure(module.params),
+                    locks=[lock_key(module.params, "network", module.params["name"])])
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ description:
 author: hybridops.fleet developers (@hybridops)
 extends_documentation_fragment:
   - hybridops.fleet.docker
+  - hybridops.fleet.lock
 attributes:
   check_mode:
     support: full
@@ -263,12 +264,18 @@ options:
   networks:
     description:
       - Networks to create when missing (dicts with C(name), C(driver) (default V(bridge)), C(internal),
-        C(labels), C(options)). Members attach with their own C(networks) option.
+        C(subnet), C(gateway), C(labels), C(options)), checked and created as by
+        M(hybridops.fleet.container_network). Members attach with their own C(networks) option.
+      - One that exists with another driver, internal flag, subnet or gateway fails naming
+        C(networks[INDEX].OPTION); a stack never recreates a network.
     type: list
     elements: dict
     default: []
   volumes:
-    description: Volumes to create when missing (dicts with C(name), C(driver) (default V(local)), C(labels), C(driver_opts)).
+    description:
+      - Volumes to create when missing (dicts with C(name), C(driver) (default V(local)), C(labels), C(driver_opts)),
+        checked and created as by M(hybridops.fleet.container_volume); one that exists with another driver or
+        driver options fails naming C(volumes[INDEX].OPTION).
     type: list
     elements: dict
     default: []
@@ -388,13 +395,25 @@ volumes_created:
   returned: always
   type: list
   elements: str
+recovered:
+  description: Leftovers of an earlier killed run that were cleaned up first (temporary containers removed, a parked
+    old container renamed back).
+  returned: when there were any
+  type: list
+  elements: str
+interrupted:
+  description: The signal (V(SIGINT), V(SIGTERM), V(SIGHUP)) that ended the run early; members not yet started are
+    skipped with an error saying so.
+  returned: when a signal came in
+  type: str
 '''
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import MEMBER_SPEC, StackManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, run_with_client
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import (
+    MEMBER_SPEC, StackManager, interrupted_message, stack_locks)
 
 
 def main():
@@ -415,10 +434,13 @@ def main():
         keep_volumes=dict(type="bool", default=False),
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
+    argument_spec.update(LOCK_ARGS)
     module = FleetModule(argument_spec=argument_spec, supports_check_mode=True)
     max_workers = module.params["max_workers"]
 
     def failure_message(result):
+        if result.get("interrupted"):
+            return interrupted_message(result)
         if not (result["failed_members"] or result["skipped_members"]):
             return None
         return ("stack %s: %d member(s) failed (%s)%s; changed: %s; unchanged: %s. A rerun converges the rest."
@@ -432,7 +454,7 @@ def main():
 
     run_with_client(module, lambda client: StackManager(client, check_mode=module.check_mode,
                                                         max_workers=max_workers).converge(module.params),
-                    pool_size=max_workers + 2, failure=failure_message)
+                    pool_size=max_workers + 2, failure=failure_message, locks=stack_locks(module.params))
 
 
 if __name__ == "__main__":

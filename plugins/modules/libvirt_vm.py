@@ -25,6 +25,7 @@ author:
   - hybridops.fleet developers (@hybridops)
 extends_documentation_fragment:
   - hybridops.fleet.libvirt
+  - hybridops.fleet.lock
 attributes:
   check_mode:
     description: Predicts exactly what would change, including volumes to create and restarts.
@@ -501,7 +502,7 @@ vm:
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import VmManager
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, run_with_client
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import LOCK_ARGS, URI_ARG, lock_key, run_with_client
 
 
 DISK_SPEC = dict(
@@ -581,6 +582,7 @@ ARGUMENT_SPEC = dict(
     force=dict(type="bool", default=False),
     remove_storage=dict(type="bool", default=False),
     wait=dict(type="dict", options=WAIT_SPEC),
+    **LOCK_ARGS
 )
 
 
@@ -592,7 +594,7 @@ def main():
                             run_command=module.run_command)
         return manager.run()
 
-    run_with_client(module, converge)
+    run_with_client(module, converge, locks=[lock_key(module.params["uri"], "vm", module.params["name"])])
 
 
 if __name__ == "__main__":

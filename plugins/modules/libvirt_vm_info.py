@@ -200,7 +200,8 @@ def main():
                 hosts.append(hypervisor_facts(other.uri, *other.node()))
         return {"changed": False, "vms": vms, "hosts": hosts}
 
-    run_with_client(module, collect, uri=uris[0], option="uris[0]" if module.params["uris"] else "uri")
+    run_with_client(module, collect, uri=uris[0], option="uris[0]" if module.params["uris"] else "uri",
+                    mutates=False)
 
 
 if __name__ == "__main__":

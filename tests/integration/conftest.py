@@ -103,6 +103,22 @@ class AnsibleRunner:
         Each task is registered and its result written to a JSON file, so a
         failing task does not hide the results of the others (ignore_errors).
         """
+        started = self.start_tasks(tasks, hosts, inventory, extra_vars, play_vars, gather_facts, check, diff, env,
+                                   new_session=False)
+        try:
+            started.out, started.err = started.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            started.kill()
+            raise
+        return self.collect(started)
+
+    def start_tasks(self, tasks, hosts="localhost", inventory=None, extra_vars=None, play_vars=None,
+                    gather_facts=False, check=False, diff=False, env=None, new_session=True):
+        """Start ansible-playbook on tasks in the background; ``collect`` reads its results.
+
+        ``new_session``: in its own session and process group, so a test can signal the whole run as a
+        terminal's Ctrl-C does.
+        """
         self.count += 1
         run_dir = os.path.join(self.workdir, "run%03d" % self.count)
         os.makedirs(run_dir)
@@ -144,8 +160,17 @@ class AnsibleRunner:
         env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=os.environ.get("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
                    if not inventory else os.environ.get("ANSIBLE_PYTHON_INTERPRETER", "auto_silent"),
                    ANSIBLE_DEPRECATION_WARNINGS="False", **dict(ANSIBLE_ENV, **(env or {})))
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
-                              stdin=subprocess.DEVNULL)  # ansible-core wants a blocking stdin
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL,  # ansible-core wants a blocking stdin
+                                start_new_session=new_session)
+        proc.run_dir = run_dir
+        return proc
+
+    def collect(self, proc):
+        """{host: [result, ...]} of a run from ``start_tasks`` (waits for it to end)."""
+        if not hasattr(proc, "out"):
+            proc.out, proc.err = proc.communicate(timeout=1800)
+        run_dir = proc.run_dir
         results = {}
         for name in os.listdir(run_dir):
             if name.endswith(".json"):
@@ -153,8 +178,8 @@ class AnsibleRunner:
                     results[name[:-5]] = json.load(handle)
         if not results:
             raise AssertionError("ansible-playbook produced no results (rc=%s)\nSTDOUT:\n%s\nSTDERR:\n%s"
-                                 % (proc.returncode, proc.stdout[-6000:], proc.stderr[-4000:]))
-        self.last_stdout = proc.stdout
+                                 % (proc.returncode, proc.out[-6000:], proc.err[-4000:]))
+        self.last_stdout = proc.out
         return results
 
     def run_playbook(self, playbook, inventory, extra_vars=None, check=False, diff=False, timeout=1800):

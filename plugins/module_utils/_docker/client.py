@@ -21,7 +21,8 @@ import importlib.util
 import os
 import sys
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError, ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    BackendError, FleetError, ValidationError)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.engine_http import (
     EngineAPI,
     EngineAPIError,
@@ -175,6 +176,39 @@ def backend_error(client, what, exc):
     else:
         reason = _short(exc)
     return BackendError("%s failed on %s: %s" % (what, address(client), reason))
+
+
+_RAISE = object()
+
+
+def call(client, what, func, *args, if_missing=_RAISE, **kwargs):
+    """One engine call ``func(*args, **kwargs)``: the one place engine errors are mapped.
+
+    A FleetError passes through; any other error becomes a BackendError naming
+    ``what`` and carrying the engine's own message. With ``if_missing``, a 404
+    (no such container, image, network or volume) returns that value instead.
+    """
+    try:
+        return func(*args, **kwargs)
+    except FleetError:
+        raise
+    except Exception as exc:
+        if if_missing is not _RAISE and is_not_found(exc):
+            return if_missing
+        raise backend_error(client, what, exc)
+
+
+def update_container(client, container, body):
+    """POST /containers/{id}/update with an engine-format body (Memory, NanoCpus, RestartPolicy...).
+
+    The SDK's ``update_container`` takes only some of these keys as keyword
+    arguments, so the body goes through the SDK's own request helpers here, the
+    one place that knows about them.
+    """
+    api = client.api
+    sdk = api.sdk if isinstance(api, EngineAPI) else api
+    response = sdk._post_json(sdk._url("/containers/{0}/update", container), data=body)
+    return sdk._result(response, True)
 
 
 def split_image_ref(ref):

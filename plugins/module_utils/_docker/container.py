@@ -9,20 +9,54 @@ manager both use it. Every engine mutation sits behind ``if not self.check_mode`
 
 from __future__ import annotations
 
+import binascii
+import os
 import time
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError, FleetError, ValidationError, WaitTimeout)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    address, backend_error, is_not_found, split_image_ref)
+    address, call, split_image_ref, update_container)
 
 STATES = ("present", "started", "stopped", "absent", "healthy")
 RECREATE_MODES = ("auto", "always", "never", "rolling")
 PULL_MODES = ("missing", "always", "never")
 ROLLING_SUFFIX = "-hybridops-next"
+# a recreate creates NAME.hybridops-new-XXXXXX beside NAME and parks the old one as NAME.hybridops-old-XXXXXX
+# while the new one takes the name ('.' is valid in a container name and cannot end a member's own name part)
+NEW_MARK = ".hybridops-new-"
+OLD_MARK = ".hybridops-old-"
 POLL_INTERVAL = 0.5
+
+
+def temporary_name(name, mark):
+    """NAME + mark + 6 random hex digits: a valid container name that no other run picks."""
+    return "%s%s%s" % (name, mark, binascii.hexlify(os.urandom(3)).decode("ascii"))
+
+
+def leftovers(name, names):
+    """Temporaries of ``name`` that a killed run left, among container ``names``.
+
+    Returns ``(parked, temporaries)``: old containers set aside during a recreate
+    (one of them is the working container when ``name`` itself is missing) and
+    replacements / rolling temporaries (never the working one).
+    """
+    parked, temporaries = [], []
+    for item in sorted(set(n.lstrip("/") for n in names)):
+        for mark, bucket in ((OLD_MARK, parked), (NEW_MARK, temporaries)):
+            rest = item[len(name) + len(mark):] if item.startswith(name + mark) else None
+            if rest is not None and len(rest) == 6 and all(c in "0123456789abcdef" for c in rest):
+                bucket.append(item)
+        if item == name + ROLLING_SUFFIX:
+            temporaries.append(item)
+    return parked, temporaries
+
+
+class ReplaceFailed(FleetError):
+    """A recreate the engine refused or could not finish; ``msg`` says what state the old container is in."""
 
 
 class RolloutFailed(FleetError):
@@ -41,13 +75,7 @@ class ImageResolver(object):
     def inspect(self, ref):
         if ref in self._cache:
             return self._cache[ref]
-        try:
-            data = self.client.api.inspect_image(ref)
-        except Exception as exc:
-            if is_not_found(exc):
-                data = None
-            else:
-                raise backend_error(self.client, "inspecting image %s" % ref, exc)
+        data = call(self.client, "inspecting image %s" % ref, self.client.api.inspect_image, ref, if_missing=None)
         self._cache[ref] = data
         return data
 
@@ -71,13 +99,12 @@ class ImageResolver(object):
     def _pull(self, ref, have_local):
         repo, tag = split_image_ref(ref)
         try:
-            self.client.api.pull(repo, tag=tag)
-        except Exception as exc:
+            call(self.client, "pulling %s" % ref, self.client.api.pull, repo, tag=tag)
+        except BackendError as err:
             if have_local:
                 # keep the local image (air-gapped engines): pull=always is best effort then
                 self.pulled.append(ref)
                 return
-            err = backend_error(self.client, "pulling %s" % ref, exc)
             raise ValidationError(
                 "image", "%s is not on the engine at %s and pulling it failed (%s). On engines without a "
                 "registry, load or build it first with hybridops.fleet.container_image" % (ref, address(self.client), err.msg),
@@ -106,28 +133,20 @@ class ContainerManager(object):
     # ------------------------------------------------------------------ engine helpers
 
     def inspect(self, name):
-        try:
-            return self.api.inspect_container(name)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise backend_error(self.client, "inspecting container %s" % name, exc)
-
-    def _call(self, what, func, *args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except FleetError:
-            raise
-        except Exception as exc:
-            raise backend_error(self.client, what, exc)
+        return call(self.client, "inspecting container %s" % name, self.api.inspect_container, name, if_missing=None)
 
     def _create(self, desired, name, extra_labels):
+        """Create (not start) ``name``; a half-made container (a network it could not join) is removed."""
         body = cs.create_body(desired, extra_labels=extra_labels)
-        result = self._call("creating container %s" % name, self.api.create_container_from_config, body, name)
+        result = call(self.client, "creating container %s" % name, self.api.create_container_from_config, body, name)
         cid = result["Id"]
-        # the first network goes in the create call; the others are connected now
-        for net in (desired["networks"] or [])[1:]:
-            self._connect(cid, net)
+        try:
+            # the first network goes in the create call; the others are connected now
+            for net in (desired["networks"] or [])[1:]:
+                self._connect(cid, net)
+        except FleetError:
+            self._remove(cid)
+            raise
         return cid
 
     def _connect(self, cid, net):
@@ -136,28 +155,50 @@ class ContainerManager(object):
             kwargs["aliases"] = list(net["aliases"])
         if net["ipv4_address"]:
             kwargs["ipv4_address"] = net["ipv4_address"]
-        self._call("connecting %s to network %s" % (cid[:12], net["name"]),
-                   self.api.connect_container_to_network, cid, net["name"], **kwargs)
+        call(self.client, "connecting %s to network %s" % (cid[:12], net["name"]),
+             self.api.connect_container_to_network, cid, net["name"], **kwargs)
 
     def _remove(self, cid, stop_timeout=None, keep_volumes=False):
         """Stop (when a timeout is given) and remove; its anonymous volumes go too unless kept.
 
         Named volumes and bind mounts are never removed here (the engine's ``rm -v`` leaves them).
         """
-        try:
-            if stop_timeout is not None:
-                self.api.stop(cid, timeout=stop_timeout)
-            self.api.remove_container(cid, force=True, v=not keep_volumes)
-        except Exception as exc:
-            if is_not_found(exc):
-                return
-            raise backend_error(self.client, "removing container %s" % cid[:12], exc)
+        what = "removing container %s" % cid[:12]
+        if stop_timeout is not None:
+            call(self.client, what, self.api.stop, cid, timeout=stop_timeout, if_missing=None)
+        call(self.client, what, self.api.remove_container, cid, force=True, v=not keep_volumes, if_missing=None)
 
     def _update(self, cid, body):
-        api = self.api
-        response = self._call("updating container %s" % cid[:12], api._post_json,
-                              api._url("/containers/{0}/update", cid), data=body)
-        self._call("updating container %s" % cid[:12], api._result, response, True)
+        call(self.client, "updating container %s" % cid[:12], update_container, self.client, cid, body)
+
+    # ------------------------------------------------------------------ leftovers of killed runs
+
+    def recover(self, name, names=None):
+        """Clean up what a killed run left for ``name``; returns the steps taken (in check mode: predicted).
+
+        A parked old container is renamed back when ``name`` itself is missing
+        (it is the working one); otherwise parked and temporary containers are
+        removed. ``names``: container names already listed (the stack has them).
+        """
+        if names is None:
+            listing = call(self.client, "listing containers", self.api.containers, all=True, filters={"name": name})
+            names = [n for item in listing for n in item.get("Names") or []]
+        parked, temporaries = leftovers(name, names)
+        steps = []  # in check mode: what a real run would do first
+        for temp in temporaries:
+            if not self.check_mode:
+                self._remove(temp)
+            steps.append("removed leftover %s" % temp)
+        if parked and name not in set(n.lstrip("/") for n in names):
+            keep = parked.pop()
+            if not self.check_mode:
+                call(self.client, "renaming %s back to %s" % (keep, name), self.api.rename, keep, name)
+            steps.append("renamed leftover %s back to %s" % (keep, name))
+        for old in parked:
+            if not self.check_mode:
+                self._remove(old, None, False)
+            steps.append("removed leftover %s" % old)
+        return steps
 
     def wait_healthy(self, cid, timeout, require_health=True):
         """Wait until the container is healthy (or running, when it has no healthcheck)."""
@@ -183,7 +224,11 @@ class ContainerManager(object):
                 raise WaitTimeout("container %s was not healthy after %ss (health: %s)%s"
                                   % (last.get("Name", cid).lstrip("/"), timeout, status or "no healthcheck, not running",
                                      self._health_log(last)), health=status)
-            time.sleep(POLL_INTERVAL)
+            try:
+                guard.sleep(POLL_INTERVAL)
+            except guard.Interrupted as exc:
+                exc.msg += " while waiting for %s to become healthy" % last.get("Name", cid).lstrip("/")
+                raise
 
     @staticmethod
     def _health_log(inspect):
@@ -201,22 +246,19 @@ class ContainerManager(object):
                 if net["name"] not in ("host", "none", "bridge", "default") and net["name"] not in declared:
                     wanted.setdefault(net["name"], index)
         for name, index in sorted(wanted.items()):
-            try:
-                self.api.inspect_network(name)
-            except Exception as exc:
-                if not is_not_found(exc):
-                    raise backend_error(self.client, "inspecting network %s" % name, exc)
+            if call(self.client, "inspecting network %s" % name, self.api.inspect_network, name, if_missing=None) is None:
                 option = where(index) if where else "networks"
                 raise ValidationError(option, "network %s does not exist on %s" % (name, address(self.client)),
                                       accepted="an existing network (or one declared in container_stack networks)")
 
     # ------------------------------------------------------------------ planning
 
-    def plan(self, params, inspect=None, image=None, extra_labels=None, known=False):
+    def plan(self, params, inspect=None, image=None, extra_labels=None, known=False, desired=None):
         """Compute what converging ``params`` would do; no engine mutation.
 
         ``known=True`` means ``inspect`` is already the current container (or None when
-        it does not exist) and ``image`` resolved, as the stack manager supplies them.
+        it does not exist) and ``image`` resolved, as the stack manager supplies them;
+        ``desired``: ``params`` already normalised (cs.normalize_spec).
         """
         state = params.get("state") or "started"
         if state == "absent":
@@ -228,7 +270,7 @@ class ContainerManager(object):
             return {"name": params["name"], "state": state, "desired": None, "inspect": inspect, "image": None,
                     "action": "remove" if inspect else "none", "differences": [], "run": None, "params": params,
                     "leftover": leftover}
-        desired = cs.normalize_spec(params)
+        desired = dict(desired) if desired is not None else cs.normalize_spec(params)
         if extra_labels:
             desired["labels"] = dict(desired["labels"], **extra_labels)
         recreate = params.get("recreate") or "auto"
@@ -313,25 +355,45 @@ class ContainerManager(object):
         if action == "none" and run is None:
             result["container"] = cs.mask_inspect(inspect, self._secret_keys(plan))
             return result
+        guard.check("changing container %s" % plan["name"])
+        done = []
+        try:
+            return self._apply(plan, result, wait_timeout, done)
+        except guard.Interrupted as exc:
+            # the step in flight was finished or undone; say what had been done by then
+            exc.details.update(changed=bool(done), name=plan["name"], actions=done)
+            raise
+
+    def _apply(self, plan, result, wait_timeout, done):
+        action = plan["action"]
+        run = plan["run"]
+        inspect = plan["inspect"]
+        desired = plan["desired"]
         cid = inspect["Id"] if inspect else None
         if action == "rolling":
             cid = self._rolling(plan, wait_timeout)
             run = None
-        elif action in ("create", "recreate"):
-            if action == "recreate":
-                self._remove(cid, self._stop_timeout(plan), self._keep_volumes(plan))
+        elif action == "create":
             cid = self._create(desired, desired["name"], None)
-            if action == "recreate":
-                result["recreated"] = True
+        elif action == "recreate":
+            cid = self._replace(plan, start=run == "start")
+            result["recreated"] = True
+            if run == "start":
+                done.append("start")
+                run = "started"
         elif action == "update":
             self._apply_update(cid, desired, plan["differences"], plan["inspect"])
+        if action != "none":
+            done.insert(0, action)
         if run == "start":
-            self._call("starting container %s" % desired["name"], self.api.start, cid)
+            call(self.client, "starting container %s" % desired["name"], self.api.start, cid)
         elif run == "stop":
-            self._call("stopping container %s" % desired["name"], self.api.stop, cid,
-                       timeout=desired["stop_timeout"] if desired["stop_timeout"] is not None else 10)
+            call(self.client, "stopping container %s" % desired["name"], self.api.stop, cid,
+                 timeout=desired["stop_timeout"] if desired["stop_timeout"] is not None else 10)
+        if run in ("start", "stop"):
+            done.append(run)
         final = self.inspect(cid)
-        if plan["state"] == "healthy" and run in ("start", "wait"):
+        if plan["state"] == "healthy" and run in ("start", "started", "wait"):
             final = self.wait_healthy(cid, wait_timeout, require_health=False)
         result["container"] = cs.mask_inspect(final, self._secret_keys(plan))
         return result
@@ -345,11 +407,78 @@ class ContainerManager(object):
             wanted = dict((n["name"], n) for n in desired["networks"] or [])
             for name in actual:
                 if name not in wanted or not cs.networks_match([wanted[name]], [actual[name]]):
-                    self._call("disconnecting %s from %s" % (desired["name"], name),
-                               self.api.disconnect_container_from_network, cid, name)
+                    call(self.client, "disconnecting %s from %s" % (desired["name"], name),
+                         self.api.disconnect_container_from_network, cid, name)
             for name, net in wanted.items():
                 if name not in actual or not cs.networks_match([net], [actual[name]]):
                     self._connect(cid, net)
+
+    def _replace(self, plan, start):
+        """Recreate without losing the working container.
+
+        The replacement is created under a temporary name first; a spec the engine
+        refuses leaves the old container untouched. Only then is the old one
+        stopped and parked under a temporary name, the new one renamed and (when
+        asked) started: fixed host ports can be bound by one of them at a time.
+        If that fails the new one is removed and the old one gets its name back
+        and runs again.
+        """
+        desired = plan["desired"]
+        old = plan["inspect"]
+        name = desired["name"]
+        old_id = old["Id"]
+        was_running = is_running(old)
+        old_state = "running" if was_running else "stopped"
+        new_name = temporary_name(name, NEW_MARK)
+        try:
+            new_id = self._create(desired, new_name, None)
+        except FleetError as exc:
+            self._remove(new_name)
+            raise ReplaceFailed(
+                "recreating %s: the engine refused the replacement container (%s). Nothing was changed: the old "
+                "container %s is still %s and the temporary %s was removed"
+                % (name, exc.msg, old_id[:12], old_state, new_name), old_container_id=old_id, rolled_back=True)
+        parked = temporary_name(name, OLD_MARK)
+        try:
+            if was_running:
+                call(self.client, "stopping container %s" % name, self.api.stop, old_id, timeout=self._stop_timeout(plan))
+            call(self.client, "renaming %s to %s" % (name, parked), self.api.rename, old_id, parked)
+        except FleetError as exc:
+            self._remove(new_id)
+            problem = self._restart(old_id, was_running)
+            raise ReplaceFailed(
+                "recreating %s: setting the old container aside failed (%s). The replacement was removed; the old "
+                "container %s %s" % (name, exc.msg, old_id[:12], problem or "is %s as before" % old_state),
+                old_container_id=old_id, rolled_back=not problem)
+        try:
+            call(self.client, "renaming %s to %s" % (new_name, name), self.api.rename, new_id, name)
+            if start:
+                call(self.client, "starting container %s" % name, self.api.start, new_id)
+        except FleetError as exc:
+            self._remove(new_id)
+            try:
+                call(self.client, "renaming %s back to %s" % (parked, name), self.api.rename, old_id, name)
+                problem = self._restart(old_id, was_running)
+            except FleetError as undo:
+                problem = "could not get its name back (%s); it is stopped as %s and the next run restores it" % (
+                    undo.msg, parked)
+            outcome = problem or "renamed back to %s, %s" % (name, old_state)
+            raise ReplaceFailed(
+                "recreating %s: the replacement container could not be started (%s). It was removed and the old "
+                "container %s was brought back: %s" % (name, exc.msg, old_id[:12], outcome),
+                old_container_id=old_id, rolled_back=not problem)
+        self._remove(old_id, None, self._keep_volumes(plan))
+        return new_id
+
+    def _restart(self, cid, was_running):
+        """Start ``cid`` again when it ran before; returns a problem description or None."""
+        if not was_running:
+            return None
+        try:
+            call(self.client, "starting container %s" % cid[:12], self.api.start, cid)
+        except FleetError as exc:
+            return "could not be started again (%s)" % exc.msg
+        return None
 
     def _rolling(self, plan, wait_timeout):
         """Start the replacement beside the old container; swap only once it is healthy."""
@@ -361,7 +490,7 @@ class ContainerManager(object):
             self._remove(leftover["Id"])
         new_id = self._create(desired, temp, None)
         try:
-            self._call("starting container %s" % temp, self.api.start, new_id)
+            call(self.client, "starting container %s" % temp, self.api.start, new_id)
             self.wait_healthy(new_id, wait_timeout, require_health=cs.has_healthcheck(desired, plan["image"]))
         except FleetError as exc:
             try:
@@ -378,7 +507,7 @@ class ContainerManager(object):
                 "the old container %s is still running unchanged" % (desired["name"], exc.msg, old["Id"][:12]),
                 rolled_back=True, old_container_id=old["Id"])
         self._remove(old["Id"], self._stop_timeout(plan), self._keep_volumes(plan))
-        self._call("renaming %s to %s" % (temp, desired["name"]), self.api.rename, new_id, desired["name"])
+        call(self.client, "renaming %s to %s" % (temp, desired["name"]), self.api.rename, new_id, desired["name"])
         return new_id
 
     @staticmethod
@@ -449,8 +578,17 @@ class ContainerManager(object):
     # ------------------------------------------------------------------ one-shot
 
     def ensure(self, params, extra_labels=None):
+        name = str(params.get("name") or "").lstrip("/")
+        recovered = self.recover(name) if name else []
         plan = self.plan(params, extra_labels=extra_labels)
-        return self.apply(plan, wait_timeout=params.get("wait_timeout") or 120)
+        result = self.apply(plan, wait_timeout=params.get("wait_timeout") or 120)
+        if recovered:
+            result["recovered"] = recovered
+            result["changed"] = True
+            if "removed leftover %s%s" % (name, ROLLING_SUFFIX) in recovered:
+                # the same key whether recover() (a real run) or the plan (check mode) found it
+                result["removed_leftover"] = name + ROLLING_SUFFIX
+        return result
 
 
 # ---------------------------------------------------------------------- argument spec

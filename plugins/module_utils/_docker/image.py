@@ -18,9 +18,9 @@ import tarfile
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
-    BackendError, FleetError, ValidationError)
+    BackendError, ValidationError)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    address, backend_error, is_not_found, split_image_ref)
+    address, call, split_image_ref)
 
 SOURCES = ("pull", "load", "build")
 CONTEXT_LABEL = "hybridops.fleet.context-hash"
@@ -136,12 +136,7 @@ class ImageManager(object):
         self.check_mode = check_mode
 
     def inspect(self, ref):
-        try:
-            return self.api.inspect_image(ref)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise backend_error(self.client, "inspecting image %s" % ref, exc)
+        return call(self.client, "inspecting image %s" % ref, self.api.inspect_image, ref, if_missing=None)
 
     @staticmethod
     def _view(data):
@@ -169,10 +164,8 @@ class ImageManager(object):
                 result["actions"].append("remove")
                 result["changed"] = True
                 if not self.check_mode:
-                    try:
-                        self.api.remove_image(name, force=bool(params.get("force")))
-                    except Exception as exc:
-                        raise backend_error(self.client, "removing image %s" % name, exc)
+                    call(self.client, "removing image %s" % name, self.api.remove_image, name,
+                         force=bool(params.get("force")))
             result["image"] = None
             result["diff"] = {"before": self._view(before), "after": {}}
             return result
@@ -201,10 +194,8 @@ class ImageManager(object):
             result["changed"] = True
             if not self.check_mode and after_id:
                 repo, tagname = split_image_ref(tag)
-                try:
-                    self.api.tag(after_id, repo, tagname, force=True)
-                except Exception as exc:
-                    raise backend_error(self.client, "tagging %s as %s" % (after_id[:19], tag), exc)
+                call(self.client, "tagging %s as %s" % (after_id[:19], tag), self.api.tag, after_id, repo, tagname,
+                     force=True)
         final = self.inspect(name) if not self.check_mode else before
         result["image"] = self.summary(final)
         after_view = {"id": after_id, "tags": sorted(set(((before or {}).get("RepoTags") or []) + [_full_ref(name)] + tags))}
@@ -230,9 +221,8 @@ class ImageManager(object):
                 auth["serveraddress"] = params["registry"]
         repo, tag = split_image_ref(name)
         try:
-            self.api.pull(repo, tag=tag, auth_config=auth)
-        except Exception as exc:
-            err = backend_error(self.client, "pulling %s" % name, exc)
+            call(self.client, "pulling %s" % name, self.api.pull, repo, tag=tag, auth_config=auth)
+        except BackendError as err:
             raise BackendError("%s. Without a reachable registry, use source=load (an archive made by docker save) "
                                "or source=build" % err.msg)
         after = self.inspect(name)
@@ -257,24 +247,18 @@ class ImageManager(object):
         result["changed"] = True
         if self.check_mode:
             return image_id
-        try:
-            with open(path, "rb") as handle:
-                # the SDK streams the file; a compressed archive is decompressed by the engine
-                response = self.api.load_image(handle)
-                for chunk in response or []:
-                    if isinstance(chunk, dict) and chunk.get("error"):
-                        raise BackendError("loading %s failed on %s: %s" % (path, address(self.client), chunk["error"]))
-        except FleetError:
-            raise
-        except Exception as exc:
-            raise backend_error(self.client, "loading %s" % path, exc)
+        call(self.client, "loading %s" % path, self._load_archive, path)
         if not match:
             repo, tag = split_image_ref(wanted)
-            try:
-                self.api.tag(image_id, repo, tag, force=True)
-            except Exception as exc:
-                raise backend_error(self.client, "tagging the loaded image as %s" % wanted, exc)
+            call(self.client, "tagging the loaded image as %s" % wanted, self.api.tag, image_id, repo, tag, force=True)
         return image_id
+
+    def _load_archive(self, path):
+        with open(path, "rb") as handle:
+            # the SDK streams the file; a compressed archive is decompressed by the engine
+            for chunk in self.api.load_image(handle) or []:
+                if isinstance(chunk, dict) and chunk.get("error"):
+                    raise BackendError("loading %s failed on %s: %s" % (path, address(self.client), chunk["error"]))
 
     def _build(self, name, before, params, result, checked):
         """``checked``: what validate() returned (the build args and labels as strings)."""
@@ -298,17 +282,15 @@ class ImageManager(object):
         if build.get("target"):
             kwargs["target"] = build["target"]
         log = []
-        try:
+
+        def build():
             for chunk in self.api.build(**kwargs):
                 if "stream" in chunk:
                     log.append(chunk["stream"])
                 if chunk.get("error"):
                     raise BackendError("building %s failed on %s: %s" % (name, address(self.client), chunk["error"].strip()),
                                        build_log="".join(log)[-3000:])
-        except FleetError:
-            raise
-        except Exception as exc:
-            raise backend_error(self.client, "building %s" % name, exc)
+        call(self.client, "building %s" % name, build)
         after = self.inspect(name)
         after_id = after.get("Id") if after else None
         result["changed"] = after_id != (before or {}).get("Id")

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import address, backend_error, is_not_found
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import address, call
 
 LABEL_FILTER_ACCEPTED = "KEY or KEY=VALUE with a non-empty KEY and no control characters"
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -124,22 +124,13 @@ class InfoCollector(object):
         self.api = client.api
         self.max_workers = max_workers
 
-    def _call(self, what, func, *args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except Exception as exc:
-            raise backend_error(self.client, what, exc)
-
     def _stats(self, cid):
-        try:
+        def one_sample():
             try:
                 return self.api.stats(cid, stream=False, one_shot=True)
             except TypeError:  # SDK < 6 has no one_shot
                 return self.api.stats(cid, stream=False)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise backend_error(self.client, "reading stats of %s" % cid[:12], exc)
+        return call(self.client, "reading stats of %s" % cid[:12], one_sample, if_missing=None)
 
     def containers(self, params):
         filters = {}
@@ -150,8 +141,8 @@ class InfoCollector(object):
             labels.append("%s=%s" % (cs.LABEL_STACK, params["stack"]))
         if labels:
             filters["label"] = labels
-        listing = self._call("listing containers", self.api.containers, all=params.get("all", True),
-                             filters=filters or None)
+        listing = call(self.client, "listing containers", self.api.containers, all=params.get("all", True),
+                       filters=filters or None)
         result = [container_summary(item) for item in listing]
         if params.get("name"):
             # the engine's name filter is a substring match; keep exact names only
@@ -161,11 +152,10 @@ class InfoCollector(object):
 
         def details(entry):
             if params.get("details"):
-                try:
-                    entry["limits"] = limits_from_inspect(self.api.inspect_container(entry["id"]))
-                except Exception as exc:
-                    if not is_not_found(exc):
-                        raise backend_error(self.client, "inspecting %s" % entry["name"], exc)
+                data = call(self.client, "inspecting %s" % entry["name"], self.api.inspect_container, entry["id"],
+                            if_missing=None)
+                if data is not None:
+                    entry["limits"] = limits_from_inspect(data)
             if params.get("stats") and entry["running"]:
                 stats = self._stats(entry["id"])
                 entry["usage"] = usage_from_stats(stats) if stats else None
@@ -177,13 +167,13 @@ class InfoCollector(object):
         return result
 
     def images(self):
-        listing = self._call("listing images", self.api.images)
+        listing = call(self.client, "listing images", self.api.images)
         return sorted(({"id": img.get("Id"), "tags": img.get("RepoTags") or [], "size": img.get("Size"),
                         "created": img.get("Created"), "labels": img.get("Labels") or {}}
                        for img in listing), key=lambda i: (i["tags"] or [""])[0])
 
     def networks(self):
-        listing = self._call("listing networks", self.api.networks)
+        listing = call(self.client, "listing networks", self.api.networks)
         result = []
         for net in listing:
             configs = ((net.get("IPAM") or {}).get("Config")) or []
@@ -193,14 +183,14 @@ class InfoCollector(object):
         return sorted(result, key=lambda n: n["name"])
 
     def volumes(self):
-        listing = self._call("listing volumes", self.api.volumes) or {}
+        listing = call(self.client, "listing volumes", self.api.volumes) or {}
         return sorted(({"name": v.get("Name"), "driver": v.get("Driver"), "mountpoint": v.get("Mountpoint"),
                         "labels": v.get("Labels") or {}} for v in listing.get("Volumes") or []),
                       key=lambda v: v["name"])
 
     def collect(self, params):
         validate_filters(params)
-        version = self._call("reading the engine version", self.api.version)
+        version = call(self.client, "reading the engine version", self.api.version)
         result = {"engine": {"address": address(self.client), "version": version.get("Version"),
                              "api_version": version.get("ApiVersion"), "os": version.get("Os"),
                              "arch": version.get("Arch")}}

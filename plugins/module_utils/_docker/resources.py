@@ -5,9 +5,12 @@
 
 Engines cannot change a network's driver or subnet, or a volume's driver or
 options, in place. A difference there fails naming the option, unless
-``force`` allows removing and recreating the object (a network's containers
-are disconnected first; rerunning the container modules reconnects them).
-Labels are set at creation only (the engine cannot change them).
+``force`` allows removing and recreating the object. A network is recreated
+without losing its containers: they are disconnected, the network is made
+again and they are reconnected with their aliases and addresses; if the engine
+refuses the new network, the old one is made again from its inspect data and
+the containers go back to it. Labels are set at creation only (the engine
+cannot change them).
 
 Ownership: a volume this collection creates carries the label ``hybridops.fleet.managed`` (a stack's
 volumes carry ``hybridops.fleet.stack``). A volume without either was made by someone else and holds
@@ -16,11 +19,11 @@ their data: it is removed or recreated only with ``force``.
 
 from __future__ import annotations
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    BackendError, FleetError, ValidationError)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import address, call
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container_spec import LABEL_MANAGED, LABEL_STACK
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    address, backend_error, is_not_found)
 
 
 def _differences(current, desired):
@@ -73,19 +76,29 @@ class _Manager(object):
         self.api = client.api
         self.check_mode = check_mode
 
-    def _call(self, what, func, *args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except Exception as exc:
-            raise backend_error(self.client, what, exc)
+    def get(self, name):
+        """Inspect data of ``name``, or None when the engine has no such object."""
+        return call(self.client, "inspecting %s %s" % (self.kind, name), self._inspect, name, if_missing=None)
 
-    def _get(self, name):
-        try:
-            return self._inspect(name)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise backend_error(self.client, "inspecting %s %s" % (self.kind, name), exc)
+    def plan(self, params, remedy=None):
+        """Validate ``params`` and compare with the engine: ``(current, desired, differences)``.
+
+        A difference the engine cannot apply in place fails naming the option
+        unless ``force`` is set. Nothing is changed.
+        """
+        name = params["name"]
+        self.validate(params)
+        current = self.get(name)
+        desired = self.desired(params)
+        diffs = _differences(self.view(current), desired) if current is not None else []
+        if diffs and not params.get("force"):
+            described = ", ".join("%s=%r (wanted %r)" % diff for diff in diffs)
+            raise ValidationError(diffs[0][0], "%s %s exists on %s with %s; the engine cannot change "
+                                  "that in place. %s"
+                                  % (self.kind, name, address(self.client), described,
+                                     remedy or "Set force: true to remove and recreate it" + self.force_note),
+                                  differences=[{"option": o, "before": b, "after": a} for o, b, a in diffs])
+        return current, desired, diffs
 
     def validate(self, params):
         """Options of a present object, checked before the engine is asked to change anything.
@@ -102,9 +115,9 @@ class _Manager(object):
         """A driver the engine has (a typo would fail only at create, after a forced removal)."""
         if driver == self.default_driver:
             return
-        info = self._call("reading the engine's plugins", self.api.info)
+        info = call(self.client, "reading the engine's plugins", self.api.info)
         known = list(((info or {}).get("Plugins") or {}).get(self.kind.capitalize()) or [])
-        plugins = self._call("listing the engine's plugins", self.api.plugins)
+        plugins = call(self.client, "listing the engine's plugins", self.api.plugins)
         known += [p.get("Name") for p in plugins or [] if p.get("Enabled")]
         names = set(known) | set(n.rsplit(":", 1)[0] for n in known if n.endswith(":latest"))
         if driver not in names:
@@ -113,12 +126,10 @@ class _Manager(object):
 
     def ensure(self, params):
         name = params["name"]
-        if params.get("state") != "absent":
-            self.validate(params)
-        current = self._get(name)
-        before = self.view(current)
-        result = {"changed": False, "actions": []}
         if params.get("state") == "absent":
+            current = self.get(name)
+            before = self.view(current)
+            result = {"changed": False, "actions": []}
             if current is not None:
                 self._check_remove(current, params, "remove")
                 result["changed"] = True
@@ -128,32 +139,27 @@ class _Manager(object):
             result["diff"] = {"before": before, "after": {}}
             result[self.kind] = None
             return result
-        desired = self.desired(params)
+        current, desired, diffs = self.plan(params)
+        before = self.view(current)
+        result = {"changed": False, "actions": []}
         if current is not None:
-            diffs = _differences(before, desired)
             if diffs:
-                if not params.get("force"):
-                    described = ", ".join("%s=%r (wanted %r)" % diff for diff in diffs)
-                    raise ValidationError(diffs[0][0], "%s %s exists on %s with %s; the engine cannot change "
-                                          "that in place. Set force: true to remove and recreate it%s"
-                                          % (self.kind, name, address(self.client), described, self.force_note),
-                                          differences=[{"option": o, "before": b, "after": a} for o, b, a in diffs])
                 self._check_remove(current, params, "recreate")
                 result["differences"] = [{"option": o, "before": b, "after": a} for o, b, a in diffs]
                 result["actions"].append("recreate")
                 result["changed"] = True
                 if not self.check_mode:
-                    self._remove(current, dict(params, force=True))
-                    self._create(params)
+                    guard.check("recreating %s %s" % (self.kind, name))
+                    self._recreate(current, params)
         else:
             result["actions"].append("create")
             result["changed"] = True
             if not self.check_mode:
-                self._create(params)
+                self.create(params)
         if not result["changed"]:
             after_view = before
         elif not self.check_mode:
-            after_view = self.view(self._get(name))
+            after_view = self.view(self.get(name))
         else:
             after_view = dict(before or {"labels": dict(params.get("labels") or {}, **self.created_labels)})
             after_view.update((k, v) for k, v in desired.items() if v is not None)
@@ -168,7 +174,7 @@ class NetworkManager(_Manager):
     default_driver = "bridge"
     string_maps = ("labels", "options")
     shortest_name = 1  # the engine takes one-character network names
-    force_note = " (its containers are disconnected; rerun the container tasks to reconnect them)"
+    force_note = " (its containers are reconnected to the new network with their aliases and addresses)"
 
     def _inspect(self, name):
         return self.api.inspect_network(name)
@@ -192,14 +198,77 @@ class NetworkManager(_Manager):
         return {"driver": params.get("driver") or "bridge", "internal": bool(params.get("internal")),
                 "subnet": params.get("subnet"), "gateway": params.get("gateway")}
 
-    def _create(self, params):
+    def create(self, params):
         ipam = None
         if params.get("subnet"):
-            from docker.types import IPAMConfig, IPAMPool  # pylint: disable=import-outside-toplevel
-            ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=params["subnet"], gateway=params.get("gateway"))])
-        self._call("creating network %s" % params["name"], self.api.create_network, params["name"],
-                   driver=params.get("driver") or "bridge", internal=bool(params.get("internal")),
-                   labels=params.get("labels") or None, options=params.get("options") or None, ipam=ipam)
+            pool = {"Subnet": params["subnet"]}
+            if params.get("gateway"):
+                pool["Gateway"] = params["gateway"]
+            ipam = {"Driver": "default", "Config": [pool]}
+        call(self.client, "creating network %s" % params["name"], self.api.create_network, params["name"],
+             driver=params.get("driver") or "bridge", internal=bool(params.get("internal")),
+             labels=params.get("labels") or None, options=params.get("options") or None, ipam=ipam)
+
+    @staticmethod
+    def params_of(data):
+        """Create parameters that make ``data`` (a network's inspect) again."""
+        view = network_view(data)
+        return {"name": view["name"], "driver": view["driver"], "internal": view["internal"],
+                "subnet": view["subnet"], "gateway": view["gateway"], "labels": view["labels"] or None,
+                "options": view["options"] or None}
+
+    def _endpoints(self, current):
+        """{container id: connect kwargs} of the containers attached to ``current`` (aliases, fixed addresses)."""
+        result = {}
+        for cid in sorted(current.get("Containers") or {}):
+            data = call(self.client, "inspecting container %s" % cid[:12], self.api.inspect_container, cid,
+                        if_missing=None)
+            if data is None:
+                continue
+            nets = (data.get("NetworkSettings") or {}).get("Networks") or {}
+            endpoint = nets.get(current.get("Name")) or {}
+            kwargs = {}
+            aliases = [a for a in endpoint.get("Aliases") or [] if a != cid[:12]]
+            if aliases:
+                kwargs["aliases"] = aliases
+            ipam = endpoint.get("IPAMConfig") or {}
+            if ipam.get("IPv4Address"):
+                kwargs["ipv4_address"] = ipam["IPv4Address"]
+            result[cid] = kwargs
+        return result
+
+    def _reconnect(self, name, endpoints):
+        problems = []
+        for cid, kwargs in sorted(endpoints.items()):
+            try:
+                call(self.client, "connecting %s to %s" % (cid[:12], name), self.api.connect_container_to_network,
+                     cid, name, **kwargs)
+            except FleetError as exc:
+                problems.append(exc.msg)
+        return problems
+
+    def _recreate(self, current, params):
+        """Remove and create again, keeping the containers attached; the old network comes back on failure."""
+        name = current.get("Name")
+        endpoints = self._endpoints(current)
+        self._remove(current, dict(params, force=True))
+        try:
+            self.create(params)
+        except FleetError as exc:
+            try:
+                self.create(self.params_of(current))
+                problems = self._reconnect(name, endpoints)
+                outcome = ("the old network was made again with its settings%s"
+                           % (" and its %d container(s) reconnected" % len(endpoints) if endpoints else "")
+                           + (", but reconnecting failed: %s" % "; ".join(problems) if problems else ""))
+            except FleetError as undo:
+                outcome = "making the old network again also failed (%s); it is gone" % undo.msg
+            raise BackendError("recreating network %s: the engine refused the new network (%s); %s"
+                               % (name, exc.msg, outcome), rolled_back=True)
+        problems = self._reconnect(name, endpoints)
+        if problems:
+            raise BackendError("network %s was recreated, but reconnecting its containers failed: %s"
+                               % (name, "; ".join(problems)))
 
     def _remove(self, current, params):
         attached = current.get("Containers") or {}
@@ -208,9 +277,9 @@ class NetworkManager(_Manager):
             raise ValidationError("force", "network %s is in use by %s; set force: true to disconnect them and "
                                   "remove it" % (current.get("Name"), ", ".join(names)))
         for cid in attached:
-            self._call("disconnecting %s from %s" % (cid[:12], current.get("Name")),
-                       self.api.disconnect_container_from_network, cid, current["Id"], force=True)
-        self._call("removing network %s" % current.get("Name"), self.api.remove_network, current["Id"])
+            call(self.client, "disconnecting %s from %s" % (cid[:12], current.get("Name")),
+                 self.api.disconnect_container_from_network, cid, current["Id"], force=True)
+        call(self.client, "removing network %s" % current.get("Name"), self.api.remove_network, current["Id"])
 
 
 class VolumeManager(_Manager):
@@ -234,16 +303,19 @@ class VolumeManager(_Manager):
         return {"driver": params.get("driver") or "local",
                 "driver_opts": dict((str(k), str(v)) for k, v in opts.items()) if opts else None}
 
-    def _create(self, params):
-        self._call("creating volume %s" % params["name"], self.api.create_volume, params["name"],
-                   driver=params.get("driver") or "local", driver_opts=params.get("driver_opts") or None,
-                   labels=dict(params.get("labels") or {}, **self.created_labels))
+    def create(self, params):
+        call(self.client, "creating volume %s" % params["name"], self.api.create_volume, params["name"],
+             driver=params.get("driver") or "local", driver_opts=params.get("driver_opts") or None,
+             labels=dict(params.get("labels") or {}, **self.created_labels))
+
+    def _recreate(self, current, params):
+        self._remove(current, params)
+        self.create(params)
 
     def _remove(self, current, params):
         try:
-            self.api.remove_volume(current["Name"])
-        except Exception as exc:
-            err = backend_error(self.client, "removing volume %s" % current["Name"], exc)
+            call(self.client, "removing volume %s" % current["Name"], self.api.remove_volume, current["Name"])
+        except BackendError as err:
             if "in use" in err.msg:
                 raise ValidationError("name", "volume %s is in use by a container; remove the container first "
                                       "(volumes are never removed from under a container)" % current["Name"])

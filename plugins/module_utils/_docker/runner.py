@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     FleetError,
     fail_from_error,
@@ -17,10 +19,19 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client imp
     DOCKER_IMPORT_ERROR,
     HAS_DOCKER,
     connect,
+    docker_host_from,
 )
 
+# the lock_timeout option of modules that lock (documented in doc_fragments/lock.py)
+LOCK_ARGS = dict(lock_timeout=dict(type="int", default=guard.DEFAULT_LOCK_TIMEOUT))
 
-def run_with_client(module, func, pool_size=None, failure=None):
+
+def lock_key(params, kind, name):
+    """The lock key of one object on the engine ``params`` name (the engine's address is part of it)."""
+    return "docker %s %s %s" % (docker_host_from(params), kind, name.lstrip("/"))
+
+
+def run_with_client(module, func, pool_size=None, failure=None, locks=(), mutates=True):
     """Connect to the engine, call ``func(client)``, exit_json/fail_json with its result.
 
     ``pool_size``: HTTP connections to keep open (see ``connect``). The result's
@@ -35,8 +46,9 @@ def run_with_client(module, func, pool_size=None, failure=None):
         # 0 or less would be the SDK's "Timeout value out of range" after the engine was asked
         if module.params.get("timeout") is not None:
             validators.check_int(module.params["timeout"], "timeout", 1, accepted="seconds, an integer >= 1")
-        client = connect(module.params, pool_size=pool_size)
-        result = func(client)
+        with guard.guarded(locks, module.params.get("lock_timeout"), _holder(module)) if mutates else nullcontext():
+            client = connect(module.params, pool_size=pool_size)
+            result = func(client)
     except FleetError as exc:
         fail_from_error(module, exc, changed=False)
         return
@@ -51,3 +63,9 @@ def run_with_client(module, func, pool_size=None, failure=None):
     if message:
         module.fail_json(msg=message, **result)
     module.exit_json(**result)
+
+
+def _holder(module):
+    name = getattr(module, "_name", None) or "a module"
+    target = module.params.get("name")
+    return "%s %s" % (name, target) if target else name

@@ -18,13 +18,14 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import backend_error, is_not_found
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import call, docker_host_from
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
-    CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver)
+    CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver, leftovers)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
 
 MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {"state", "recreate", "pull", "wait_timeout", "keep_volumes", "depends_on"}
 # Suboptions of container_stack's ``containers``. Types, choices and defaults
@@ -33,7 +34,7 @@ MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {"state", "recreate", "pull", "wait_tim
 # AnsibleModule knows secret_env is no_log before it logs its invocation.
 MEMBER_SPEC = dict((key, dict(type="raw", no_log=CONTAINER_SPEC_ARGS.get(key, {}).get("no_log", False)))
                    for key in sorted(MEMBER_KEYS))
-NETWORK_KEYS = {"name", "driver", "internal", "labels", "options"}
+NETWORK_KEYS = {"name", "driver", "internal", "subnet", "gateway", "labels", "options"}
 VOLUME_KEYS = {"name", "driver", "labels", "driver_opts"}
 
 
@@ -107,11 +108,33 @@ def _check_limits(params):
         validators.check_int(params["wait_timeout"], "wait_timeout", minimum=0)
 
 
-def normalize_members(params):
+def stack_locks(params):
+    """Lock keys of a stack run: the stack, and each member's container name (shared with the container module)."""
+    host = docker_host_from(params)
+    keys = ["docker %s stack %s" % (host, params.get("name"))]
+    for member in params.get("containers") or []:
+        if isinstance(member, dict) and isinstance(member.get("name"), str):
+            keys.append("docker %s container %s" % (host, member["name"].lstrip("/")))
+    return keys
+
+
+def interrupted_message(result):
+    """The failure message of a stack run a signal ended (what was done and what was not)."""
+    state = dict((n, r.get("status")) for n, r in result["containers"].items())
+    return ("stack %s: interrupted by %s; no new member was started and the ones in flight were finished or undone. "
+            "changed: %s; failed: %s; not started: %s; pruned: %s. A rerun converges the rest."
+            % (result["stack"], result["interrupted"], ", ".join(result["changed_members"]) or "none",
+               "; ".join("%s: %s" % (n, result["containers"][n]["error"]) for n in result["failed_members"]) or "none",
+               ", ".join(sorted(n for n, st in state.items() if st == "skipped")) or "none",
+               ", ".join(result["pruned"]) or "none"))
+
+
+def normalize_members(params, specs=None):
     """Validate every member before anything is touched. Returns member param dicts.
 
     Errors name the member as ``containers[NAME].OPTION`` (``containers[INDEX]`` until
-    the name itself is known to be valid).
+    the name itself is known to be valid). ``specs``, when given, receives each
+    member's normalised spec by name, so it is normalised once per run.
     """
     _check_limits(params)
     _check_resources(params)
@@ -157,6 +180,8 @@ def normalize_members(params):
         # replaced the ordinary way unless it asks for rolling itself
         if not own_recreate and member["recreate"] == "rolling" and cs.fixed_host_ports(spec["ports"]):
             member["recreate"] = "auto"
+        if specs is not None:
+            specs[member["name"]] = spec
         result.append(member)
     order_members(result)
     return result
@@ -177,10 +202,7 @@ class StackManager(object):
         return ThreadPoolExecutor(max_workers=max(1, min(self.max_workers, n)))
 
     def _list(self):
-        try:
-            return self.api.containers(all=True)
-        except Exception as exc:
-            raise backend_error(self.client, "listing containers", exc)
+        return call(self.client, "listing containers", self.api.containers, all=True)
 
     def _parallel(self, func, items):
         if not items:
@@ -192,52 +214,30 @@ class StackManager(object):
 
     # ------------------------------------------------------------------ networks / volumes
 
-    def _ensure_networks(self, stack, networks, result):
-        # every declared network is checked before the first one is created
-        missing = []
-        for index, net in enumerate(networks or []):
-            name = net["name"]
-            try:
-                current = self.api.inspect_network(name)
-            except Exception as exc:
-                if not is_not_found(exc):
-                    raise backend_error(self.client, "inspecting network %s" % name, exc)
-                current = None
-            driver = net.get("driver") or "bridge"
-            if current is None:
-                missing.append((net, driver))
-            elif current.get("Driver") != driver:
-                raise ValidationError("networks[%d].driver" % index,
-                                      "network %s exists with driver %s, not %s; remove it or change the spec"
-                                      % (name, current.get("Driver"), driver))
-        for net, driver in missing:
-            name = net["name"]
-            result["networks_created"].append(name)
-            if not self.check_mode:
-                labels = dict(net.get("labels") or {}, **{cs.LABEL_STACK: stack})
-                try:
-                    self.api.create_network(name, driver=driver, internal=bool(net.get("internal")),
-                                            labels=labels, options=net.get("options") or None)
-                except Exception as exc:
-                    raise backend_error(self.client, "creating network %s" % name, exc)
+    def _ensure_resources(self, stack, params, result):
+        """Declared networks and volumes, through the managers of container_network and container_volume.
 
-    def _ensure_volumes(self, stack, volumes, result):
-        for vol in volumes or []:
-            name = vol["name"]
-            try:
-                self.api.inspect_volume(name)
-                continue
-            except Exception as exc:
-                if not is_not_found(exc):
-                    raise backend_error(self.client, "inspecting volume %s" % name, exc)
-            result["volumes_created"].append(name)
-            if not self.check_mode:
-                labels = dict(vol.get("labels") or {}, **{cs.LABEL_STACK: stack})
+        Every one is validated and compared with the engine before the first is
+        created; one that exists with other settings fails naming it (a stack never
+        recreates a network or volume).
+        """
+        todo = []
+        for option, manager, created in (("networks", NetworkManager(self.client, self.check_mode), "networks_created"),
+                                         ("volumes", VolumeManager(self.client, self.check_mode), "volumes_created")):
+            for index, item in enumerate(params.get(option) or []):
+                spec = dict(item, labels=dict(item.get("labels") or {}, **{cs.LABEL_STACK: stack}), force=False)
                 try:
-                    self.api.create_volume(name, driver=vol.get("driver") or "local",
-                                           driver_opts=vol.get("driver_opts") or None, labels=labels)
-                except Exception as exc:
-                    raise backend_error(self.client, "creating volume %s" % name, exc)
+                    current = manager.plan(spec, remedy="remove it (or recreate it with hybridops.fleet.container_%s "
+                                                        "and force: true) or change the spec" % manager.kind)[0]
+                except ValidationError as exc:
+                    raise ValidationError("%s[%d].%s" % (option, index, exc.option), str(exc).split(": ", 1)[-1],
+                                          **dict((k, v) for k, v in exc.details.items() if k != "option"))
+                if current is None:
+                    todo.append((manager, spec, created))
+        for manager, spec, created in todo:
+            result[created].append(spec["name"])
+            if not self.check_mode:
+                manager.create(spec)
 
     # ------------------------------------------------------------------ converge
 
@@ -248,8 +248,16 @@ class StackManager(object):
                   "volumes_created": [], "failed_members": [], "skipped_members": [], "changed_members": []}
         if state == "absent":
             return self._remove_stack(stack, params, result)
-        members = normalize_members(params)
+        specs = {}
+        members = normalize_members(params, specs)
         listing = self._list()
+        if not self.check_mode:
+            names = [n for item in listing for n in item.get("Names") or []]
+            recovered = [step for m in members if any(leftovers(m["name"], names))
+                         for step in self.containers.recover(m["name"], names)]
+            if recovered:
+                result["recovered"] = recovered
+                listing = self._list()
         by_name = {}
         labelled = {}
         for item in listing:
@@ -265,10 +273,9 @@ class StackManager(object):
                 bad = [m["name"] for m in members if m["image"] == ref]
                 raise ValidationError("containers[%s].image" % ",".join(bad), str(exc).split(": ", 1)[-1])
         declared = set(n.get("name") for n in params.get("networks") or [] if isinstance(n, dict))
-        self.containers.check_networks([cs.normalize_spec(m) for m in members], declared,
+        self.containers.check_networks([specs[m["name"]] for m in members], declared,
                                        where=lambda i: "containers[%s].networks" % members[i]["name"])
-        self._ensure_networks(stack, params.get("networks"), result)
-        self._ensure_volumes(stack, params.get("volumes"), result)
+        self._ensure_resources(stack, params, result)
         extra = {cs.LABEL_STACK: stack}
 
         def plan_member(member):
@@ -277,7 +284,8 @@ class StackManager(object):
             image = self.images.inspect(member["image"])
             labels = dict(extra, **{cs.LABEL_MEMBER: member["name"]})
             try:
-                return self.containers.plan(member, inspect=inspect, image=image, extra_labels=labels, known=True)
+                return self.containers.plan(member, inspect=inspect, image=image, extra_labels=labels, known=True,
+                                            desired=specs[member["name"]])
             except ValidationError as exc:
                 raise ValidationError("containers[%s].%s" % (member["name"], exc.option), str(exc).split(": ", 1)[-1])
 
@@ -285,10 +293,13 @@ class StackManager(object):
         plan_by_name = dict((p["name"], p) for p in plans)
         declared = set(plan_by_name)
         prune = [name for name in sorted(labelled) if name not in declared] if params.get("prune", True) else []
+        guard.check("pruning and converging the members of stack %s" % stack)
         self._prune(prune, labelled, result, params.get("keep_volumes"))
         self._apply(members, plan_by_name, params, result)
+        if guard.requested():
+            result["interrupted"] = guard.signal_name()
         result["changed"] = bool(result["changed_members"] or result["pruned"] or result["networks_created"]
-                                 or result["volumes_created"])
+                                 or result["volumes_created"] or result.get("recovered"))
         result["diff"] = self._diff(plans, result)
         return result
 
@@ -349,6 +360,12 @@ class StackManager(object):
                            "differences": [d.as_dict() for d in plan["differences"]]}
                 finish(name, outcome)
                 return
+            if guard.requested():
+                outcome = {"name": name, "status": "skipped", "changed": False, "action": plan["action"],
+                           "error": "not started: the run was interrupted by %s" % guard.signal_name(),
+                           "differences": [d.as_dict() for d in plan["differences"]]}
+                finish(name, outcome)
+                return
             heavy = plan["action"] in ("recreate", "rolling")
             try:
                 if heavy and replacing is not None:
@@ -361,7 +378,8 @@ class StackManager(object):
             except FleetError as exc:
                 outcome = {"name": name, "status": "failed", "changed": False, "action": plan["action"],
                            "error": exc.msg, "differences": [d.as_dict() for d in plan["differences"]]}
-                outcome.update(dict((k, v) for k, v in exc.details.items() if k in ("rolled_back", "health")))
+                outcome.update(dict((k, v) for k, v in exc.details.items()
+                                    if k in ("rolled_back", "old_container_id", "health", "changed", "actions")))
             except Exception as exc:  # a bug or an SDK surprise must not hang the pool
                 outcome = {"name": name, "status": "failed", "changed": False, "action": plan["action"],
                            "error": "%s: %s" % (type(exc).__name__, exc),
@@ -427,26 +445,18 @@ class StackManager(object):
         self._prune(sorted(labelled), labelled, result, params.get("keep_volumes"))
         removed_networks = []
         removed_volumes = []
-        try:
-            nets = self.api.networks(filters={"label": "%s=%s" % (cs.LABEL_STACK, stack)})
-            vols = (self.api.volumes(filters={"label": "%s=%s" % (cs.LABEL_STACK, stack)}) or {}).get("Volumes") or []
-        except Exception as exc:
-            raise backend_error(self.client, "listing networks and volumes", exc)
+        label = {"label": "%s=%s" % (cs.LABEL_STACK, stack)}
+        nets = call(self.client, "listing networks", self.api.networks, filters=label)
+        vols = (call(self.client, "listing volumes", self.api.volumes, filters=label) or {}).get("Volumes") or []
         for net in nets:
             removed_networks.append(net["Name"])
             if not self.check_mode:
-                try:
-                    self.api.remove_network(net["Id"])
-                except Exception as exc:
-                    raise backend_error(self.client, "removing network %s" % net["Name"], exc)
+                call(self.client, "removing network %s" % net["Name"], self.api.remove_network, net["Id"])
         if params.get("remove_volumes"):
             for vol in vols:
                 removed_volumes.append(vol["Name"])
                 if not self.check_mode:
-                    try:
-                        self.api.remove_volume(vol["Name"])
-                    except Exception as exc:
-                        raise backend_error(self.client, "removing volume %s" % vol["Name"], exc)
+                    call(self.client, "removing volume %s" % vol["Name"], self.api.remove_volume, vol["Name"])
         result["networks_removed"] = removed_networks
         result["volumes_removed"] = removed_volumes
         result["changed"] = bool(result["pruned"] or removed_networks or removed_volumes)

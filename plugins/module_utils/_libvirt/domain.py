@@ -24,7 +24,7 @@ import re
 import shutil
 import time
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import make_diff
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError,
@@ -442,6 +442,14 @@ class VmManager(object):
 
     # main entry ------------------------------------------------------------------------------
     def run(self):
+        try:
+            return self._run()
+        except guard.Interrupted as exc:
+            # what was done before the signal (a half-made VM has been undone; the message says so)
+            exc.details.update(changed=bool(self.actions), actions=list(self.actions))
+            raise
+
+    def _run(self):
         params = self.params
         state = params.get("state") or "present"
         scalars = validate_params(params)
@@ -497,6 +505,7 @@ class VmManager(object):
             self._execute_plan(plan, undo, owned, running=False)
             dx.write_owned_volumes(root, owned)
             xml = dx.to_string(root)
+            guard.check("defining %s" % self.name)
             dom = self.client.call("defining %s" % self.name, self.client.conn.defineXML, xml)
             undo.push("undefine %s" % self.name, self._undefine, dom)
             self.actions.append("define")
@@ -744,6 +753,7 @@ class VmManager(object):
 
     def _execute_plan(self, plan, undo, owned, running):
         for step in plan:
+            guard.check(self._describe(step))
             if step["action"] == "create_volume":
                 vol = volumes.create_volume(self.client, step["pool"], step["name"], step["capacity"], step["format"],
                                             step.get("backing_path"), step.get("backing_format"))
@@ -836,7 +846,8 @@ class VmManager(object):
         params = self.params
         wait = params.get("wait") or {}
         if params.get("state") == "running" and any(wait.get(k) for k in waiters.WAIT_GOALS):
-            result["wait"] = waiters.wait_for_guest(self.client, dom, wait)
+            # a signal ends the wait at once (the VM is left as converged)
+            result["wait"] = waiters.wait_for_guest(self.client, dom, wait, sleep=guard.sleep)
         result["vm"] = vm_facts(self.client, dom)
         if self.warnings:
             result["warnings"] = self.warnings

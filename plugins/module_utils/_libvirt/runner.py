@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError,
     FleetError,
@@ -24,6 +26,8 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client im
 )
 
 URI_ARG = dict(type="str", default="qemu:///system")
+# the lock_timeout option of modules that lock (documented in doc_fragments/lock.py)
+LOCK_ARGS = dict(lock_timeout=dict(type="int", default=guard.DEFAULT_LOCK_TIMEOUT))
 
 
 def open_client(uri, option="uri"):
@@ -35,16 +39,26 @@ def open_client(uri, option="uri"):
         raise ValidationError(option, exc.msg, accepted=validators.LIBVIRT_URI_ACCEPTED + " that answers")
 
 
-def run_with_client(module, func, uri=None, option="uri"):
+def lock_key(uri, kind, name):
+    """The lock key of one object (a VM...) behind ``uri``."""
+    return "libvirt %s %s %s" % (uri, kind, name)
+
+
+def run_with_client(module, func, uri=None, option="uri", locks=(), mutates=True):
     """Open the connection, call ``func(client)``, exit_json/fail_json with its result.
 
-    ``option`` names the option the URI came from (in messages about it).
+    ``option`` names the option the URI came from (in messages about it). ``locks``: keys (see
+    ``lock_key``) held while ``func`` runs; ``mutates``: the module changes things, so signals are
+    deferred (see _common/guard.py).
     """
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib("libvirt-python"), exception=LIBVIRT_IMPORT_ERROR)
+    uri = uri or module.params["uri"]
+    holder = "%s %s" % (getattr(module, "_name", None) or "a module", module.params.get("name") or "")
     try:
-        with open_client(uri or module.params["uri"], option) as client:
-            result = func(client)
+        with guard.guarded(locks, module.params.get("lock_timeout"), holder.strip()) if mutates else nullcontext():
+            with open_client(uri, option) as client:
+                result = func(client)
     except FleetError as exc:
         fail_from_error(module, exc)
         return

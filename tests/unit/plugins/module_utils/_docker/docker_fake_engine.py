@@ -87,6 +87,8 @@ class FakeAPI(object):
         self.base_url = "http+docker://localhost"
         self.daemon_log_opts = {}   # daemon.json log-opts, merged into json-file LogConfigs
         self.removed_with_volumes = []  # the v= flag of each remove_container call
+        self.refuse_create = None   # callable(name, body) -> an engine message to refuse a create with, or None
+        self.refuse_start = None    # callable(container data) -> an engine message to refuse a start with, or None
 
     # ---------------------------------------------------------------- helpers
     def add_image(self, image):
@@ -145,6 +147,9 @@ class FakeAPI(object):
 
     def create_container_from_config(self, config, name=None):
         self._record("create", name)
+        refused = self.refuse_create(name, config) if self.refuse_create else None
+        if refused:
+            raise docker_errors.APIError("400 Client Error", explanation=refused)
         image = self.images.get(config["Image"])
         if image is None:
             raise docker_errors.ImageNotFound("no such image", explanation="No such image: %s" % config["Image"])
@@ -200,6 +205,9 @@ class FakeAPI(object):
             time.sleep(self.start_delay)
         if name in self.fail_start:
             raise docker_errors.APIError("500 Server Error", explanation="driver failed programming external connectivity")
+        refused = self.refuse_start(data) if self.refuse_start else None
+        if refused:
+            raise docker_errors.APIError("500 Server Error", explanation=refused)
         with self.lock:
             data["State"].update({"Status": "running", "Running": True})
             if data["Config"].get("Healthcheck") and (data["Config"]["Healthcheck"].get("Test") or ["NONE"])[0] != "NONE":
@@ -228,7 +236,11 @@ class FakeAPI(object):
         data = self._find(ref)
         self._record("rename", data["Name"].lstrip("/"), name)
         with self.lock:
+            if any(other["Name"] == "/" + name for other in self._containers.values()):
+                raise docker_errors.APIError("409 Conflict", explanation="Conflict. The container name \"/%s\" is "
+                                             "already in use" % name)
             data["Name"] = "/" + name
+            self.events.append(("rename", name))
 
     def connect_container_to_network(self, container, net_id, aliases=None, ipv4_address=None, **kwargs):
         data = self._find(container)
@@ -242,7 +254,8 @@ class FakeAPI(object):
         data = self._find(container)
         self._record("disconnect", data["Name"].lstrip("/"), net_id)
         with self.lock:
-            data["NetworkSettings"]["Networks"].pop(net_id, None)
+            name = net_id[2:] if net_id.startswith("n-") else net_id
+            data["NetworkSettings"]["Networks"].pop(name, None)
 
     def _url(self, path, *args):
         return path.format(*args)
@@ -279,16 +292,28 @@ class FakeAPI(object):
     def inspect_network(self, name):
         if name not in self._networks:
             raise _not_found(name)
-        return copy.deepcopy(self._networks[name])
+        data = copy.deepcopy(self._networks[name])
+        with self.lock:
+            data["Containers"] = dict((c["Id"], {"Name": c["Name"].lstrip("/")}) for c in self._containers.values()
+                                      if name in c["NetworkSettings"]["Networks"])
+        return data
 
-    def create_network(self, name, driver=None, labels=None, **kwargs):
+    def create_network(self, name, driver=None, labels=None, internal=False, ipam=None, options=None, **kwargs):
         self._record("create_network", name)
-        self._networks[name] = {"Name": name, "Id": "n-" + name, "Driver": driver or "bridge", "Labels": labels or {}}
+        refused = self.refuse_network(name, dict(driver=driver, internal=internal, ipam=ipam)) \
+            if getattr(self, "refuse_network", None) else None
+        if refused:
+            raise docker_errors.APIError("400 Client Error", explanation=refused)
+        if name in self._networks:
+            raise docker_errors.APIError("409 Conflict", explanation="network with name %s already exists" % name)
+        self._networks[name] = {"Name": name, "Id": "n-" + name, "Driver": driver or "bridge", "Labels": labels or {},
+                                "Internal": bool(internal), "IPAM": {"Config": list((ipam or {}).get("Config") or [])},
+                                "Options": options or {}}
         return {"Id": "n-" + name}
 
     def remove_network(self, name):
         self._record("remove_network", name)
-        self._networks.pop(name, None)
+        self._networks.pop(name[2:] if name.startswith("n-") and name[2:] in self._networks else name, None)
 
     def inspect_volume(self, name):
         if name not in self._volumes:

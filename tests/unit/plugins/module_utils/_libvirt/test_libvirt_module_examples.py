@@ -49,5 +49,9 @@ def test_examples_pass_argument_spec(name, monkeypatch):
 @pytest.mark.parametrize("name", MODULES)
 def test_documented_options_match_spec(name, monkeypatch):
     mod, kwargs = module_spec(name, monkeypatch)
-    documented = set(yaml.safe_load(mod.DOCUMENTATION)["options"]) | {"uri"}
+    doc = yaml.safe_load(mod.DOCUMENTATION)
+    documented = set(doc["options"])
+    for fragment in doc.get("extends_documentation_fragment") or []:
+        frag = importlib.import_module("ansible_collections.hybridops.fleet.plugins.doc_fragments." + fragment.split(".")[-1])
+        documented |= set(yaml.safe_load(frag.ModuleDocFragment.DOCUMENTATION).get("options") or {})
     assert documented == set(kwargs["argument_spec"])
