@@ -98,7 +98,8 @@ options:
         default: volume
       source:
         description:
-          - Host path (bind) or volume name (volume); not for tmpfs.
+          - Host path (bind) or volume name (volume); not for tmpfs. A volume mount without a source is an
+            anonymous volume (see O(keep_volumes)).
           - Paths are compared the way the engine stores them, so V(/srv/data/) and V(/srv/data) are the same.
         type: str
       target:
@@ -109,10 +110,29 @@ options:
         description: Mount read-only.
         type: bool
         default: false
+      propagation:
+        description: Bind propagation (bind mounts only). Omitted is the engine's V(rprivate), so V(rprivate) is no change.
+        type: str
+        choices: [private, rprivate, shared, rshared, slave, rslave]
+      selinux:
+        description:
+          - SELinux relabelling, V(z) (shared label) or V(Z) (private label), like C(:z) in O(volumes).
+          - Such a mount is passed as a bind string (the engine's mount API has no relabelling). Engines without
+            SELinux accept and ignore it.
+        type: str
+        choices: [z, Z]
+      no_copy:
+        description: Do not copy the image's files at the target into a new volume (volume mounts only).
+        type: bool
+        default: false
   volumes:
     description:
-      - Short form of O(mounts), C(SOURCE:/target[:ro|rw]). An absolute SOURCE is a bind mount, otherwise a
-        named volume. A target may appear only once across O(mounts) and O(volumes).
+      - Short form of O(mounts), C(SOURCE:/target[:OPTIONS]). An absolute SOURCE is a bind mount, otherwise a
+        named volume; C(/target) alone is an anonymous volume. A target may appear only once across O(mounts)
+        and O(volumes).
+      - OPTIONS are comma-separated C(ro), C(rw) (the default), C(z) or C(Z) (SELinux labels), C(nocopy) and a
+        propagation mode (C(private), C(rprivate), C(shared), C(rshared), C(slave), C(rslave)). C(consistent),
+        C(cached) and C(delegated) are accepted and have no effect on Linux engines.
       - Named volumes keep their data when the container is recreated.
     type: list
     elements: str
@@ -180,8 +200,8 @@ options:
     type: int
   networks:
     description:
-      - Networks to attach, each a name or a dict with C(name), C(aliases) (list) and C(ipv4_address). The
-        first is used at creation, the others are connected. Changes are applied in place.
+      - Networks to attach, each a name or a dict with C(name), C(aliases) (list), C(ipv4_address) and
+        C(ipv6_address). The first is used at creation, the others are connected. Changes are applied in place.
       - V(host) or V(none) replaces the container's network stack and cannot be combined with other
         networks; moving a container into or out of them recreates it.
       - V([]) means no network at all, the same as V([none]) (a container left without any network in the
@@ -423,6 +443,72 @@ options:
   oom_score_adj:
     description: OOM score adjustment, V(-1000) to V(1000). Omitted is V(0).
     type: int
+  network_mode:
+    description:
+      - Network mode, community.docker's option - V(bridge) (also V(default)), V(host), V(none),
+        C(container:NAME) (share the network stack of another container) or the name of a network.
+      - With O(networks) given it must be the first of them (or be V(host), V(none) or C(container:NAME) with
+        O(networks) omitted); O(networks) then manages the endpoints. Not compared when omitted.
+      - C(container:NAME) is compared with the container the name stands for now (the engine stores its ID), so
+        the target container being recreated is a difference.
+    type: str
+  dns_servers:
+    description: DNS servers (IP addresses), in order. Omitted is none (the engine's resolver configuration).
+    type: list
+    elements: str
+  dns_search_domains:
+    description: DNS search domains, in order. Omitted is none.
+    type: list
+    elements: str
+  dns_opts:
+    description: Resolver options (C(ndots:2), C(timeout:1)), in order. Omitted is none.
+    type: list
+    elements: str
+  etc_hosts:
+    description: Extra C(/etc/hosts) entries, host name to IP address. Omitted is none.
+    type: dict
+  exposed_ports:
+    description:
+      - Container ports to expose without publishing them, C(PORT[/PROTO]) or a range (V(80), V(53/udp), V(9000-9001)).
+      - They are added to the image's C(EXPOSE) and to the published O(ports), which are never a difference.
+      - Not compared when omitted.
+    type: list
+    elements: raw
+  publish_all_ports:
+    description: Publish every exposed port on a random host port. Omitted is V(false).
+    type: bool
+  mac_address:
+    description: MAC address of the container's first endpoint. Compared only when given (the engine assigns one otherwise).
+    type: str
+  domainname:
+    description: Domain name of the container. Omitted is none.
+    type: str
+  volumes_from:
+    description: Mount every volume of these containers (C(NAME), C(NAME:ro) or C(NAME:rw); C(NAME) is read-write).
+    type: list
+    elements: str
+  env_file:
+    description:
+      - File on the managed host with C(KEY=VALUE) lines (blank lines and C(#) comments are skipped; values
+        are taken as written, quotes included, like C(docker run --env-file)).
+      - Its variables are added to O(env); O(env) and O(secret_env) win over the file.
+    type: str
+  stop_signal:
+    description:
+      - Signal that stops the container, a name or number (V(SIGKILL), V(KILL) and V(9) are the same).
+      - Omitted is the image's C(STOPSIGNAL) (or the engine's SIGTERM).
+    type: str
+  tty:
+    description: Allocate a pseudo-TTY. Omitted is V(false).
+    type: bool
+  interactive:
+    description: Keep stdin open (C(docker run -i)). Omitted is V(false).
+    type: bool
+  auto_remove:
+    description:
+      - The engine removes the container when its process exits (C(docker run --rm)). Omitted is V(false).
+      - A stopped auto-removed container is gone, so O(state=stopped) removes it.
+    type: bool
   state:
     description:
       - V(started) exists and runs; V(healthy) runs and is healthy (waits up to O(wait_timeout); without a

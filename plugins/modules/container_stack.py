@@ -74,6 +74,51 @@ options:
       cgroupns_mode:
         description: As O(hybridops.fleet.container#module:cgroupns_mode).
         type: raw
+      auto_remove:
+        description: As O(hybridops.fleet.container#module:auto_remove).
+        type: raw
+      dns_opts:
+        description: As O(hybridops.fleet.container#module:dns_opts).
+        type: raw
+      dns_search_domains:
+        description: As O(hybridops.fleet.container#module:dns_search_domains).
+        type: raw
+      dns_servers:
+        description: As O(hybridops.fleet.container#module:dns_servers).
+        type: raw
+      domainname:
+        description: As O(hybridops.fleet.container#module:domainname).
+        type: raw
+      env_file:
+        description: As O(hybridops.fleet.container#module:env_file).
+        type: raw
+      etc_hosts:
+        description: As O(hybridops.fleet.container#module:etc_hosts).
+        type: raw
+      exposed_ports:
+        description: As O(hybridops.fleet.container#module:exposed_ports).
+        type: raw
+      interactive:
+        description: As O(hybridops.fleet.container#module:interactive).
+        type: raw
+      mac_address:
+        description: As O(hybridops.fleet.container#module:mac_address).
+        type: raw
+      network_mode:
+        description: As O(hybridops.fleet.container#module:network_mode).
+        type: raw
+      publish_all_ports:
+        description: As O(hybridops.fleet.container#module:publish_all_ports).
+        type: raw
+      stop_signal:
+        description: As O(hybridops.fleet.container#module:stop_signal).
+        type: raw
+      tty:
+        description: As O(hybridops.fleet.container#module:tty).
+        type: raw
+      volumes_from:
+        description: As O(hybridops.fleet.container#module:volumes_from).
+        type: raw
       command:
         description: As O(hybridops.fleet.container#module:command).
         type: raw

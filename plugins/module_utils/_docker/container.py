@@ -155,6 +155,8 @@ class ContainerManager(object):
             kwargs["aliases"] = list(net["aliases"])
         if net["ipv4_address"]:
             kwargs["ipv4_address"] = net["ipv4_address"]
+        if net.get("ipv6_address"):
+            kwargs["ipv6_address"] = net["ipv6_address"]
         call(self.client, "connecting %s to network %s" % (cid[:12], net["name"]),
              self.api.connect_container_to_network, cid, net["name"], **kwargs)
 

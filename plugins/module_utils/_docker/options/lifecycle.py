@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import signal
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
@@ -287,6 +288,42 @@ def _normalize_stop_timeout(value, spec):
     return int(validators.check_int(value, "stop_timeout", minimum=0))
 
 
+
+# --------------------------------------------------------------------------- signals, terminal (family B)
+
+_SIGNALS = dict((sig.name, int(sig)) for sig in signal.Signals if sig.name.startswith("SIG") and "_" not in sig.name)
+_SIGNAL_NAMES = dict((number, name) for name, number in sorted(_SIGNALS.items(), reverse=True))
+
+
+def signal_name(value, option):
+    """'KILL', 'sigkill', 'SIGKILL', 9 -> 'SIGKILL' (one spelling for the comparison); None stays None."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip().upper()
+    if isinstance(value, bool):
+        text = ""
+    if text.isdigit() and int(text) in _SIGNAL_NAMES:
+        return _SIGNAL_NAMES[int(text)]
+    if not text.startswith("SIG"):
+        text = "SIG" + text
+    if text in _SIGNALS or re.match(r"^SIGRTM(IN|AX)([+-]\d+)?$", text):
+        return text
+    raise ValidationError(option, "%r is not a signal" % (value,), accepted="a signal name (SIGTERM, TERM) or number (15)")
+
+
+def _expected_stop_signal(d, img):
+    # without one the container has the image's STOPSIGNAL (or none: the engine sends SIGTERM)
+    if d["stop_signal"] is not None:
+        return d["stop_signal"]
+    return signal_name(image_cfg(img).get("StopSignal"), "image STOPSIGNAL") or ""
+
+
+def _config_bool(name, key):
+    """A Config boolean; omitted is the engine's false."""
+    return Option(name, dict(type="bool"), normalize=lambda v, s: bool(v), expected=lambda d, img: d[name],
+                  actual=lambda i: bool(cfg(i).get(key)),
+                  apply=lambda v, b, d=None: b.__setitem__(key, True) if v else None)
+
 ROWS = [
     Option("entrypoint", dict(type="raw"), normalize=lambda v, s: as_argv(v, "entrypoint"),
            expected=_expected_entrypoint, actual=lambda i: list(cfg(i).get("Entrypoint") or []),
@@ -326,4 +363,12 @@ ROWS = [
     Option("stop_timeout", dict(type="int"), normalize=_normalize_stop_timeout,
            expected=lambda d, img: d["stop_timeout"], actual=lambda i: cfg(i).get("StopTimeout"),
            apply=set_cfg("StopTimeout")),
+    Option("stop_signal", dict(type="str"), normalize=lambda v, s: signal_name(v, "stop_signal"),
+           expected=_expected_stop_signal, actual=lambda i: signal_name(cfg(i).get("StopSignal"), "StopSignal") or "",
+           apply=set_cfg("StopSignal"), view=lambda v, img, d: v or None),
+    _config_bool("tty", "Tty"),
+    _config_bool("interactive", "OpenStdin"),
+    Option("auto_remove", dict(type="bool"), normalize=lambda v, s: bool(v), expected=lambda d, img: d["auto_remove"],
+           actual=lambda i: bool(hc(i).get("AutoRemove")),
+           apply=lambda v, b, d=None: b["HostConfig"].__setitem__("AutoRemove", True) if v else None),
 ]

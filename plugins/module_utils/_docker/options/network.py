@@ -161,7 +161,8 @@ def normalize_networks(value, spec=None):
         # default bridge at its next start; `none` is the engine's stable form of it
         value = [NO_NETWORK]
     if not isinstance(value, (list, tuple)):
-        raise ValidationError("networks", "must be a list of network names or dicts with name, aliases, ipv4_address")
+        raise ValidationError("networks", "must be a list of network names or dicts with name, aliases, ipv4_address, "
+                              "ipv6_address")
     result = []
     seen = set()
     for item in value:
@@ -169,19 +170,24 @@ def normalize_networks(value, spec=None):
             item = {"name": item}
         if not isinstance(item, dict) or not item.get("name"):
             raise ValidationError("networks", "each item needs a name, got %r" % (item,),
-                                  accepted="a network name or a dict with name, aliases, ipv4_address")
-        unknown = set(item) - {"name", "aliases", "ipv4_address"}
+                                  accepted="a network name or a dict with name, aliases, ipv4_address, ipv6_address")
+        unknown = set(item) - {"name", "aliases", "ipv4_address", "ipv6_address"}
         if unknown:
             raise ValidationError("networks", "unknown keys %s" % ", ".join(sorted(unknown)),
-                                  accepted="name, aliases, ipv4_address")
+                                  accepted="name, aliases, ipv4_address, ipv6_address")
         if item["name"] in seen:
             raise ValidationError("networks", "network %s is listed twice" % item["name"])
         seen.add(item["name"])
         if item["name"] in STACK_MODES and len(value) > 1:
             raise ValidationError("networks", "network %s cannot be combined with other networks" % item["name"])
-        result.append({"name": str(item["name"]),
-                       "aliases": sorted(set(str(a) for a in item.get("aliases") or [])),
-                       "ipv4_address": item.get("ipv4_address") or None})
+        net = {"name": str(item["name"]),
+               "aliases": sorted(set(str(a) for a in item.get("aliases") or [])),
+               "ipv4_address": item.get("ipv4_address") or None}
+        if item.get("ipv6_address"):
+            # the engine's form of the address ('fd00:0::5' is 'fd00::5'); only set when given
+            net["ipv6_address"] = str(validators.check_ip(str(item["ipv6_address"]), "networks.%s.ipv6_address"
+                                                          % net["name"], version=6))
+        result.append(net)
     return result
 
 
@@ -194,8 +200,11 @@ def networks_actual(inspect):
     for name, data in sorted(nets.items()):
         data = data or {}
         ipam = data.get("IPAMConfig") or {}
-        result.append({"name": name, "aliases": sorted(data.get("Aliases") or []),
-                       "ipv4_address": ipam.get("IPv4Address") or None})
+        net = {"name": name, "aliases": sorted(data.get("Aliases") or []),
+               "ipv4_address": ipam.get("IPv4Address") or None}
+        if ipam.get("IPv6Address"):
+            net["ipv6_address"] = ipam["IPv6Address"]
+        result.append(net)
     return result
 
 
@@ -226,6 +235,8 @@ def networks_match(expected, actual, more=False):
             return False
         if net["ipv4_address"] and net["ipv4_address"] != have["ipv4_address"]:
             return False
+        if net.get("ipv6_address") and net["ipv6_address"] != have.get("ipv6_address"):
+            return False
     return True
 
 
@@ -241,6 +252,8 @@ def _networks_apply(nets, body, d=None):
         endpoint["Aliases"] = list(first["aliases"])
     if first["ipv4_address"]:
         endpoint["IPAMConfig"] = {"IPv4Address": first["ipv4_address"]}
+    if first.get("ipv6_address"):
+        endpoint.setdefault("IPAMConfig", {})["IPv6Address"] = first["ipv6_address"]
     body["NetworkingConfig"] = {"EndpointsConfig": {first["name"]: endpoint}}
 
 
@@ -257,6 +270,8 @@ def net_view(nets, desired=None):
             item["aliases"] = aliases
         if net["ipv4_address"]:
             item["ipv4_address"] = net["ipv4_address"]
+        if net.get("ipv6_address"):
+            item["ipv6_address"] = net["ipv6_address"]
         result.append(item)
     return result
 
@@ -279,4 +294,225 @@ ROWS = [
            view=lambda v, img, d: net_view(v, d), match=networks_match,
            match_more=lambda exp, act: networks_match(exp, act, more=True),
            in_place_when=lambda d, exp, act: networks_in_place(exp, act), comparisons=COLLECTION),
+]
+
+
+# --------------------------------------------------------------------------- network mode, DNS, hosts (family B)
+
+# the engine's names for its default network mode ("default" is "bridge" on Linux)
+DEFAULT_MODES = ("default", "bridge")
+CONTAINER_MODE = "container:"
+NETWORK_MODE_ACCEPTED = "bridge, host, none, default, container:NAME or the name of a network"
+
+
+def _normalize_network_mode(value, spec):
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text or (text.startswith(CONTAINER_MODE) and not text[len(CONTAINER_MODE):]):
+        raise ValidationError("network_mode", "%r is not a network mode" % (value,), accepted=NETWORK_MODE_ACCEPTED)
+    return "bridge" if text == "default" else text
+
+
+def _check_network_mode(desired, spec):
+    """community.docker's rules: network_mode decides the stack; networks must agree with it."""
+    mode = desired.get("network_mode")
+    nets = desired.get("networks")
+    if mode is None:
+        return
+    stack_mode = mode in STACK_MODES or mode.startswith(CONTAINER_MODE)
+    if stack_mode and nets and not (len(nets) == 1 and nets[0]["name"] == mode):
+        raise ValidationError("network_mode", "%s cannot be combined with networks (%s)"
+                              % (mode, ", ".join(n["name"] for n in nets)),
+                              accepted="networks omitted (or [%s]) with network_mode %s" % (mode, mode))
+    if stack_mode and desired.get("ports"):
+        raise ValidationError("ports", "cannot publish ports with network_mode %s" % mode)
+    if nets and not stack_mode and nets[0]["name"] != mode:
+        # networks are strict here: the container is on exactly those, created on the first
+        raise ValidationError("network_mode", "%s must be the first of networks (%s), the network the container "
+                              "is created on" % (mode, nets[0]["name"]), accepted=NETWORK_MODE_ACCEPTED)
+
+
+def expected_network_mode(d, img):
+    mode = d.get("network_mode")
+    if mode is None:
+        return None
+    if mode.startswith(CONTAINER_MODE) and d.get("network_mode_id"):
+        # the engine stores container:ID; the manager looks the name up (network_mode_id)
+        return CONTAINER_MODE + d["network_mode_id"]
+    return mode
+
+
+def network_mode_actual(inspect):
+    mode = hc(inspect).get("NetworkMode") or "default"
+    return "bridge" if mode == "default" else mode
+
+
+def _network_mode_apply(mode, body, d=None):
+    if mode is None:
+        return
+    target = expected_network_mode(d or {"network_mode": mode}, None)
+    body["HostConfig"]["NetworkMode"] = target
+    if mode in STACK_MODES or mode.startswith(CONTAINER_MODE):
+        body.pop("NetworkingConfig", None)
+
+
+def _network_mode_view(value, img, d):
+    if value and value.startswith(CONTAINER_MODE) and d.get("network_mode_id") and value.endswith(d["network_mode_id"]):
+        return d["network_mode"]
+    return value
+
+
+def _ip_list(option, version=None):
+    def normalize(value, spec):
+        if value is None:
+            return None
+        if not isinstance(value, (list, tuple)):
+            raise ValidationError(option, "must be a list of IP addresses, got %r" % (value,))
+        result = []
+        for index, item in enumerate(value):
+            result.append(str(validators.check_ip(str(item).strip(), "%s[%d]" % (option, index), version=version)))
+        return result
+    return normalize
+
+
+def _name_list(option, check=None):
+    def normalize(value, spec):
+        if value is None:
+            return None
+        if not isinstance(value, (list, tuple)):
+            raise ValidationError(option, "must be a list of strings, got %r" % (value,))
+        result = []
+        for index, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).strip():
+                raise ValidationError("%s[%d]" % (option, index), "%r is not a non-empty string" % (item,))
+            if check:
+                check(str(item).strip(), "%s[%d]" % (option, index))
+            result.append(str(item).strip())
+        return result
+    return normalize
+
+
+def _ordered_list_row(name, key, normalize):
+    """A HostConfig list whose order counts (resolvers are asked in order); omitted is the engine's empty list."""
+    return Option(name, dict(type="list", elements="str"), normalize=normalize,
+                  expected=lambda d, img: list(d[name] or []), actual=lambda i: list(hc(i).get(key) or []),
+                  apply=lambda v, b, d=None: b["HostConfig"].__setitem__(key, list(v)) if v else None,
+                  view=lambda v, img, d: v or None, comparisons=COLLECTION)
+
+
+def _normalize_etc_hosts(value, spec):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError("etc_hosts", "must be a dictionary of host name: IP address, got %r" % (value,))
+    result = {}
+    for host, ip in value.items():
+        validators.check_dns_name(str(host), "etc_hosts")
+        result[str(host)] = str(validators.check_ip(str(ip).strip(), "etc_hosts.%s" % host))
+    return result
+
+
+def _etc_hosts_actual(inspect):
+    result = {}
+    for item in hc(inspect).get("ExtraHosts") or []:
+        host, _sep, ip = item.partition(":")
+        result[host] = ip
+    return result
+
+
+def _normalize_exposed(value, spec):
+    """['80', '53/udp', 8080, '9000-9001'] -> sorted ['53/udp', '80/tcp', ...] (the engine's keys)."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError("exposed_ports", "must be a list of ports like 80 or 53/udp")
+    result = set()
+    for index, item in enumerate(value):
+        option = "exposed_ports[%d]" % index
+        text = str(item).strip()
+        port, _sep, proto = text.partition("/")
+        proto = (proto or "tcp").lower()
+        if isinstance(item, bool) or proto not in PORT_PROTOCOLS or not re.match(r"^\d+(-\d+)?$", port):
+            raise ValidationError(option, "%r is not a container port" % (item,),
+                                  accepted="PORT[/PROTO] or a range PORT-PORT[/PROTO]; PROTO is tcp, udp or sctp")
+        for number in _port_range(port, text, option):
+            result.add("%d/%s" % (number, proto))
+    return sorted(result)
+
+
+def _expected_exposed(d, img):
+    """The image's EXPOSE, the published ports and the declared ones: what the engine shows.
+
+    Not compared when none are declared: what the engine shows then is the image's and the published
+    ports' business (a container made elsewhere may publish a port it never exposed).
+    """
+    if not d["exposed_ports"]:
+        return None
+    ports = set(image_exposed(img))
+    ports.update("%d/%s" % (port_parts(p)[2], port_parts(p)[3]) for p in d["ports"])
+    ports.update(d["exposed_ports"])
+    return sorted(ports)
+
+
+def image_exposed(img):
+    return sorted(((img or {}).get("Config") or {}).get("ExposedPorts") or {})
+
+
+def _exposed_apply(value, body, d=None):
+    if not d or not d["exposed_ports"]:
+        return
+    exposed = body.setdefault("ExposedPorts", {})
+    for key in d["exposed_ports"]:
+        exposed[key] = {}
+
+
+def _exposed_view(value, img, d):
+    # the image's own EXPOSE and the published ports are not the option's: show what the spec adds
+    own = set(image_exposed(img)) | set("%d/%s" % (port_parts(p)[2], port_parts(p)[3]) for p in d["ports"])
+    return [p for p in value or [] if p not in own or p in d["exposed_ports"]] or None
+
+
+_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+def _normalize_mac(value, spec):
+    if value is None:
+        return None
+    text = str(value).strip().lower().replace("-", ":")
+    if not _MAC_RE.match(text):
+        raise ValidationError("mac_address", "%r is not a MAC address" % (value,), accepted="six hex bytes, e.g. 02:42:ac:11:00:02")
+    return text
+
+
+def _normalize_domainname(value, spec):
+    if value is not None and value != "":
+        validators.check_dns_name(str(value), "domainname")
+    return value
+
+
+ROWS += [
+    Option("network_mode", dict(type="str"), normalize=_normalize_network_mode, check=_check_network_mode,
+           expected=expected_network_mode, actual=network_mode_actual, apply=_network_mode_apply,
+           view=_network_mode_view),
+    _ordered_list_row("dns_servers", "Dns", _ip_list("dns_servers")),
+    _ordered_list_row("dns_search_domains", "DnsSearch", _name_list("dns_search_domains", validators.check_dns_name)),
+    _ordered_list_row("dns_opts", "DnsOptions", _name_list("dns_opts")),
+    Option("etc_hosts", dict(type="dict"), normalize=_normalize_etc_hosts, expected=lambda d, img: d["etc_hosts"],
+           actual=_etc_hosts_actual,
+           apply=lambda v, b, d=None: b["HostConfig"].__setitem__(
+               "ExtraHosts", ["%s:%s" % kv for kv in sorted(v.items())]) if v else None,
+           view=lambda v, img, d: v or None, comparisons=COLLECTION),
+    Option("exposed_ports", dict(type="list", elements="raw"), normalize=_normalize_exposed,
+           expected=_expected_exposed, actual=lambda i: sorted(cfg(i).get("ExposedPorts") or {}),
+           apply=_exposed_apply, view=_exposed_view, comparisons=COLLECTION),
+    Option("publish_all_ports", dict(type="bool"), normalize=lambda v, s: bool(v),
+           expected=lambda d, img: d["publish_all_ports"], actual=lambda i: bool(hc(i).get("PublishAllPorts")),
+           apply=lambda v, b, d=None: b["HostConfig"].__setitem__("PublishAllPorts", True) if v else None),
+    # the engine assigns a MAC address when none is given: only a declared one is compared
+    Option("mac_address", dict(type="str"), normalize=_normalize_mac, expected=lambda d, img: d["mac_address"],
+           actual=lambda i: (cfg(i).get("MacAddress") or "").lower(), apply=set_cfg("MacAddress")),
+    Option("domainname", dict(type="str"), normalize=_normalize_domainname,
+           expected=lambda d, img: d["domainname"] or "", actual=lambda i: cfg(i).get("Domainname") or "",
+           apply=lambda v, b, d=None: b.__setitem__("Domainname", v) if v else None),
 ]

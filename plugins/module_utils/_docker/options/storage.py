@@ -9,6 +9,8 @@ start from the image's, so an inherited value is never mistaken for drift.
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (
@@ -76,11 +78,19 @@ def labels_view(labels, img):
 # --------------------------------------------------------------------------- mounts
 
 MOUNT_ACCEPTED = ("mounts: dicts with type (bind, volume, tmpfs), source (host path or volume name; "
-                  "not for tmpfs), target (absolute path), read_only; volumes: strings "
-                  "'SOURCE:/target[:ro|rw]' where an absolute SOURCE is a bind mount, otherwise a named volume")
+                  "not for tmpfs; a volume without one is anonymous), target (absolute path), read_only, "
+                  "propagation, selinux (z or Z), no_copy; volumes: strings 'SOURCE:/target[:OPTIONS]' where an "
+                  "absolute SOURCE is a bind mount, otherwise a named volume, or '/target' alone (an anonymous "
+                  "volume); OPTIONS are comma-separated ro, rw, z, Z, nocopy and a propagation mode")
+PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
+# the engine's propagation for a bind mount that names none
+DEFAULT_PROPAGATION = "rprivate"
+SELINUX_LABELS = ("z", "Z")
+# volume string options without an effect on Linux engines (Docker Desktop's file sharing)
+IGNORED_MODES = ("consistent", "cached", "delegated")
 
 
-def _mount(mtype, source, target, read_only, option):
+def _mount(mtype, source, target, read_only, option, propagation=None, selinux=None, no_copy=False):
     if mtype not in MOUNT_TYPES:
         raise ValidationError(option, "unknown mount type %r" % (mtype,), accepted=", ".join(MOUNT_TYPES))
     if not target or not str(target).startswith("/"):
@@ -89,36 +99,75 @@ def _mount(mtype, source, target, read_only, option):
         if source:
             raise ValidationError(option, "a tmpfs mount takes no source (target %s)" % target)
         source = ""
-    elif not source:
-        raise ValidationError(option, "a %s mount needs a source (target %s)" % (mtype, target), accepted=MOUNT_ACCEPTED)
+    elif not source and mtype == "bind":
+        raise ValidationError(option, "a bind mount needs a source (target %s)" % target, accepted=MOUNT_ACCEPTED)
     elif mtype == "bind" and not str(source).startswith("/"):
         raise ValidationError(option, "bind mount source %r must be an absolute host path" % (source,),
                               accepted=MOUNT_ACCEPTED)
-    source = clean_path(source) if mtype == "bind" else str(source)
-    return {"type": mtype, "source": source, "target": clean_path(target), "read_only": bool(read_only)}
+    if propagation not in (None, "") and propagation not in PROPAGATIONS:
+        raise ValidationError(option, "unknown propagation %r" % (propagation,), accepted=", ".join(PROPAGATIONS))
+    if propagation and mtype != "bind":
+        raise ValidationError(option, "propagation is for bind mounts only (target %s)" % target)
+    if selinux not in (None, "") and selinux not in SELINUX_LABELS:
+        raise ValidationError(option, "unknown SELinux label mode %r" % (selinux,), accepted="z (shared) or Z (private)")
+    if selinux and mtype == "tmpfs":
+        raise ValidationError(option, "a tmpfs mount takes no SELinux label (target %s)" % target)
+    if no_copy and mtype != "volume":
+        raise ValidationError(option, "no_copy is for volume mounts only (target %s)" % target)
+    source = clean_path(source) if mtype == "bind" else str(source or "")
+    mount = {"type": mtype, "source": source, "target": clean_path(target), "read_only": bool(read_only)}
+    # the extra keys only when set, so a plain mount keeps its plain form
+    if propagation and propagation != DEFAULT_PROPAGATION:
+        mount["propagation"] = propagation
+    if selinux:
+        mount["selinux"] = selinux
+    if no_copy:
+        mount["no_copy"] = True
+    return mount
+
+
+def parse_volume(item, option="volumes"):
+    """'SOURCE:/target[:OPTIONS]' or '/target' (anonymous volume) -> mount dict."""
+    if not isinstance(item, str):
+        raise ValidationError(option, "each item must be a string, got %r" % (item,), accepted=MOUNT_ACCEPTED)
+    parts = item.split(":")
+    if len(parts) == 1:
+        # docker run -v /data: an anonymous volume
+        return _mount("volume", "", parts[0], False, option)
+    if len(parts) > 3:
+        raise ValidationError(option, "cannot parse %r" % item, accepted=MOUNT_ACCEPTED)
+    source, target = parts[0], parts[1]
+    modes = [m for m in (parts[2].split(",") if len(parts) == 3 else []) if m]
+    unknown = [m for m in modes if m not in ("ro", "rw", "nocopy") + PROPAGATIONS + SELINUX_LABELS + IGNORED_MODES]
+    if unknown or ("ro" in modes and "rw" in modes):
+        raise ValidationError(option, "cannot parse %r (options %s)" % (item, ", ".join(unknown) or "ro and rw"),
+                              accepted=MOUNT_ACCEPTED)
+    propagation = [m for m in modes if m in PROPAGATIONS]
+    selinux = [m for m in modes if m in SELINUX_LABELS]
+    if len(propagation) > 1 or len(selinux) > 1:
+        raise ValidationError(option, "%r names more than one propagation or SELinux mode" % item, accepted=MOUNT_ACCEPTED)
+    mtype = "bind" if source.startswith("/") else "volume"
+    return _mount(mtype, source, target, "ro" in modes, option, propagation=(propagation or [None])[0],
+                  selinux=(selinux or [None])[0], no_copy="nocopy" in modes)
+
+
+MOUNT_KEYS = {"type", "source", "target", "read_only", "propagation", "selinux", "no_copy"}
 
 
 def normalize_mounts(mounts, volumes):
     result = []
-    for item in mounts or []:
+    for index, item in enumerate(mounts or []):
+        option = "mounts[%d]" % index
         if not isinstance(item, dict):
-            raise ValidationError("mounts", "each item must be a dictionary, got %r" % (item,), accepted=MOUNT_ACCEPTED)
-        unknown = set(item) - {"type", "source", "target", "read_only"}
+            raise ValidationError(option, "each item must be a dictionary, got %r" % (item,), accepted=MOUNT_ACCEPTED)
+        unknown = set(item) - MOUNT_KEYS
         if unknown:
-            raise ValidationError("mounts", "unknown keys %s" % ", ".join(sorted(unknown)), accepted=MOUNT_ACCEPTED)
+            raise ValidationError(option, "unknown keys %s" % ", ".join(sorted(unknown)), accepted=MOUNT_ACCEPTED)
         result.append(_mount(item.get("type") or "volume", item.get("source"), item.get("target"),
-                             item.get("read_only"), "mounts"))
-    for item in volumes or []:
-        if not isinstance(item, str):
-            raise ValidationError("volumes", "each item must be a string, got %r" % (item,), accepted=MOUNT_ACCEPTED)
-        parts = item.split(":")
-        if len(parts) == 2:
-            parts.append("rw")
-        if len(parts) != 3 or parts[2] not in ("ro", "rw"):
-            raise ValidationError("volumes", "cannot parse %r" % item, accepted=MOUNT_ACCEPTED)
-        source, target, mode = parts
-        mtype = "bind" if source.startswith("/") else "volume"
-        result.append(_mount(mtype, source, target, mode == "ro", "volumes"))
+                             item.get("read_only"), option, propagation=item.get("propagation"),
+                             selinux=item.get("selinux"), no_copy=bool(item.get("no_copy"))))
+    for index, item in enumerate(volumes or []):
+        result.append(parse_volume(item, "volumes[%d]" % index))
     targets = {}
     for mount in result:
         if mount["target"] in targets:
@@ -128,31 +177,130 @@ def normalize_mounts(mounts, volumes):
     return sorted(result, key=lambda m: m["target"])
 
 
+def _bind_mount(source, target, opts):
+    propagation = [o for o in opts if o in PROPAGATIONS]
+    selinux = [o for o in opts if o in SELINUX_LABELS]
+    mtype = "bind" if source.startswith("/") else "volume"
+    return _mount(mtype, source, target, "ro" in opts, "HostConfig.Binds", propagation=(propagation or [None])[0],
+                  selinux=(selinux or [None])[0], no_copy="nocopy" in opts)
+
+
 def mounts_actual(inspect):
     host = hc(inspect)
     result = []
     for mount in host.get("Mounts") or []:
         mtype = mount.get("Type") or "volume"
         source = mount.get("Source") or ""
-        result.append({"type": mtype, "source": clean_path(source) if mtype == "bind" else source,
-                       "target": clean_path(mount.get("Target")),
-                       "read_only": bool(mount.get("ReadOnly"))})
+        item = {"type": mtype, "source": clean_path(source) if mtype == "bind" else source,
+                "target": clean_path(mount.get("Target")), "read_only": bool(mount.get("ReadOnly"))}
+        propagation = (mount.get("BindOptions") or {}).get("Propagation")
+        if propagation and propagation != DEFAULT_PROPAGATION:
+            item["propagation"] = propagation
+        if (mount.get("VolumeOptions") or {}).get("NoCopy"):
+            item["no_copy"] = True
+        result.append(item)
     for bind in host.get("Binds") or []:
         parts = bind.split(":")
         source, target = parts[0], parts[1] if len(parts) > 1 else parts[0]
         opts = parts[2].split(",") if len(parts) > 2 else []
-        result.append({"type": "bind" if source.startswith("/") else "volume", "source": clean_path(source),
-                       "target": clean_path(target), "read_only": "ro" in opts})
+        try:
+            result.append(_bind_mount(source, target, opts))
+        except ValidationError:
+            # a bind made by another tool in a form this module does not write: compared as written
+            result.append({"type": "bind" if source.startswith("/") else "volume", "source": clean_path(source),
+                           "target": clean_path(target), "read_only": "ro" in opts})
     return sorted(result, key=lambda m: m["target"])
+
+
+def _bind_string(m):
+    opts = ["ro" if m["read_only"] else "rw", m["selinux"]]
+    if m.get("propagation"):
+        opts.append(m["propagation"])
+    if m.get("no_copy"):
+        opts.append("nocopy")
+    return "%s:%s:%s" % (m["source"], m["target"], ",".join(opts))
 
 
 def _mounts_apply(mounts, body, d=None):
     if not mounts:
         return
-    body["HostConfig"]["Mounts"] = [
-        dict([("Type", m["type"]), ("Target", m["target"]), ("ReadOnly", m["read_only"])]
-             + ([("Source", m["source"])] if m["type"] != "tmpfs" else []))
-        for m in mounts]
+    api_mounts = []
+    for m in mounts:
+        if m.get("selinux"):
+            # the Mounts API has no SELinux relabelling: such a mount is a bind string
+            body["HostConfig"].setdefault("Binds", []).append(_bind_string(m))
+            continue
+        item = dict([("Type", m["type"]), ("Target", m["target"]), ("ReadOnly", m["read_only"])]
+                    + ([("Source", m["source"])] if m["type"] != "tmpfs" and m["source"] else []))
+        if m.get("propagation"):
+            item["BindOptions"] = {"Propagation": m["propagation"]}
+        if m.get("no_copy"):
+            item["VolumeOptions"] = {"NoCopy": True}
+        api_mounts.append(item)
+    if api_mounts:
+        body["HostConfig"]["Mounts"] = api_mounts
+
+
+# --------------------------------------------------------------------------- volumes_from, env_file (family B)
+
+def _normalize_volumes_from(value, spec):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError("volumes_from", "must be a list of container names, got %r" % (value,))
+    result = []
+    for index, item in enumerate(value):
+        option = "volumes_from[%d]" % index
+        name, _sep, mode = str(item).partition(":")
+        validators.check_docker_name(name, option, "container name")
+        if mode not in ("", "ro", "rw"):
+            raise ValidationError(option, "unknown mode %r" % mode, accepted="NAME, NAME:ro or NAME:rw")
+        # rw is the engine's default: NAME and NAME:rw are the same
+        result.append(name if mode in ("", "rw") else "%s:%s" % (name, mode))
+    return result
+
+
+def _volumes_from_actual(inspect):
+    result = []
+    for item in hc(inspect).get("VolumesFrom") or []:
+        name, _sep, mode = item.partition(":")
+        result.append(name if mode in ("", "rw") else item)
+    return result
+
+
+def parse_env_file(text, option="env_file"):
+    """KEY=VALUE lines (docker's --env-file format): '#' comments and blank lines skipped; no quote removal."""
+    result = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        key, sep, value = stripped.partition("=")
+        key = key.rstrip()
+        if not sep:
+            raise ValidationError(option, "line %d is not KEY=VALUE: %r" % (number, line[:80]),
+                                  accepted="lines KEY=VALUE, blank lines and # comments")
+        validators.check_env_key(key, "%s line %d" % (option, number))
+        result[key] = value
+    return result
+
+
+def _normalize_env_file(value, spec):
+    if value is None:
+        return None
+    path = os.path.expanduser(str(value))
+    try:
+        with open(path) as handle:
+            return parse_env_file(handle.read())
+    except (IOError, OSError) as exc:
+        raise ValidationError("env_file", "cannot read %s: %s" % (path, exc.strerror or exc),
+                              accepted="a readable file on the managed host with KEY=VALUE lines")
+
+
+def _check_env_file(desired, spec):
+    # env (and secret_env) win over the file, as in community.docker
+    if desired.get("env_file"):
+        desired["env"] = dict(desired["env_file"], **desired["env"])
 
 
 ROWS = [
@@ -171,8 +319,17 @@ ROWS = [
         source=dict(type="str"),
         target=dict(type="str", required=True),
         read_only=dict(type="bool", default=False),
+        propagation=dict(type="str", choices=list(PROPAGATIONS)),
+        selinux=dict(type="str", choices=list(SELINUX_LABELS)),
+        no_copy=dict(type="bool", default=False),
     )), normalize=lambda v, s: normalize_mounts(v, s.get("volumes")),
         expected=lambda d, img: d["mounts"], actual=mounts_actual, apply=_mounts_apply, comparisons=COLLECTION),
     # compared through mounts (the short form of the same list)
     Option("volumes", dict(type="list", elements="str"), key=False),
+    Option("volumes_from", dict(type="list", elements="str"), normalize=_normalize_volumes_from,
+           expected=lambda d, img: d["volumes_from"], actual=_volumes_from_actual,
+           apply=lambda v, b, d=None: b["HostConfig"].__setitem__("VolumesFrom", list(v)) if v else None,
+           view=lambda v, img, d: v or None, comparisons=COLLECTION),
+    # compared through env (the file's variables are part of the container's environment)
+    Option("env_file", dict(type="str"), normalize=_normalize_env_file, check=_check_env_file),
 ]
