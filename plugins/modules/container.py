@@ -48,7 +48,9 @@ options:
     required: true
   image:
     description:
-      - Image reference (C(repo:tag), C(repo@sha256:...) or an image ID). Required unless O(state=absent).
+      - Image reference (C(repo:tag), C(repo@sha256:...) or an image ID). Required to create a container;
+        without it an existing container named O(name) is started, stopped or restarted by O(state) and
+        O(restart) alone, and nothing else is compared.
       - The container is compared with the image's ID, so re-tagging a new build triggers a recreate and
         naming the same image differently does not (nor does it show in the diff).
     type: str
@@ -534,6 +536,13 @@ options:
     description: Seconds to wait for a container to become healthy (O(state=healthy), O(recreate=rolling)).
     type: int
     default: 120
+  restart:
+    description:
+      - Restart the container (stop, then start) when it is running and needs no change, as community.docker's
+        C(restart) does. A container that is created, recreated or started anyway is not restarted again.
+      - The diff shows C(restarted) in after; O(restart=true) therefore always reports a change.
+    type: bool
+    default: false
   keep_volumes:
     description:
       - Keep the anonymous volumes of a container this module removes (a recreate, a rolling replace,
@@ -640,9 +649,8 @@ def main():
     argument_spec.update(CONTAINER_RUN_ARGS)
     argument_spec.update(DOCKER_COMMON_ARGS)
     argument_spec.update(LOCK_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("state", "present", ["image"]), ("state", "started", ["image"]),
-                                        ("state", "stopped", ["image"]), ("state", "healthy", ["image"])])
+    # image: required to create a container, not to start, stop or restart an existing one (checked by the manager)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run_with_client(module, lambda client: ContainerManager(client, check_mode=module.check_mode).ensure(module.params),
                     locks=[lock_key(module.params, "container", module.params["name"])])
 

@@ -119,6 +119,9 @@ options:
       volumes_from:
         description: As O(hybridops.fleet.container#module:volumes_from).
         type: raw
+      restart:
+        description: As O(hybridops.fleet.container#module:restart).
+        type: raw
       command:
         description: As O(hybridops.fleet.container#module:command).
         type: raw

@@ -272,9 +272,12 @@ class ContainerManager(object):
             return {"name": params["name"], "state": state, "desired": None, "inspect": inspect, "image": None,
                     "action": "remove" if inspect else "none", "differences": [], "run": None, "params": params,
                     "leftover": leftover}
+        if desired is None and not params.get("image") and not known:
+            return self._plan_by_name(params, state)
         desired = dict(desired) if desired is not None else cs.normalize_spec(params)
         if extra_labels:
             desired["labels"] = dict(desired["labels"], **extra_labels)
+        self._resolve_references(desired)
         recreate = params.get("recreate") or "auto"
         if recreate not in RECREATE_MODES:
             raise ValidationError("recreate", "unknown mode %r" % recreate, accepted=", ".join(RECREATE_MODES))
@@ -311,16 +314,38 @@ class ContainerManager(object):
                 action = "none"
         if action == "recreate" and recreate == "rolling" and inspect is not None and is_running(inspect):
             action = "rolling"
-        run = self._run_action(state, inspect, action, desired)
+        run = self._run_action(state, inspect, action, desired, restart=params.get("restart"))
         return {"name": desired["name"], "state": state, "desired": desired, "inspect": inspect, "image": image,
                 "action": action, "differences": diffs, "run": run, "params": params,
                 "extra_labels": extra_labels, "image_missing": image is None, "leftover": leftover}
 
+    def _plan_by_name(self, params, state):
+        """started/stopped/present with only a name: the existing container's running state, nothing compared."""
+        inspect = self.inspect(params["name"])
+        if inspect is None:
+            raise ValidationError("image", "is required to create container %s (it does not exist on %s)"
+                                  % (params["name"], address(self.client)),
+                                  accepted="an image, or the name of an existing container to start or stop")
+        desired = {"name": params["name"], "stop_timeout": None, "secret_keys": []}
+        run = self._run_action(state, inspect, "none", desired, restart=params.get("restart"))
+        return {"name": params["name"], "state": state, "desired": desired, "inspect": inspect, "image": None,
+                "action": "none", "differences": [], "run": run, "params": params, "by_name": True}
+
+    def _resolve_references(self, desired):
+        """Names the engine stores as IDs (network_mode container:NAME) are compared by the ID they name now."""
+        mode = desired.get("network_mode") or ""
+        if mode.startswith("container:"):
+            target = self.inspect(mode[len("container:"):])
+            desired["network_mode_id"] = target["Id"] if target else None
+
     @staticmethod
-    def _run_action(state, inspect, action, desired):
+    def _run_action(state, inspect, action, desired, restart=False):
         was_running = is_running(inspect) if inspect else False
         fresh = action in ("create", "recreate", "rolling")
         if state in ("started", "healthy"):
+            if restart and not fresh and was_running and action == "none":
+                # restart: true restarts a container that needs no change (community.docker's rule)
+                return "restart"
             if fresh or not was_running:
                 return "start"
             if state == "healthy" and cs.health_status(inspect) not in (None, "healthy"):
@@ -340,7 +365,7 @@ class ContainerManager(object):
         result = self._result_skeleton(plan)
         action = plan["action"]
         run = plan["run"]
-        result["changed"] = action != "none" or run in ("start", "stop") or bool(plan.get("leftover"))
+        result["changed"] = action != "none" or run in ("start", "stop", "restart") or bool(plan.get("leftover"))
         if plan.get("leftover"):
             result["removed_leftover"] = plan["leftover"]["Name"].lstrip("/")
             if not self.check_mode:
@@ -392,7 +417,10 @@ class ContainerManager(object):
         elif run == "stop":
             call(self.client, "stopping container %s" % desired["name"], self.api.stop, cid,
                  timeout=desired["stop_timeout"] if desired["stop_timeout"] is not None else 10)
-        if run in ("start", "stop"):
+        elif run == "restart":
+            call(self.client, "restarting container %s" % desired["name"], self.api.restart, cid,
+                 timeout=self._stop_timeout(plan))
+        if run in ("start", "stop", "restart"):
             done.append(run)
         final = self.inspect(cid)
         if plan["state"] == "healthy" and run in ("start", "started", "wait"):
@@ -555,7 +583,7 @@ class ContainerManager(object):
         image = plan["image"]
         if inspect is None:
             before = {}
-        elif desired is None:
+        elif desired is None or plan.get("by_name"):
             before = {"name": plan["name"], "image": (inspect.get("Config") or {}).get("Image"),
                       "running": is_running(inspect)}
         else:
@@ -564,6 +592,8 @@ class ContainerManager(object):
             before["running"] = is_running(inspect)
         if desired is None:
             after = {}
+        elif plan.get("by_name"):
+            after = dict(before, running=plan["run"] == "start" or (before["running"] and plan["run"] != "stop"))
         else:
             after = cs.spec_view(desired, image)
             after["name"] = plan["name"]
@@ -575,6 +605,8 @@ class ContainerManager(object):
             elif plan["action"] in ("create",):
                 running = False
             after["running"] = running
+            if plan["run"] == "restart":
+                after["restarted"] = True
         return {"before": before, "after": after}
 
     # ------------------------------------------------------------------ one-shot
@@ -605,4 +637,5 @@ CONTAINER_RUN_ARGS = dict(
     pull=dict(type="str", choices=list(PULL_MODES), default="missing"),
     wait_timeout=dict(type="int", default=120),
     keep_volumes=dict(type="bool", default=False),
+    restart=dict(type="bool", default=False),
 )
