@@ -69,7 +69,18 @@ def matrix(docker_client, test_images, tmp_path_factory):
     client.api.create_volume(base.VOLUME)
     bind_dir = str(tmp_path_factory.mktemp("optb-bind"))
     os.chmod(bind_dir, 0o755)
-    ctx = {"bind_dir": bind_dir, "box_id": test_images[base.BOX]["Id"], "client": client}
+    env_dir = tmp_path_factory.mktemp("optb-env")
+    env_files = []
+    for index, text in enumerate(("# comment\nFROMFILE=1\n\nKEEP=x\n", "FROMFILE=2\nKEEP=x\n")):
+        env_files.append(str(env_dir / ("app%d.env" % index)))
+        with open(env_files[-1], "w") as handle:
+            handle.write(text)
+    # a running container other cases point at (network_mode container:NAME, volumes_from)
+    target = base.MATRIX + "target"
+    created = client.api.create_container(base.BOX, name=target, stop_signal="SIGKILL")
+    client.api.start(created["Id"])
+    ctx = {"bind_dir": bind_dir, "box_id": test_images[base.BOX]["Id"], "client": client, "env_files": env_files,
+           "target": target, "target_id": created["Id"]}
     yield ctx
     remove_matrix(client)
 

@@ -166,9 +166,23 @@ class ContainerManager(object):
         Named volumes and bind mounts are never removed here (the engine's ``rm -v`` leaves them).
         """
         what = "removing container %s" % cid[:12]
-        if stop_timeout is not None:
-            call(self.client, what, self.api.stop, cid, timeout=stop_timeout, if_missing=None)
-        call(self.client, what, self.api.remove_container, cid, force=True, v=not keep_volumes, if_missing=None)
+        try:
+            if stop_timeout is not None:
+                call(self.client, what, self.api.stop, cid, timeout=stop_timeout, if_missing=None)
+            call(self.client, what, self.api.remove_container, cid, force=True, v=not keep_volumes, if_missing=None)
+        except BackendError as exc:
+            if "already in progress" not in exc.msg:
+                raise
+            # an auto_remove container: the engine removes it itself once stopped; wait until it is gone,
+            # so that its name is free for the replacement
+            self._wait_gone(cid)
+
+    def _wait_gone(self, cid, timeout=60):
+        deadline = time.time() + timeout
+        while self.inspect(cid) is not None:
+            if time.time() >= deadline:
+                raise BackendError("container %s was still being removed by the engine after %ss" % (cid[:12], timeout))
+            time.sleep(POLL_INTERVAL)
 
     def _update(self, cid, body):
         call(self.client, "updating container %s" % cid[:12], update_container, self.client, cid, body)
