@@ -148,8 +148,8 @@ def check_walk(c, problems, created, sames, predicted, real, rerun, final):
         problems.add(cid, "the change differs from its check-mode prediction",
                      {"real": [real["differences"], real["diff"]], "predicted": [predicted["differences"], predicted["diff"]]})
     if (real["id"] == first_id) != c["in_place"]:
-        problems.add(cid, "in place expected %s, the container ID %s" % (c["in_place"], "stayed" if real["id"] == first_id
-                                                                        else "changed"))
+        kept = "stayed" if real["id"] == first_id else "changed"
+        problems.add(cid, "in place expected %s, the container ID %s" % (c["in_place"], kept))
     if final is None or c["engine"](final) != c["expect"][1]:
         problems.add(cid, "engine after change: %r, expected %r" % (final and c["engine"](final), c["expect"][1]))
     if c["rerun_changed"]:
@@ -175,8 +175,8 @@ HOSTS = ["matrix%d" % i for i in range(4)]
 def write_inventory(directory):
     path = os.path.join(str(directory), "matrix.ini")
     with open(path, "w") as handle:
-        handle.write("[matrix]\n" + "".join("%s ansible_connection=local ansible_python_interpreter=%s\n"
-                                           % (h, sys.executable) for h in HOSTS))
+        line = "%s ansible_connection=local ansible_python_interpreter=%s\n"
+        handle.write("[matrix]\n" + "".join(line % (h, sys.executable) for h in HOSTS))
     return path
 
 
@@ -220,8 +220,8 @@ def test_option_matrix_container(ansible, matrix, tmp_path):
     shown = json.dumps([dict((k, v) for k, v in r.items() if k != "item")
                         for walk in by_name.values() for phase in walk for r in phase])
     assert "optb-secret-one" not in shown and "optb-secret-two" not in shown
-    assert not problems, "%d of %d cases failed:\n%s" % (len(set(p.split(":")[0] for p in problems)), len(cases),
-                                                           "\n".join(problems))
+    failed = len(set(p.split(":")[0] for p in problems))
+    assert not problems, "%d of %d cases failed:\n%s" % (failed, len(cases), "\n".join(problems))
 
 
 def test_option_matrix_stack_members(ansible, matrix):
@@ -274,5 +274,5 @@ def test_option_matrix_stack_members(ansible, matrix):
         final = client.api.inspect_container(names[c["id"]])
         check_walk(c, problems, created, sames, member(outcome[2], c), member(outcome[3], c), member(outcome[4], c),
                    final)
-    assert not problems, "%d of %d stack cases failed:\n%s" % (len(set(p.split(":")[0] for p in problems)), len(cases),
-                                                                 "\n".join(problems))
+    failed = len(set(p.split(":")[0] for p in problems))
+    assert not problems, "%d of %d stack cases failed:\n%s" % (failed, len(cases), "\n".join(problems))

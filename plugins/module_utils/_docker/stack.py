@@ -27,8 +27,8 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container 
     CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver, leftovers)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
 
-MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {"state", "recreate", "pull", "wait_timeout", "keep_volumes", "restart",
-                                         "depends_on"}
+MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {
+    "state", "recreate", "pull", "wait_timeout", "keep_volumes", "restart", "depends_on"}
 # Suboptions of container_stack's ``containers``. Types, choices and defaults
 # are checked by normalize_members (so a message names containers[INDEX].OPTION
 # and member defaults come from the stack's options); the spec exists so that

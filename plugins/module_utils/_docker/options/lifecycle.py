@@ -288,7 +288,6 @@ def _normalize_stop_timeout(value, spec):
     return int(validators.check_int(value, "stop_timeout", minimum=0))
 
 
-
 # --------------------------------------------------------------------------- signals, terminal (family B)
 
 _SIGNALS = dict((sig.name, int(sig)) for sig in signal.Signals if sig.name.startswith("SIG") and "_" not in sig.name)
@@ -323,6 +322,7 @@ def _config_bool(name, key):
     return Option(name, dict(type="bool"), normalize=lambda v, s: bool(v), expected=lambda d, img: d[name],
                   actual=lambda i: bool(cfg(i).get(key)),
                   apply=lambda v, b, d=None: b.__setitem__(key, True) if v else None)
+
 
 ROWS = [
     Option("entrypoint", dict(type="raw"), normalize=lambda v, s: as_argv(v, "entrypoint"),
