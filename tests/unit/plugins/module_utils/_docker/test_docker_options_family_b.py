@@ -105,7 +105,7 @@ def test_exposed_ports_fold_in_image_and_published_ports():
     image = copy.deepcopy(IMAGE)
     image["Config"]["ExposedPorts"] = {"8080/tcp": {}}
     assert cs.compare(desired(**spec), image, inspect) == []
-    changed = [d for d in cs.compare(desired(exposed_ports=["9001"], ports=["8081:81"]), image, inspect)]
+    changed = cs.compare(desired(exposed_ports=["9001"], ports=["8081:81"]), image, inspect)
     assert [(d.option, d.update) for d in changed] == [("exposed_ports", cs.RECREATE)]
     assert changed[0].after == ["9001/tcp"]
     with pytest.raises(ValidationError) as err:
