@@ -23,12 +23,12 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "guest: needs a booted guest (about a minute to boot under TCG)")
 
 
-GROUPS = ("lab_guest", "own_guests", "host")
+GROUPS = ("lab_guest", "own_guests", "host", "matrix")
 
 
 def pytest_addoption(parser):
     parser.addoption("--group", choices=GROUPS, default=None,
-                     help="run only the test modules of this group (scripts/test runs the three side by side)")
+                     help="run only the test modules of this group (scripts/test runs them in two chains side by side)")
 
 
 def module_group(item, on_guest):
@@ -37,7 +37,9 @@ def module_group(item, on_guest):
     - `lab_guest`: modules with a test on the session's shared guest; only that session boots it;
     - `own_guests`: modules that boot guests of their own (TEST_GROUP = "own_guests" in the module);
     - `host`: the host-level engine and define-only libvirt; one session, since those tests reuse names and
-      clean the engine between tests.
+      clean the engine between tests;
+    - `matrix`: the option and bad-input matrices that need no guest and touch only objects of their own
+      prefixes (TEST_GROUP = "matrix"): many module runs each, so they run beside the host session.
     Under TCG a guest task is bound by the guest's one vCPU, so the groups overlap well on 2 cores.
     """
     if item.module.__name__ in on_guest:

@@ -11,7 +11,7 @@ More case lists are picked up from ``container_option_cases_*.py`` beside this f
 
 BOX = "hybridops-test/box:1"
 WEB = "hybridops-test/web:1"
-MATRIX = "optb-m-"
+MATRIX = "hybridops-om-"
 NET = MATRIX + "net"
 NET6 = MATRIX + "net6"
 VOLUME = MATRIX + "vol"
@@ -94,8 +94,8 @@ def cases(ctx):
              same=[{"env": {"A": "1", "B": "2"}}, {"env": {"A": 1, "B": "2", "LANG": "C.UTF-8"}}], stack=True),
         # a secret's diff shows the mask on both sides: the difference is listed, the value never shown; the
         # inspect data the module returns (read after the create) is masked, the engine's (after the change) is not
-        case("secret_env", {"secret_env": {"TOKEN": "optb-secret-one"}}, {"secret_env": {"TOKEN": "optb-secret-two"}},
-             env_keys("TOKEN"), ({"TOKEN": "********"}, {"TOKEN": "optb-secret-two"}), False,
+        case("secret_env", {"secret_env": {"TOKEN": "om-secret-one"}}, {"secret_env": {"TOKEN": "om-secret-two"}},
+             env_keys("TOKEN"), ({"TOKEN": "********"}, {"TOKEN": "om-secret-two"}), False,
              differences=["env"], diff_keys=[]),
         case("labels", {"labels": {"a": "1"}}, {"labels": {"a": "2"}}, path("Config.Labels.a"), ("1", "2"), False,
              same=[{"labels": {"a": 1}}, {"labels": {"a": "1", "org.hybridops.test": "image-label"}}], stack=True),
@@ -125,8 +125,8 @@ def cases(ctx):
              False),
         case("working_dir", {"working_dir": "/tmp"}, {"working_dir": "/data"}, path("Config.WorkingDir"),
              ("/tmp", "/data"), False, same=[{"working_dir": "/tmp/"}, {"working_dir": "//tmp/."}]),
-        case("hostname", {"hostname": "optb-h1"}, {"hostname": "optb-h2"}, path("Config.Hostname"),
-             ("optb-h1", "optb-h2"), False),
+        case("hostname", {"hostname": "om-h1"}, {"hostname": "om-h2"}, path("Config.Hostname"),
+             ("om-h1", "om-h2"), False),
         case("memory", {"memory": "512m"}, {"memory": "256m"}, path("HostConfig.Memory"),
              (512 * 2 ** 20, 256 * 2 ** 20), True,
              same=[{"memory": "512MiB"}, {"memory": 536870912}, {"memory": "512MB"}], stack=True),

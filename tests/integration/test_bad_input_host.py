@@ -14,6 +14,8 @@ import pytest
 import bad_input
 from bad_input import ANSIBLE_CHOICES, ANSIBLE_TYPE
 
+TEST_GROUP = "matrix"  # beside the host session: its objects carry prefixes of its own (conftest.py)
+
 ROOT = "/tmp/hybridops-it-mat-host"
 DEST = ROOT + "/reports"
 HV = {"uri": "test:///default", "hostname": "hv1", "cpus": 4, "memory_mib": 8192}

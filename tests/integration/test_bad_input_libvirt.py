@@ -19,6 +19,8 @@ import pytest
 import bad_input
 from bad_input import ANSIBLE_CHOICES, ANSIBLE_REQUIRED, ANSIBLE_TYPE
 
+TEST_GROUP = "matrix"  # beside the host session: its objects carry prefixes of its own (conftest.py)
+
 libvirt = pytest.importorskip("libvirt")
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # lookups of absent objects are expected
 

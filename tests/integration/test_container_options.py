@@ -27,9 +27,11 @@ from test_container_support import docker_client, dump, test_images  # noqa: F40
 
 import container_option_cases as base
 
+TEST_GROUP = "matrix"  # beside the host session: its objects carry prefixes of its own (conftest.py)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-STACK = "optb-mstack"
-STACK_PREFIX = "optb-s-"
+STACK = "hybridops-om-stack"
+STACK_PREFIX = "hybridops-os-"
 MODULE_PORT = 39080
 STACK_PORT = 39180
 
@@ -67,9 +69,9 @@ def matrix(docker_client, test_images, tmp_path_factory):
     client.api.create_network(base.NET6, driver="bridge", enable_ipv6=True, ipam=docker.types.IPAMConfig(
         pool_configs=[docker.types.IPAMPool(subnet="fd00:231:6::/64")]))
     client.api.create_volume(base.VOLUME)
-    bind_dir = str(tmp_path_factory.mktemp("optb-bind"))
+    bind_dir = str(tmp_path_factory.mktemp("hybridops-om-bind"))
     os.chmod(bind_dir, 0o755)
-    env_dir = tmp_path_factory.mktemp("optb-env")
+    env_dir = tmp_path_factory.mktemp("hybridops-om-env")
     env_files = []
     for index, text in enumerate(("# comment\nFROMFILE=1\n\nKEEP=x\n", "FROMFILE=2\nKEEP=x\n")):
         env_files.append(str(env_dir / ("app%d.env" % index)))
@@ -219,7 +221,7 @@ def test_option_matrix_container(ansible, matrix, tmp_path):
     # the loop items carry the secret (the test's input); the module results never do
     shown = json.dumps([dict((k, v) for k, v in r.items() if k != "item")
                         for walk in by_name.values() for phase in walk for r in phase])
-    assert "optb-secret-one" not in shown and "optb-secret-two" not in shown
+    assert "om-secret-one" not in shown and "om-secret-two" not in shown
     failed = len(set(p.split(":")[0] for p in problems))
     assert not problems, "%d of %d cases failed:\n%s" % (failed, len(cases), "\n".join(problems))
 
