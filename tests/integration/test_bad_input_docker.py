@@ -84,7 +84,7 @@ CASES = {
         ("memory", container(memory="lots"), "memory"),
         ("cpus", container(cpus=0), "cpus"),
         ("healthcheck-interval", container(healthcheck={"test": "true", "interval": "soon"}), "healthcheck.interval"),
-        ("relative-bind", container(mounts=[{"type": "bind", "source": "rel", "target": "/x"}]), "mounts"),
+        ("relative-bind", container(mounts=[{"type": "bind", "source": "rel", "target": "/x"}]), "mounts[0]"),
     ],
     "container_stack": [
         ("same-name-with-slash", stack([member(name=P + "x"), member(name="/" + P + "x")]), "containers[1].name"),
