@@ -5,26 +5,16 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import resources, security, table
 
-from docker_fake_engine import FakeAPI, make_image
+from docker_fake_engine import make_image
+from option_rows import Rows
 
-IMAGE = make_image("hybridops-test/a:1", cmd=["sleep", "1000"])
-BASE = {"image": "hybridops-test/a:1"}
+ROWS = Rows("hybridops-test/a:1")
+IMAGE = ROWS.image
+BASE = ROWS.base
 MIB = 1024 * 1024
-
-
-def desired(**spec):
-    return cs.normalize_spec(dict(BASE, name="c1", **spec))
-
-
-def container(**spec):
-    api = FakeAPI()
-    api.add_image(IMAGE)
-    cid = api.create_container_from_config(cs.create_body(desired(**spec)), "c1")["Id"]
-    return api.inspect_container(cid)
-
-
-def diffs(inspect, **spec):
-    return dict((d.option, d) for d in cs.compare(desired(**spec), IMAGE, inspect))
+desired = ROWS.desired
+container = ROWS.container
+diffs = ROWS.diffs
 
 
 def hc_of(**spec):

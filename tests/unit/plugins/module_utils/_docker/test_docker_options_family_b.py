@@ -7,29 +7,16 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import lifecycle, storage
 
-from docker_fake_engine import FakeAPI, make_image
+from option_rows import Rows
 
-IMAGE = make_image("hybridops-test/b:1", cmd=["sleep", "1000"])
-BASE = {"image": "hybridops-test/b:1"}
+ROWS = Rows("hybridops-test/b:1")
+IMAGE = ROWS.image
+BASE = ROWS.base
+desired = ROWS.desired
+container = ROWS.container
+diffs = ROWS.diffs
 
-
-def desired(**spec):
-    return cs.normalize_spec(dict(BASE, name="c1", **spec))
-
-
-def container(**spec):
-    api = FakeAPI()
-    api.add_image(IMAGE)
-    cid = api.create_container_from_config(cs.create_body(desired(**spec)), "c1")["Id"]
-    return api.inspect_container(cid)
-
-
-def diffs(inspect, **spec):
-    return dict((d.option, d) for d in cs.compare(desired(**spec), IMAGE, inspect))
-
-
-def body(**spec):
-    return cs.create_body(desired(**spec))
+body = ROWS.body
 
 
 # option, value, where in the create body, value there
