@@ -79,6 +79,7 @@ def test_no_secret_in_vvv_output_or_host_log_and_reports_are_private(tmp_path):
     escaped, marks = escaped_secret_tasks()
     tasks = tasks + escaped
     secrets = dict(secrets, **marks)
+    (tmp_path / "reports").mkdir()  # fleet_report makes its dest only inside an existing directory
     fleet_dir = str(tmp_path / "reports" / "fleet")
     migration_dir = str(tmp_path / "reports" / "migration")
     play_tasks = [{"name": "secret %d" % i, module: args, "ignore_errors": True} for i, (module, args) in enumerate(tasks)]
