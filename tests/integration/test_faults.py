@@ -307,6 +307,9 @@ def test_libvirtd_restarted_during_a_provision(ansible, libvirtd):
     libvirtd.stop(signal.SIGKILL)
     failed = joined(thread, box)["localhost"][0]
     libvirtd.release()  # the held qemu-img now writes its file, as one outliving its daemon would
+    # ... and has written it before the daemon comes back (its pool scan then finds the file)
+    held_file = os.path.join(libvirtd.root, "pool", vms[0] + "-data.qcow2")
+    wait_until("the held qemu-img create to finish", lambda: os.path.exists(held_file), timeout=60)
     libvirtd.start()
     assert failed.get("failed") is True, dump(failed)
     first = failed["results"][0]
