@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 
 import lab
 
@@ -27,31 +28,14 @@ NOBODY = "nobody"
 
 
 def wait_until(what, probe, timeout=60, interval=0.1):
-    """lab.wait_for with a finer default poll: these waits are for local daemons and files, not guests."""
-    return lab.wait_for(what, probe, timeout, interval=interval)
-
-
-class _PrivateDaemon(object):
-    """What both private daemons share: started in a session of its own with its log under ``root``, stopped
-    by the PID it was started with."""
-
-    proc = None
-
-    def _spawn(self, cmd, log_name, **popen):
-        log = open(os.path.join(self.root, log_name), "ab")  # pylint: disable=consider-using-with
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
-                                     stdin=subprocess.DEVNULL, start_new_session=True, **popen)
-        log.close()
-
-    def stop(self, sig=signal.SIGTERM):
-        """Stop the daemon by its PID (SIGKILL: as abruptly as a host that is switched off; a killed dockerd's
-        containerd and shims outlive it, and its next start adopts or reaps them)."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, sig)
-            self.proc.wait(timeout=60)
-        self.proc = None
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
 
 
 def pid_gone(pid):
@@ -62,7 +46,7 @@ def pid_gone(pid):
     return False
 
 
-class PrivateDockerd(_PrivateDaemon):
+class PrivateDockerd(object):
     """A dockerd of the test's own, in a network namespace of its own."""
 
     def __init__(self, root):
@@ -94,8 +78,23 @@ class PrivateDockerd(_PrivateDaemon):
                "--exec-root", os.path.join(self.root, "exec"),
                "--pidfile", os.path.join(self.root, "dockerd.pid"),
                "--bridge=none", "--iptables=false", "--ip6tables=false", "--shutdown-timeout=2"]
-        self._spawn(cmd, "dockerd.log")
+        log = open(os.path.join(self.root, "dockerd.log"), "ab")  # pylint: disable=consider-using-with
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
         wait_until("the private dockerd on " + self.sock, self.ping, timeout=60)
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stop the daemon by its PID (SIGKILL: as abruptly as a host that is switched off)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            self.proc.wait(timeout=60)
+        self.proc = None
+        if sig == signal.SIGKILL:
+            # its containerd and shims outlive a killed dockerd; the next start adopts or reaps them
+            pass
 
     def close(self):
         """Stop the daemon and remove its network namespace."""
@@ -127,7 +126,7 @@ exec /usr/bin/qemu-img "$@"
 """
 
 
-class PrivateLibvirtd(_PrivateDaemon):
+class PrivateLibvirtd(object):
     """A session-mode libvirtd as user nobody, with every directory under ``root``."""
 
     def __init__(self, root):
@@ -162,8 +161,19 @@ class PrivateLibvirtd(_PrivateDaemon):
                "XDG_CACHE_HOME": os.path.join(self.root, "cache"), "XDG_DATA_HOME": os.path.join(self.root, "data")}
         cmd = ["setpriv", "--reuid", str(self.user.pw_uid), "--regid", str(self.user.pw_gid), "--clear-groups",
                "libvirtd", "--pid-file", os.path.join(self.root, "libvirtd.pid")]
-        self._spawn(cmd, "libvirtd.log", env=env, cwd=self.root)
+        log = open(os.path.join(self.root, "libvirtd.log"), "ab")  # pylint: disable=consider-using-with
+        self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
+                                     stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.root)
+        log.close()
         wait_until("the private libvirtd on " + self.sock, self.ping, timeout=60, interval=0.3)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            self.proc.wait(timeout=60)
+        self.proc = None
 
     def hold_create(self, number):
         """Hold the NUMBER-th `qemu-img create` from now on until :meth:`release`."""
