@@ -14,6 +14,7 @@ break them. They start their own:
 
 Each is stopped by the PID it was started with.
 """
+import ctypes
 import os
 import pwd
 import shutil
@@ -36,6 +37,39 @@ def wait_until(what, probe, timeout=60, interval=0.1):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
         time.sleep(interval)
+
+
+def set_child_subreaper(on):
+    """prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented to this process, not to init."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, 1 if on else 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def session_members(sid):
+    """PIDs of the processes in session sid (field 6 of /proc/PID/stat)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "(comm)", which may hold spaces
+        if int(fields[3]) == sid:
+            found.append(int(name))
+    return found
+
+
+def reaped(pid):
+    """Gone, after reaping it when it is a zombie child of this process (a subreaper's orphans are)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    return pid_gone(pid)
 
 
 def pid_gone(pid):
@@ -82,19 +116,84 @@ class PrivateDockerd(object):
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
-        wait_until("the private dockerd on " + self.sock, self.ping, timeout=60)
+        self.wait_ready()
+
+    def log_tail(self, lines=40):
+        with open(os.path.join(self.root, "dockerd.log"), errors="replace") as handle:
+            return "".join(handle.readlines()[-lines:])
+
+    def wait_ready(self, timeout=180):
+        """Until the socket answers; fails at once, with the daemon's log, when dockerd exited (after a
+        SIGKILL it first has to reap or adopt its old containerd and shut the old containers down)."""
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError("the private dockerd exited with %s:\n%s" % (self.proc.returncode, self.log_tail()))
+            return self.ping()
+        try:
+            wait_until("the private dockerd on " + self.sock, ready, timeout=timeout)
+        except AssertionError as exc:
+            if self.proc.poll() is None:
+                raise AssertionError("%s; its log:\n%s" % (exc, self.log_tail())) from None
+            raise
 
     def stop(self, sig=signal.SIGTERM):
-        """Stop the daemon by its PID (SIGKILL: as abruptly as a host that is switched off)."""
+        """Stop the daemon by its PID; SIGKILL switches the host off (see :meth:`power_off`)."""
         if self.proc is None:
+            return
+        if sig == signal.SIGKILL:
+            self.power_off()
             return
         if self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
             self.proc.wait(timeout=60)
         self.proc = None
-        if sig == signal.SIGKILL:
-            # its containerd and shims outlive a killed dockerd; the next start adopts or reaps them
-            pass
+
+    def power_off(self):
+        """As abruptly as a host that is switched off: dockerd, its containerd, the shims and the containers'
+        processes are killed (all started by this dockerd, found by their PID files), and what a reboot
+        clears (the exec root, the containers' mounts) is gone before the next start.
+
+        The test process is their subreaper meanwhile, so the killed orphans are reaped here: an init that
+        does not reap would leave containerd a zombie, which the next dockerd takes for a running containerd
+        (its PID answers) and then times out waiting for it."""
+        set_child_subreaper(True)
+        try:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=60)
+            self.proc = None
+            pids = self.exec_root_pids()
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            wait_until("the killed engine's processes %s gone" % pids, lambda: all(reaped(p) for p in pids),
+                       timeout=60)
+        finally:
+            set_child_subreaper(False)
+        exec_root = os.path.join(self.root, "exec")
+        data = os.path.join(self.root, "data")
+        for point in mounts_under(exec_root) + mounts_under(os.path.join(data, "overlay2")) + \
+                mounts_under(os.path.join(data, "containers")):
+            subprocess.run(["umount", point], check=True, capture_output=True)
+        shutil.rmtree(exec_root)
+
+    def exec_root_pids(self):
+        """containerd's and the containers' init PIDs (from the PID files under the exec root), and the
+        shims' (they run in containerd's session)."""
+        pids = set()
+        for top, _dirs, files in os.walk(os.path.join(self.root, "exec")):
+            for name in files:
+                if name.endswith(".pid"):
+                    with open(os.path.join(top, name)) as handle:
+                        text = handle.read().strip()
+                    if text.isdigit() and int(text) > 1:
+                        pids.add(int(text))
+        containerd = os.path.join(self.root, "exec", "containerd", "containerd.pid")
+        if os.path.exists(containerd):
+            with open(containerd) as handle:
+                pids.update(session_members(int(handle.read().strip())))
+        return sorted(pids)
 
     def close(self):
         """Stop the daemon and remove its network namespace."""

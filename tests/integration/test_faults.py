@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import threading
 
 import docker
@@ -185,10 +186,11 @@ def test_engine_killed_during_a_rollout_loses_nothing(ansible, engine, client, t
     assert failed["rolled_back"] is False
     print("rollout fault said:", msg)
 
+    started = time.monotonic()
     engine.start()
+    print("the killed engine answered again after %.1fs" % (time.monotonic() - started))
     client = docker.APIClient(base_url=engine.host, version="auto", timeout=30)
-    # nothing lost: the old container is there, unchanged (whether the engine restarts it after a crash is
-    # the engine's restart logic; dockerd 20.10 leaves it exited with 137)
+    # nothing lost: the old container is there, unchanged (the engine's boot restarts it: unless-stopped)
     old = client.inspect_container(PREFIX + "roll")
     assert old["Id"] == old_id and old["Config"]["Image"] == WEB1
     assert names(client) == [PREFIX + "roll", PREFIX + "roll-hybridops-next"]
