@@ -503,87 +503,10 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.module imp
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import VmManager
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import LOCK_ARGS, URI_ARG, lock_key, run_with_client
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_spec import VM_OPTIONS
 
 
-DISK_SPEC = dict(
-    name=dict(type="str"),
-    base=dict(type="str"),
-    base_pool=dict(type="str"),
-    size=dict(type="raw"),
-    volume=dict(type="str"),
-    path=dict(type="str"),
-    pool=dict(type="str"),
-    format=dict(type="str", choices=["qcow2", "raw"]),
-    bus=dict(type="str", choices=["virtio", "scsi", "sata", "ide", "usb"]),
-    target=dict(type="str"),
-    device=dict(type="str", choices=["disk", "cdrom"], default="disk"),
-    readonly=dict(type="bool"),
-)
-
-NIC_SPEC = dict(
-    network=dict(type="str"),
-    bridge=dict(type="str"),
-    model=dict(type="str", default="virtio"),
-    mac=dict(type="str"),
-)
-
-CLOUD_INIT_SPEC = dict(
-    user_data=dict(type="raw", no_log=True),
-    meta_data=dict(type="raw"),
-    network_config=dict(type="raw"),
-    ssh_authorized_keys=dict(type="list", elements="str", no_log=False),
-    hostname=dict(type="str"),
-    pool=dict(type="str"),
-)
-
-WAIT_SPEC = dict(
-    ip=dict(type="bool", default=False),
-    ip_sources=dict(type="list", elements="str", default=["lease", "agent", "arp"]),
-    family=dict(type="str", choices=["ipv4", "ipv6", "any"], default="ipv4"),
-    ssh=dict(type="bool", default=False),
-    ssh_port=dict(type="int", default=22),
-    agent=dict(type="bool", default=False),
-    cloud_init=dict(type="bool", default=False),
-    timeout=dict(type="int", default=300),
-    interval=dict(type="int", default=3),
-)
-
-ARGUMENT_SPEC = dict(
-    uri=URI_ARG,
-    name=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "running", "stopped", "paused", "absent"], default="present"),
-    domain_type=dict(type="str", choices=["qemu", "kvm"]),
-    memory=dict(type="raw"),
-    max_memory=dict(type="raw"),
-    vcpus=dict(type="int"),
-    max_vcpus=dict(type="int"),
-    cpu_mode=dict(type="str", choices=["host-passthrough", "host-model", "maximum", "custom"]),
-    machine=dict(type="str"),
-    arch=dict(type="str"),
-    firmware=dict(type="str", choices=["bios", "efi"]),
-    kernel=dict(type="str"),
-    initrd=dict(type="str"),
-    cmdline=dict(type="str"),
-    tb_cache=dict(type="raw"),
-    graphics=dict(type="str", choices=["none", "vnc", "spice"]),
-    console=dict(type="bool"),
-    console_log=dict(type="str"),
-    description=dict(type="str"),
-    tags=dict(type="list", elements="str"),
-    autostart=dict(type="bool"),
-    pool=dict(type="str", default="default"),
-    disks=dict(type="list", elements="dict", options=DISK_SPEC),
-    networks=dict(type="list", elements="dict", options=NIC_SPEC),
-    cloud_init=dict(type="dict", options=CLOUD_INIT_SPEC),
-    xml=dict(type="str", no_log=True),
-    live=dict(type="bool", default=True),
-    restart=dict(type="str", choices=["never", "allowed"], default="never"),
-    shutdown_timeout=dict(type="int", default=120),
-    force=dict(type="bool", default=False),
-    remove_storage=dict(type="bool", default=False),
-    wait=dict(type="dict", options=WAIT_SPEC),
-    **LOCK_ARGS
-)
+ARGUMENT_SPEC = dict(uri=URI_ARG, **VM_OPTIONS, **LOCK_ARGS)
 
 
 def main():

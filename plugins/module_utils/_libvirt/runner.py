@@ -51,14 +51,25 @@ def run_with_client(module, func, uri=None, option="uri", locks=(), mutates=True
     ``lock_key``) held while ``func`` runs; ``mutates``: the module changes things, so signals are
     deferred (see _common/guard.py).
     """
+    uri = uri or module.params["uri"]
+    run_with_clients(module, lambda clients: func(clients[uri]), [uri], option=option, locks=locks, mutates=mutates)
+
+
+def run_with_clients(module, func, uris, option="uri", locks=(), mutates=True):
+    """As :func:`run_with_client` with one connection per URI: ``func({uri: client})``."""
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib("libvirt-python"), exception=LIBVIRT_IMPORT_ERROR)
-    uri = uri or module.params["uri"]
     holder = "%s %s" % (getattr(module, "_name", None) or "a module", module.params.get("name") or "")
+    clients = {}
     try:
         with guard.guarded(locks, module.params.get("lock_timeout"), holder.strip()) if mutates else nullcontext():
-            with open_client(uri, option) as client:
-                result = func(client)
+            try:
+                for uri in uris:
+                    clients[uri] = open_client(uri, option)
+                result = func(clients)
+            finally:
+                for client in clients.values():
+                    client.close()
     except FleetError as exc:
         fail_from_error(module, exc)
         return
@@ -71,4 +82,6 @@ def run_with_client(module, func, uri=None, option="uri", locks=(), mutates=True
         return
     for warning in result.pop("warnings", None) or []:
         module.warn(warning)
+    if result.get("failed"):
+        module.fail_json(**result)
     module.exit_json(**result)

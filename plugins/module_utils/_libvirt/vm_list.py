@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright: hybridops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Converge a list of VMs in one module run (libvirt_vms).
+
+Each VM is converged by the same :class:`VmManager` as libvirt_vm, on a thread pool, with one libvirt
+connection per hypervisor URI shared by its VMs' threads (libvirt connections are thread-safe). Two passes:
+every VM is first planned in check mode (all validation, pool, volume and network lookups), and only when
+every plan succeeded are the changes made; so bad input in any item changes nothing anywhere.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import VmManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_spec import VM_OPTIONS
+
+# an item may name its own hypervisor; without one it is the module's uri
+ITEM_SPEC = dict(VM_OPTIONS, uri=dict(type="str"))
+DEFAULT_WORKERS = 4
+
+Item = Dict[str, Any]
+
+
+def item_label(item: Any, index: int) -> str:
+    """``vms[NAME]`` once the name is a usable string, ``vms[INDEX]`` before."""
+    if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"]:
+        return "vms[%s]" % item["name"]
+    return "vms[%d]" % index
+
+
+def validate_items(items: List[Any], default_uri: str) -> Tuple[List[Item], set]:
+    """Each item checked against libvirt_vm's argument spec (types, choices, defaults, nested options).
+
+    Returns the normalised items (``uri`` filled in) and the no_log values found in them. Raises
+    ValidationError naming ``vms[NAME]`` (and the option) for the first bad item, and for a VM listed twice
+    on one hypervisor.
+    """
+    validator = ArgumentSpecValidator(ITEM_SPEC)
+    result = []
+    secrets = set()
+    seen = {}
+    for index, item in enumerate(items):
+        label = item_label(item, index)
+        if not isinstance(item, dict):
+            raise ValidationError(label, "must be a dictionary of libvirt_vm options, got %r" % (item,))
+        checked = validator.validate(item)
+        secrets.update(checked._no_log_values)  # pylint: disable=protected-access
+        if checked.error_messages:
+            raise ValidationError(label, "; ".join(checked.error_messages),
+                                  accepted="the options of hybridops.fleet.libvirt_vm (ansible-doc hybridops.fleet.libvirt_vm)")
+        params = checked.validated_parameters
+        params["uri"] = params.get("uri") or default_uri
+        validators.check_libvirt_uri(params["uri"], label + ".uri")
+        key = (params["uri"], params["name"])
+        if key in seen:
+            raise ValidationError(label + ".name", "%s is listed twice for %s (items %d and %d); list each VM once"
+                                  % (params["name"], params["uri"], seen[key], index))
+        seen[key] = index
+        result.append(params)
+    return result, secrets
+
+
+def prefixed(label: str, exc: FleetError) -> str:
+    """A manager's message with the item named first (its ValidationErrors name the option alone)."""
+    if isinstance(exc, ValidationError) and getattr(exc, "option", None):
+        return "%s.%s" % (label, exc.msg)
+    return "%s: %s" % (label, exc.msg)
+
+
+def summary(results: List[Item]) -> Dict[str, Any]:
+    """The module result from the per-VM results (in the items' order)."""
+    failed = [r for r in results if r.get("failed")]
+    out = {
+        "changed": any(r.get("changed") for r in results),
+        "results": results,
+        "changed_vms": [r["name"] for r in results if r.get("changed")],
+        "failed_vms": [r["name"] for r in failed],
+        "diff": {"before": dict((r["key"], (r.get("diff") or {}).get("before")) for r in results),
+                 "after": dict((r["key"], (r.get("diff") or {}).get("after")) for r in results)},
+    }
+    if failed:
+        out["failed"] = True
+        out["msg"] = "%d of %d VMs failed: %s" % (len(failed), len(results), "; ".join(r["msg"] for r in failed))
+    return out
+
+
+class VmListManager(object):
+    """Plan, then apply, every VM of the list; ``run()`` returns the module result dict."""
+
+    def __init__(self, clients: Dict[str, Any], items: List[Item], check_mode: bool = False, diff_mode: bool = False,
+                 run_command: Optional[Callable] = None, max_workers: int = DEFAULT_WORKERS):
+        self.clients = clients
+        self.items = items
+        self.check_mode = check_mode
+        self.diff_mode = diff_mode
+        self.run_command = run_command
+        self.max_workers = max(1, min(max_workers, len(items) or 1))
+        # the result key of each VM: its name, or URI/NAME where two hypervisors hold the same name
+        names = [i["name"] for i in items]
+        self.keys = [i["name"] if names.count(i["name"]) == 1 else "%s/%s" % (i["uri"], i["name"]) for i in items]
+
+    def _one(self, index: int, check_mode: bool) -> Item:
+        item = self.items[index]
+        label = "vms[%s]" % self.keys[index]
+        base = {"name": item["name"], "uri": item["uri"], "key": self.keys[index]}
+        if guard.requested():
+            return dict(base, changed=False, failed=True, skipped=True,
+                        msg="%s: not started, the run was interrupted by %s" % (label, guard.signal_name()))
+        manager = VmManager(self.clients[item["uri"]], item, check_mode=check_mode, diff_mode=self.diff_mode,
+                            run_command=self.run_command)
+        try:
+            result = manager.run()
+        except FleetError as exc:
+            details = dict(exc.details)
+            details.pop("msg", None)
+            return dict(details, changed=bool(details.get("changed")), failed=True, msg=prefixed(label, exc), **base)
+        result.update(base)
+        return result
+
+    def _pass(self, check_mode: bool) -> List[Item]:
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            return list(pool.map(lambda i: self._one(i, check_mode), range(len(self.items))))
+
+    def run(self) -> Dict[str, Any]:
+        results = self._pass(check_mode=True)
+        if any(r.get("failed") for r in results):
+            # a plan failed: nothing was changed anywhere (the message says which VM and why)
+            for result in results:
+                result["changed"] = False
+        elif not self.check_mode:
+            # every VM, changed or not: an unchanged VM still waits (wait=) and reports its addresses
+            results = self._pass(check_mode=False)
+        out = summary(results)
+        for result in results:
+            result.pop("key", None)
+            if not self.diff_mode:
+                result.pop("diff", None)
+        if not self.diff_mode:
+            out.pop("diff")
+        return out
