@@ -47,7 +47,7 @@ def concurrent_tasks(image, uri, count):
                  "vm_provision_uri": uri, "vm_provision_state": "running", "vm_provision_wait": WAIT,
                  "vm_provision_ssh_private_key_file": image["ssh_key"], "vm_provision_group": "bench_guests"}
     return [{"ansible.builtin.include_role": {"name": "hybridops.fleet.vm_provision"}, "vars": role_vars}], \
-        ["vm_provision_async"]
+        ["vm_provision_run"]
 
 
 def serial_tasks(image, uri, count):

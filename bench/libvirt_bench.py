@@ -9,9 +9,12 @@ and the qemu start-up, then ~0.1 % of a CPU and ~46 MB RSS while it runs).
 
 - ours: `hybridops.fleet.libvirt_vm` in a loop over the N names (present,
   running, running again, absent with shutdown_timeout 0).
-- ours (async): the `hybridops.fleet.vm_provision` role (libvirt_vm with
-  async/poll 0 per VM, then async_status until all are finished, then the
-  status files are cleaned up): the path the collection offers for many VMs.
+- ours (async): `hybridops.fleet.libvirt_vm` with async/poll 0 per VM, then
+  async_status until all are finished, then the status files are cleaned up
+  (Ansible's standard pattern for many VMs).
+- ours (list): one `hybridops.fleet.libvirt_vms` task with the N VMs (its thread
+  pool, 8 workers): the path the collection offers for a fleet, and what the
+  `vm_provision` role and the teardown playbook run.
 - peer: `community.libvirt.virt` in a loop: command=define with the domain XML,
   then state=running; the no-op rerun is both tasks again; undefine is
   state=destroyed then command=undefine.
@@ -35,7 +38,7 @@ from _harness import PREFIX, Runner, fmt, load, median, run_bench, versions, wri
 HALT_DIR = "/var/tmp/hybridops-bench"
 HALT_KERNEL = HALT_DIR + "/halt.bin"
 PHASES = ("define", "start", "noop", "undefine")
-SIDES = ("ours", "ours_async", "peer")
+SIDES = ("ours", "ours_list", "ours_async", "peer")
 
 PEER_XML = ("<domain type='qemu'><name>{{ item }}</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
             "<os><type arch='x86_64' machine='q35'>hvm</type><kernel>%s</kernel></os>"
@@ -74,28 +77,32 @@ def ours_tasks(uri, n, phase):
     return [{"hybridops.fleet.libvirt_vm": args, "loop": names(n), "register": "r0"}], ["r0"]
 
 
-def ours_async_tasks(uri, n, phase):
+def ours_list_tasks(uri, n, phase):
     state = {"define": "present", "start": "running", "noop": "running", "undefine": "absent"}[phase]
+    item = dict(spec(uri), state=state)
+    del item["uri"]
     if phase == "undefine":
-        return async_absent_tasks(uri, n), ["r1"]
-    defaults = dict(spec(uri))
-    del defaults["uri"]
-    role_vars = {"vm_provision_vms": [{"name": x} for x in names(n)], "vm_provision_defaults": defaults,
-                 "vm_provision_uri": uri, "vm_provision_state": state, "vm_provision_wait": {}}
-    return [{"ansible.builtin.include_role": {"name": "hybridops.fleet.vm_provision"}, "vars": role_vars}], \
-        ["vm_provision_async"]
+        item = {"state": "absent", "shutdown_timeout": 0}
+    return [{"hybridops.fleet.libvirt_vms": {"uri": uri, "max_workers": 8,
+                                             "vms": [dict(item, name=x) for x in names(n)]},
+             "register": "r0"}], ["r0"]
 
 
-def async_absent_tasks(uri, n):
-    """The role's concurrent path for state=absent (the role itself only takes present/running/stopped/paused)."""
+def ours_async_tasks(uri, n, phase):
+    """libvirt_vm with async/poll 0 per VM, then async_status until all are finished, then the status files
+    are cleaned up: Ansible's standard pattern for many VMs."""
+    state = {"define": "present", "start": "running", "noop": "running", "undefine": "absent"}[phase]
+    args = dict(spec(uri), name="{{ item }}", state=state)
+    if phase == "undefine":
+        args = {"uri": uri, "name": "{{ item }}", "state": "absent", "shutdown_timeout": 0}
     return [
-        {"hybridops.fleet.libvirt_vm": {"uri": uri, "name": "{{ item }}", "state": "absent", "shutdown_timeout": 0},
-         "loop": names(n), "async": 1800, "poll": 0, "register": "r0", "changed_when": False},
+        {"hybridops.fleet.libvirt_vm": args, "loop": names(n), "async": 1800, "poll": 0, "register": "r0",
+         "changed_when": False},
         {"ansible.builtin.async_status": {"jid": "{{ item.ansible_job_id }}"}, "loop": "{{ r0.results }}",
          "register": "r1", "until": "r1.finished", "retries": 360, "delay": 5,
          "changed_when": "r1.changed | default(false)"},
         {"ansible.builtin.async_status": {"jid": "{{ item.ansible_job_id }}", "mode": "cleanup"},
-         "loop": "{{ r0.results }}", "changed_when": False}]
+         "loop": "{{ r0.results }}", "changed_when": False}], ["r1"]
 
 
 def peer_tasks(uri, n, phase):
@@ -116,7 +123,7 @@ def peer_tasks(uri, n, phase):
              "register": "r1"}], ["r0", "r1"]
 
 
-TASKS = {"ours": ours_tasks, "ours_async": ours_async_tasks, "peer": peer_tasks}
+TASKS = {"ours": ours_tasks, "ours_list": ours_list_tasks, "ours_async": ours_async_tasks, "peer": peer_tasks}
 
 
 # --------------------------------------------------------------------- direct libvirt (setup, cleanup, cost)
@@ -251,6 +258,8 @@ def table(results, sides, phases, n):
             row[side + "_changed_items"] = last and sum(last["changed_items"].values())
         if row.get("peer_s") and row.get("ours_s"):
             row["peer_over_ours"] = row["peer_s"] / row["ours_s"]
+        if row.get("peer_s") and row.get("ours_list_s"):
+            row["peer_over_ours_list"] = row["peer_s"] / row["ours_list_s"]
         if row.get("peer_s") and row.get("ours_async_s"):
             row["peer_over_ours_async"] = row["peer_s"] / row["ours_async_s"]
         rows.append(row)
@@ -258,13 +267,15 @@ def table(results, sides, phases, n):
 
 
 def print_table(rows):
-    print("%-9s %4s %9s %11s %9s %10s %12s  %s" % ("phase", "N", "ours s", "ours-async s", "peer s", "peer/ours",
-                                                   "peer/async", "changed items ours/async/peer"))
+    print("%-9s %4s %9s %9s %11s %9s %10s %10s %12s  %s" % (
+        "phase", "N", "ours s", "list s", "ours-async s", "peer s", "peer/ours", "peer/list", "peer/async",
+        "changed items ours/list/async/peer"))
     for row in rows:
-        print("%-9s %4d %9s %11s %9s %10s %12s  %s/%s/%s" % (
-            row["phase"], row["n"], fmt(row.get("ours_s")), fmt(row.get("ours_async_s")), fmt(row.get("peer_s")),
-            fmt(row.get("peer_over_ours"), "%.2fx"), fmt(row.get("peer_over_ours_async"), "%.2fx"),
-            row.get("ours_changed_items", "-"), row.get("ours_async_changed_items", "-"),
+        print("%-9s %4d %9s %9s %11s %9s %10s %10s %12s  %s/%s/%s/%s" % (
+            row["phase"], row["n"], fmt(row.get("ours_s")), fmt(row.get("ours_list_s")), fmt(row.get("ours_async_s")),
+            fmt(row.get("peer_s")), fmt(row.get("peer_over_ours"), "%.2fx"), fmt(row.get("peer_over_ours_list"), "%.2fx"),
+            fmt(row.get("peer_over_ours_async"), "%.2fx"), row.get("ours_changed_items", "-"),
+            row.get("ours_list_changed_items", "-"), row.get("ours_async_changed_items", "-"),
             row.get("peer_changed_items", "-")))
 
 

@@ -39,6 +39,12 @@ def rows_libvirt(data):
                      "async": row.get("ours_async_s"), "async_ratio": row.get("peer_over_ours_async"),
                      "changed": changed, "floor": None,
                      "load": max(v for k, v in row.items() if k.endswith("_load") and v is not None)})
+        if row.get("ours_list_s") is not None:
+            rows.append({"bench": "libvirt_vms (one task) vs community.libvirt.virt", "n": row["n"],
+                         "phase": row["phase"], "ours": row["ours_list_s"], "peer": row.get("peer_s"),
+                         "ratio": row.get("peer_over_ours_list"), "async": None, "async_ratio": None,
+                         "changed": row.get("ours_list_changed_items", "-") if row["phase"] == "noop" else "",
+                         "floor": None, "load": row.get("ours_list_load")})
     return rows
 
 

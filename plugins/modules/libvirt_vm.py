@@ -302,9 +302,11 @@ options:
         type: int
         default: 3
 notes:
-  - To provision many VMs concurrently, run this module with C(async) and C(poll=0) in a loop and collect the results
-    with M(ansible.builtin.async_status); each VM boots and is waited for in parallel, so the batch takes about as long as the slowest VM.
+  - To converge many VMs concurrently in one task (one module start-up, one connection per hypervisor), use
+    M(hybridops.fleet.libvirt_vms) with a list of these options. This module with C(async) and C(poll=0) in a loop,
+    collected with M(ansible.builtin.async_status), also boots and waits for each VM in parallel.
 seealso:
+  - module: hybridops.fleet.libvirt_vms
   - module: hybridops.fleet.libvirt_vm_info
   - module: hybridops.fleet.libvirt_volume
   - module: hybridops.fleet.libvirt_snapshot

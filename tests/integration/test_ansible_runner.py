@@ -44,15 +44,15 @@ def test_provision_then_teardown_as_a_runner_job(conn, base_volume, tmp_path, la
     assert job.status == "successful" and job.rc == 0, [e.get("stdout") for e in events][-20:]
     plays = [e["event_data"]["play"] for e in events if e["event"] == "playbook_on_play_start"]
     assert plays == ["Provision the fleet's VMs", "Tear the fleet down"]
-    items = [e["event_data"] for e in events if e["event"] == "runner_item_on_ok"]
-    actions = set(d["task_action"] for d in items)
-    assert {"hybridops.fleet.libvirt_vm", "ansible.builtin.async_status"} <= actions, actions
-    # the provision job defined the VM (its async job's result, read back by async_status)...
-    waited = [d["res"] for d in items if d["task"] == "Wait for every VM"]
-    assert [(r["vm"]["name"], r["changed"]) for r in waited] == [(vm, True)], waited
+    done = [e["event_data"] for e in events if e["event"] == "runner_on_ok"]
+    actions = set(d["task_action"] for d in done)
+    assert {"hybridops.fleet.libvirt_vms", "ansible.builtin.set_fact"} <= actions, actions
+    # the provision job defined the VM (libvirt_vms' per-VM result)...
+    provisioned = [d["res"] for d in done if d["task"] == "Provision the VMs concurrently"]
+    assert [[(r["vm"]["name"], r["changed"]) for r in p["results"]] for p in provisioned] == [[(vm, True)]], provisioned
     # ...and the teardown removed it
-    removed = [d["res"] for d in items if d["task"] == "Wait for every removal"]
-    assert [r["changed"] for r in removed] == [True], removed
+    removed = [d["res"] for d in done if d["task"] == "Remove the VMs concurrently"]
+    assert [p["changed_vms"] for p in removed] == [[vm]], removed
     assert job.stats["failures"] == {} and job.stats["ok"].get("localhost")
     with pytest.raises(libvirt.libvirtError):
         conn.lookupByName(vm)

@@ -1,6 +1,6 @@
 """Booted guests (the lab's cached Debian image, TCG, direct kernel boot), shared by every test here.
 
-Three guests are provisioned concurrently by libvirt_vm (async + async_status) on qcow2
+Three guests are provisioned concurrently by one libvirt_vms task on qcow2
 overlays of the cached base. One of them gets a cloud-init seed with a key made for
 this run. The tests then prove: overlay on the base, key injection, IP via lease and
 via the guest agent, SSH, snapshot + revert (a file written after the snapshot is
@@ -57,22 +57,12 @@ def guests(ansible, conn, lab_env, image, key):
     """Provision the three guests in one playbook, concurrently; returns per-guest results and timings."""
     items = [guest_args(name, image, lab_env.pool, lab_env.network, key[1] if name == CLOUD_INIT_GUEST else None)
              for name in NAMES]
-    keys = sorted(set(k for item in items for k in item))
-    tasks = [
-        {"name": "provision", "hybridops.fleet.libvirt_vm": dict((k, "{{ item.%s | default(omit) }}" % k) for k in keys),
-         "loop": items, "loop_control": {"label": "{{ item.name }}"}, "async": 1800, "poll": 0},
-        {"name": "collect", "ansible.builtin.async_status": {"jid": "{{ item.ansible_job_id }}"},
-         "loop": "{{ hybridops_result_0.results }}", "loop_control": {"label": "{{ item.item.name }}"},
-         "until": "hybridops_result_1.finished", "retries": 400, "delay": 5},
-    ]
     started = time.monotonic()
-    results = ansible.run_tasks(tasks, timeout=2400)["localhost"]
+    result = ansible.run_module("libvirt_vms", {"uri": URI, "vms": items, "max_workers": 3}, timeout=2400)
     elapsed = time.monotonic() - started
-    collected = results[1].get("results") or []
-    by_name = {}
-    for item in collected:
-        assert item.get("finished") and not item.get("failed"), item.get("msg") or item
-        by_name[item["vm"]["name"]] = item
+    assert result.get("failed") is not True, result.get("msg")
+    collected = result["results"]
+    by_name = dict((item["vm"]["name"], item) for item in collected)
     assert sorted(by_name) == sorted(NAMES), collected
     return {"results": by_name, "elapsed": elapsed, "key": key, "image": image}
 

@@ -4,6 +4,7 @@ Selection by list, by tag and by inventory group (each VM removed once even when
 keep-storage, check mode that removes nothing, and the collection's ownership rule.
 """
 import os
+import re
 
 import pytest
 
@@ -36,9 +37,10 @@ def _domains(conn):
 
 
 def _changed_items(out):
-    """Loop items reported changed (the recap counts a loop task once)."""
-    return sorted(line.split("(item=")[1].rstrip(") ") for line in out.splitlines()
-                  if line.startswith("changed: [localhost] => (item="))
+    """The VMs the playbook says it removed (or would remove, in check mode)."""
+    said = [m.group(1) for m in re.finditer(r'"msg": "(?:removed|would remove): (.*)"', out)]
+    assert len(said) == 1, out
+    return [] if said[0] == "nothing" else sorted(said[0].split(", "))
 
 
 def test_teardown_selects_by_list_tag_and_group(ansible, conn, base_volume, tmp_path):
