@@ -84,4 +84,3 @@ VM_OPTIONS = dict(
     remove_storage=dict(type="bool", default=False),
     wait=dict(type="dict", options=WAIT_SPEC),
 )
-
