@@ -241,7 +241,7 @@ failed_vms:
   elements: str
 '''
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError, fail_from_error
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import LOCK_ARGS, URI_ARG, lock_key, run_with_clients
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_list import (
@@ -266,7 +266,8 @@ def main():
     module = FleetModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
         if module.params["max_workers"] < 1:
-            module.fail_json(msg="max_workers: must be at least 1, got %d" % module.params["max_workers"])
+            raise ValidationError("max_workers", "must be at least 1, got %d" % module.params["max_workers"],
+                                  accepted="an integer of at least 1")
         # the unset suboptions are None here; the item spec's defaults apply to what is not given
         given = [dict((k, v) for k, v in item.items() if v is not None) for item in module.params["vms"]]
         items, secrets = validate_items(given, module.params["uri"])
@@ -281,8 +282,12 @@ def main():
         return manager.run()
 
     uris = sorted(set(item["uri"] for item in items))
+    # a hypervisor that does not answer is named by the first item that asked for it (or by uri)
+    sources = {}
+    for item, given_item in zip(items, given):
+        sources.setdefault(item["uri"], "vms[%s].uri" % item["name"] if given_item.get("uri") else "uri")
     locks = [lock_key(item["uri"], "vm", item["name"]) for item in items]
-    run_with_clients(module, converge, uris, locks=locks)
+    run_with_clients(module, converge, uris, option=sources, locks=locks)
 
 
 if __name__ == "__main__":

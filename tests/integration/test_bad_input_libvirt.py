@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import bad_input
-from bad_input import ANSIBLE_CHOICES, ANSIBLE_REQUIRED, ANSIBLE_TYPE
+from bad_input import ANSIBLE_CHOICES, ANSIBLE_REQUIRED, ANSIBLE_TYPE, ANSIBLE_UNSUPPORTED
 
 TEST_GROUP = "matrix"  # beside the host session: its objects carry prefixes of its own (conftest.py)
 
@@ -52,6 +52,15 @@ def snap(**over):
 
 def info(**over):
     return dict({"uri": URI, "name": [PREFIX + "*"], "ips": False}, **over)
+
+
+def vms(bad, **over):
+    """libvirt_vms with a good new VM first and a bad one second: the good one must not be created either."""
+    good = vm(name=PREFIX + "vmsnew", memory=128, disks=[{"size": "64MiB"}])
+    return dict({"uri": URI, "vms": [good, bad]}, **over)
+
+
+V = "vms[%s]" % VM
 
 
 SRC = "/tmp/hybridops-it-bil-src.img"  # a small file the fixture writes (a raw image to upload)
@@ -98,6 +107,26 @@ CASES = {
         ("name-newline", vm(name=PREFIX + "vm\nx"), {}, "name"),
         ("disk-size-negative", vm(disks=[{"size": "64MiB"}, {"size": "-1GiB"}]), {}, "disks[1].size"),
         ("state-typo", vm(state="runing"), {}, ANSIBLE_CHOICES + "state"),
+    ],
+    "libvirt_vms": [
+        ("state-typo", vms(vm(state="runing")), {}, ANSIBLE_CHOICES + "state"),
+        ("memory-absurd", vms(vm(memory="999999TiB")), {}, V + ".memory"),
+        ("vcpus-zero", vms(vm(vcpus=0)), {}, V + ".vcpus"),
+        ("name-bad", vms(vm(name="bad name!")), {}, "vms[bad name!].name"),
+        ("disk-size", vms(vm(disks=[{"size": "big"}])), {}, V + ".disks[0].size"),
+        ("disk-pool-missing", vms(vm(disks=[{"size": "64MiB", "pool": PREFIX + "nopool"}])), {}, V + ".disks[0].pool"),
+        ("listed-twice", vms(vm(name=PREFIX + "vmsnew")), {}, "vms[%svmsnew].name" % PREFIX),
+        ("item-unknown-key", vms(vm(memroy=128)), {}, ANSIBLE_UNSUPPORTED + "memroy"),
+        ("item-without-name", vms({"memory": 128}), {}, ANSIBLE_REQUIRED + "name"),
+        ("item-uri-bad", vms(vm(uri="qemu:///sys tem")), {}, V + ".uri"),
+        ("item-uri-not-answering", vms(vm(uri="qemu+unix:///system?socket=/nonexistent/sock")), {}, V + ".uri"),
+        ("max-workers-zero", vms(vm(), max_workers=0), {}, "max_workers"),
+        ("foreign-vm-absent", vms(vm(name=PREFIX + "foreignvm", state="absent")), {},
+         "vms[%sforeignvm].force" % PREFIX),
+        ("shutdown-timeout-negative", vms(vm(state="stopped", shutdown_timeout=-5)), {}, V + ".shutdown_timeout"),
+        ("mac", vms(vm(networks=[{"network": "default", "mac": "zz:00"}])), {}, V + ".networks[0].mac"),
+        ("tag-markup", vms(vm(tags=["<b>"])), {}, V + ".tags"),
+        ("vms-not-a-list", {"uri": URI, "vms": {"name": VM}}, {}, ANSIBLE_TYPE + "vms"),
     ],
     "libvirt_volume": [
         ("name-newline", vol(name=PREFIX + "v\nx"), {}, "name"),

@@ -56,7 +56,8 @@ def run_with_client(module, func, uri=None, option="uri", locks=(), mutates=True
 
 
 def run_with_clients(module, func, uris, option="uri", locks=(), mutates=True):
-    """As :func:`run_with_client` with one connection per URI: ``func({uri: client})``."""
+    """As :func:`run_with_client` with one connection per URI: ``func({uri: client})``. ``option`` may be a
+    dict naming the option each URI came from."""
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib("libvirt-python"), exception=LIBVIRT_IMPORT_ERROR)
     holder = "%s %s" % (getattr(module, "_name", None) or "a module", module.params.get("name") or "")
@@ -65,7 +66,7 @@ def run_with_clients(module, func, uris, option="uri", locks=(), mutates=True):
         with guard.guarded(locks, module.params.get("lock_timeout"), holder.strip()) if mutates else nullcontext():
             try:
                 for uri in uris:
-                    clients[uri] = open_client(uri, option)
+                    clients[uri] = open_client(uri, option.get(uri, "uri") if isinstance(option, dict) else option)
                 result = func(clients)
             finally:
                 for client in clients.values():

@@ -60,8 +60,9 @@ def validate_items(items: List[Any], default_uri: str) -> Tuple[List[Item], set]
         validators.check_libvirt_uri(params["uri"], label + ".uri")
         key = (params["uri"], params["name"])
         if key in seen:
-            raise ValidationError(label + ".name", "%s is listed twice for %s (items %d and %d); list each VM once"
-                                  % (params["name"], params["uri"], seen[key], index))
+            raise ValidationError(label + ".name", "%s is listed twice for %s (items %d and %d)"
+                                  % (params["name"], params["uri"], seen[key], index),
+                                  accepted="each VM once per hypervisor")
         seen[key] = index
         result.append(params)
     return result, secrets
@@ -74,8 +75,9 @@ def prefixed(label: str, exc: FleetError) -> str:
     return "%s: %s" % (label, exc.msg)
 
 
-def summary(results: List[Item]) -> Dict[str, Any]:
-    """The module result from the per-VM results (in the items' order)."""
+def summary(results: List[Item], planned_only: bool = False) -> Dict[str, Any]:
+    """The module result from the per-VM results (in the items' order). ``planned_only``: the run stopped after
+    the plan pass (a plan failed, so nothing was changed)."""
     failed = [r for r in results if r.get("failed")]
     out = {
         "changed": any(r.get("changed") for r in results),
@@ -87,7 +89,12 @@ def summary(results: List[Item]) -> Dict[str, Any]:
     }
     if failed:
         out["failed"] = True
-        out["msg"] = "%d of %d VMs failed: %s" % (len(failed), len(results), "; ".join(r["msg"] for r in failed))
+        if planned_only:
+            out["msg"] = "; ".join(r["msg"] for r in failed) + " (no VM was changed)"
+        else:
+            out["msg"] = "%d of %d VMs failed: %s" % (len(failed), len(results), "; ".join(r["msg"] for r in failed))
+        if len(failed) == 1 and failed[0].get("option"):
+            out["option"] = failed[0]["option"]
     return out
 
 
@@ -120,7 +127,12 @@ class VmListManager(object):
         except FleetError as exc:
             details = dict(exc.details)
             details.pop("msg", None)
-            return dict(details, changed=bool(details.get("changed")), failed=True, msg=prefixed(label, exc), **base)
+            if isinstance(exc, ValidationError) and exc.option:
+                details["option"] = "%s.%s" % (label, exc.option)
+            # what was done before the failure (a VM created, then its wait timed out) is a change
+            details.setdefault("actions", list(manager.actions))
+            changed = bool(details.get("changed")) or bool(details["actions"])
+            return dict(details, changed=changed, failed=True, msg=prefixed(label, exc), **base)
         result.update(base)
         return result
 
@@ -130,14 +142,15 @@ class VmListManager(object):
 
     def run(self) -> Dict[str, Any]:
         results = self._pass(check_mode=True)
-        if any(r.get("failed") for r in results):
+        planned_only = any(r.get("failed") for r in results)
+        if planned_only:
             # a plan failed: nothing was changed anywhere (the message says which VM and why)
             for result in results:
                 result["changed"] = False
         elif not self.check_mode:
             # every VM, changed or not: an unchanged VM still waits (wait=) and reports its addresses
             results = self._pass(check_mode=False)
-        out = summary(results)
+        out = summary(results, planned_only)
         for result in results:
             result.pop("key", None)
             if not self.diff_mode:

@@ -18,6 +18,7 @@ SECRETS = {
     "container_stack": ["containers.secret_env"],
     "container_image": ["registry_password", "build.args"],
     "libvirt_vm": ["cloud_init.user_data", "xml"],
+    "libvirt_vms": ["vms.cloud_init.user_data", "vms.xml"],
 }
 # names that look secret but are not: paths of key files, public keys (no_log=False says it was decided)
 LOOKS_SECRET = re.compile(r"pass|secret|token|auth|credential|user_data|(^|_)key$|api_?key|private", re.I)
@@ -51,7 +52,7 @@ def walk(spec, prefix=""):
 
 
 def test_every_module_is_checked():
-    assert len(MODULES) == 13 and set(SECRETS) <= set(MODULES)
+    assert len(MODULES) == 14 and set(SECRETS) <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -70,7 +71,7 @@ def marker_params(path, marker):
     if not rest:
         return {head: marker}
     inner = marker_params(rest, marker)
-    return {head: [inner] if head == "containers" else inner}
+    return {head: [inner] if head in ("containers", "vms") else inner}
 
 
 def test_marker_paths_put_the_value_where_expected():
@@ -83,13 +84,19 @@ BASE = {
     "container_stack": {"name": "s1"},
     "container_image": {"name": "i1", "build": {"path": "/nonexistent"}},
     "libvirt_vm": {"name": "v1"},
+    "libvirt_vms": {"vms": [{"name": "v1"}]},
 }
 
 
 def merged(base, extra):
     out = dict(base)
     for key, value in extra.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        elif isinstance(value, list) and isinstance(out.get(key), list) and len(value) == len(out[key]) == 1:
+            out[key] = [merged(out[key][0], value[0])]  # the one item of a list of dicts (vms)
+        else:
+            out[key] = value
     return out
 
 
