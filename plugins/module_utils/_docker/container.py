@@ -18,8 +18,9 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
     BackendError, FleetError, ValidationError, WaitTimeout)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.platform import check_image_platform
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    address, call, split_image_ref, update_container)
+    address, call, create_container, split_image_ref, update_container)
 
 STATES = ("present", "started", "stopped", "absent", "healthy")
 RECREATE_MODES = ("auto", "always", "never", "rolling")
@@ -138,7 +139,8 @@ class ContainerManager(object):
     def _create(self, desired, name, extra_labels):
         """Create (not start) ``name``; a half-made container (a network it could not join) is removed."""
         body = cs.create_body(desired, extra_labels=extra_labels)
-        result = call(self.client, "creating container %s" % name, self.api.create_container_from_config, body, name)
+        result = call(self.client, "creating container %s" % name, create_container, self.client, body, name,
+                      desired.get("platform"))
         cid = result["Id"]
         try:
             # the first network goes in the create call; the others are connected now
@@ -309,6 +311,7 @@ class ContainerManager(object):
             # the replacement of a rolling replace that was cut short (engine or host gone): whatever this run
             # does, it is removed (a stack prunes it instead: it carries the stack's label)
             leftover = self.inspect(desired["name"] + ROLLING_SUFFIX)
+        check_image_platform(desired, image, desired["image"])
         diffs = []
         if inspect is None:
             action = "create"
@@ -437,6 +440,11 @@ class ContainerManager(object):
         if run in ("start", "stop", "restart"):
             done.append(run)
         final = self.inspect(cid)
+        if desired.get("paused") and is_running(final) and not _state_of(final).get("Paused"):
+            # a new, started or restarted container runs first; paused is its state after that
+            call(self.client, "pausing container %s" % desired["name"], self.api.pause, cid)
+            done.append("pause")
+            final = self.inspect(cid)
         if plan["state"] == "healthy" and run in ("start", "started", "wait"):
             final = self.wait_healthy(cid, wait_timeout, require_health=False)
         result["container"] = cs.mask_inspect(final, self._secret_keys(plan))
@@ -446,6 +454,9 @@ class ContainerManager(object):
         body = cs.update_body(desired, diffs)
         if body:
             self._update(cid, body)
+        if any(d.update == cs.PAUSE for d in diffs) and not desired.get("paused"):
+            # pausing waits for the run step (_apply): a stopped container is started first
+            call(self.client, "unpausing container %s" % desired["name"], self.api.unpause, cid)
         if any(d.update == cs.NETWORK for d in diffs):
             actual = dict((n["name"], n) for n in cs._networks_actual(inspect))
             wanted = dict((n["name"], n) for n in desired["networks"] or [])
