@@ -18,6 +18,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
     BackendError, FleetError, ValidationError, WaitTimeout)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.lifecycle import signal_name
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.platform import check_image_platform
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
     address, call, create_container, split_image_ref, update_container)
@@ -54,6 +55,15 @@ def leftovers(name, names):
         if item == name + ROLLING_SUFFIX:
             temporaries.append(item)
     return parked, temporaries
+
+
+def kill_signal_of(params, where=""):
+    """force_kill's signal: kill_signal (any spelling of a signal) or SIGKILL. Raises ValidationError."""
+    value = params.get("kill_signal")
+    if value not in (None, "") and not params.get("force_kill"):
+        raise ValidationError(where + "kill_signal", "is used only with force_kill: true",
+                              accepted="kill_signal together with force_kill: true")
+    return signal_name(value, where + "kill_signal") or "SIGKILL"
 
 
 class ReplaceFailed(FleetError):
@@ -162,15 +172,23 @@ class ContainerManager(object):
         call(self.client, "connecting %s to network %s" % (cid[:12], net["name"]),
              self.api.connect_container_to_network, cid, net["name"], **kwargs)
 
-    def _remove(self, cid, stop_timeout=None, keep_volumes=False):
+    def _stop(self, cid, what, timeout, kill_signal=None):
+        """Stop a running container: ``docker stop`` with ``timeout``, or (force_kill) ``docker kill`` with a signal."""
+        if kill_signal:
+            call(self.client, what, self.api.kill, cid, signal=kill_signal, if_missing=None)
+        else:
+            call(self.client, what, self.api.stop, cid, timeout=timeout, if_missing=None)
+
+    def _remove(self, cid, stop_timeout=None, keep_volumes=False, kill_signal=None):
         """Stop (when a timeout is given) and remove; its anonymous volumes go too unless kept.
 
         Named volumes and bind mounts are never removed here (the engine's ``rm -v`` leaves them).
+        ``kill_signal``: the container runs and is killed with it first (force_kill).
         """
         what = "removing container %s" % cid[:12]
         try:
-            if stop_timeout is not None:
-                call(self.client, what, self.api.stop, cid, timeout=stop_timeout, if_missing=None)
+            if stop_timeout is not None or kill_signal:
+                self._stop(cid, what, stop_timeout, kill_signal)
             call(self.client, what, self.api.remove_container, cid, force=True, v=not keep_volumes, if_missing=None)
         except BackendError as exc:
             if "already in progress" not in exc.msg:
@@ -279,6 +297,7 @@ class ContainerManager(object):
         ``desired``: ``params`` already normalised (cs.normalize_spec).
         """
         state = params.get("state") or "started"
+        kill_signal_of(params)
         if state == "absent":
             desired = {"name": params["name"]}
             leftover = None
@@ -393,7 +412,8 @@ class ContainerManager(object):
         inspect = plan["inspect"]
         desired = plan["desired"]
         if action == "remove":
-            self._remove(inspect["Id"], self._stop_timeout(plan), self._keep_volumes(plan))
+            self._remove(inspect["Id"], self._stop_timeout(plan), self._keep_volumes(plan),
+                         self._kill_signal(plan) if is_running(inspect) else None)
             result["container"] = None
             return result
         if action == "none" and run is None:
@@ -432,8 +452,8 @@ class ContainerManager(object):
         if run == "start":
             call(self.client, "starting container %s" % desired["name"], self.api.start, cid)
         elif run == "stop":
-            call(self.client, "stopping container %s" % desired["name"], self.api.stop, cid,
-                 timeout=desired["stop_timeout"] if desired["stop_timeout"] is not None else 10)
+            self._stop(cid, "stopping container %s" % desired["name"],
+                       desired["stop_timeout"] if desired["stop_timeout"] is not None else 10, self._kill_signal(plan))
         elif run == "restart":
             call(self.client, "restarting container %s" % desired["name"], self.api.restart, cid,
                  timeout=self._stop_timeout(plan))
@@ -496,7 +516,7 @@ class ContainerManager(object):
         parked = temporary_name(name, OLD_MARK)
         try:
             if was_running:
-                call(self.client, "stopping container %s" % name, self.api.stop, old_id, timeout=self._stop_timeout(plan))
+                self._stop(old_id, "stopping container %s" % name, self._stop_timeout(plan), self._kill_signal(plan))
             call(self.client, "renaming %s to %s" % (name, parked), self.api.rename, old_id, parked)
         except FleetError as exc:
             self._remove(new_id)
@@ -561,7 +581,7 @@ class ContainerManager(object):
                 "rolling replace of %s failed: the new container did not become healthy (%s). It was removed; "
                 "the old container %s is still running unchanged" % (desired["name"], exc.msg, old["Id"][:12]),
                 rolled_back=True, old_container_id=old["Id"])
-        self._remove(old["Id"], self._stop_timeout(plan), self._keep_volumes(plan))
+        self._remove(old["Id"], self._stop_timeout(plan), self._keep_volumes(plan), self._kill_signal(plan))
         call(self.client, "renaming %s to %s" % (temp, desired["name"]), self.api.rename, new_id, desired["name"])
         return new_id
 
@@ -573,6 +593,14 @@ class ContainerManager(object):
         inspect = plan.get("inspect") or {}
         value = (inspect.get("Config") or {}).get("StopTimeout")
         return value if value is not None else 10
+
+    @staticmethod
+    def _kill_signal(plan):
+        """The signal that stops the container instead of ``docker stop`` (force_kill), or None."""
+        params = plan.get("params") or {}
+        if not params.get("force_kill"):
+            return None
+        return kill_signal_of(params)
 
     @staticmethod
     def _keep_volumes(plan):
@@ -663,4 +691,6 @@ CONTAINER_RUN_ARGS = dict(
     wait_timeout=dict(type="int", default=120),
     keep_volumes=dict(type="bool", default=False),
     restart=dict(type="bool", default=False),
+    force_kill=dict(type="bool", default=False, aliases=["forcekill"]),
+    kill_signal=dict(type="str"),
 )

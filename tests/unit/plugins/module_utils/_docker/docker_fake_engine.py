@@ -225,6 +225,16 @@ class FakeAPI(object):
             data["State"].pop("Health", None)
             self.events.append(("stop", data["Name"].lstrip("/")))
 
+    def kill(self, ref, signal=None):
+        data = self._find(ref)
+        self._record("kill", data["Name"].lstrip("/"), signal)
+        if not data["State"].get("Running"):
+            raise docker_errors.APIError("409 Conflict", explanation="Container %s is not running" % data["Id"])
+        with self.lock:
+            data["State"].update({"Status": "exited", "Running": False, "Paused": False})
+            data["State"].pop("Health", None)
+            self.events.append(("kill", data["Name"].lstrip("/")))
+
     def remove_container(self, ref, force=False, v=False):
         data = self._find(ref)
         self._record("remove", data["Name"].lstrip("/"))
