@@ -19,7 +19,8 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.lifecycle import signal_name
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.platform import check_image_platform
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.platform import (
+    check_image_platform, image_platform)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
     address, call, create_container, split_image_ref, update_container)
 
@@ -331,6 +332,9 @@ class ContainerManager(object):
             # does, it is removed (a stack prunes it instead: it carries the stack's label)
             leftover = self.inspect(desired["name"] + ROLLING_SUFFIX)
         check_image_platform(desired, image, desired["image"])
+        if desired.get("platform") and inspect is not None and inspect.get("Image") != (image or {}).get("Id"):
+            # the platform of the container is its image's: the one it runs, not the spec's
+            desired["container_platform"] = image_platform(self.images.inspect(inspect["Image"]))
         diffs = []
         if inspect is None:
             action = "create"

@@ -112,7 +112,7 @@ def compare(desired, image, inspect):
         expected = opt.expected(desired, image)
         if expected is None:
             continue
-        actual = opt.read(inspect, image)
+        actual = opt.read(inspect, image, desired)
         if opt.matches(table.comparison_of(desired, opt.name), expected, actual):
             continue
         update = opt.update
@@ -168,7 +168,7 @@ def spec_view(desired, image=None, inspect=None):
             continue
         value = expected
         if inspect is not None:
-            actual = opt.read(inspect, image)
+            actual = opt.read(inspect, image, desired)
             # a value that matches (the engine's own additions, another spelling) is shown as declared,
             # so an unchanged container has identical before and after
             if not opt.matches(table.comparison_of(desired, opt.name), expected, actual):

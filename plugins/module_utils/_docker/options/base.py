@@ -136,7 +136,7 @@ class Option(object):
     ``normalize(value, spec) -> canonical`` (raise ValidationError naming the option path) fills
     ``desired[key]``; ``check(desired, spec)`` runs after every row is normalised, for rules that
     join options. ``expected(desired, image) -> value or None`` is what inspect should show (None:
-    not compared); ``actual(inspect)`` reads it back (``actual(inspect, image)`` with ``reads_image``); ``apply(value, body, desired)`` writes the
+    not compared); ``actual(inspect)`` reads it back (``actual(inspect, image, desired)`` with ``reads_image``); ``apply(value, body, desired)`` writes the
     create body; ``update(desired, body)`` (or ``update_key``) writes the update body and makes the
     option updatable in place (``in_place_when(desired, expected, actual)`` can refuse a case, e.g.
     a limit the update endpoint cannot remove). ``match``/``match_more`` compare for the
@@ -173,7 +173,7 @@ class Option(object):
         # implied_by: the option whose value this one follows when it is omitted (memory_swap follows memory):
         # then a difference of the leader carries it, and views leave it out
         self.implied_by = implied_by
-        # reads_image: ``actual(inspect, image)`` (platform: the container's platform is its image's)
+        # reads_image: ``actual(inspect, image, desired)`` (platform: the container's platform is its image's)
         self.reads_image = reads_image
         if comparison not in self.comparisons:
             raise ValueError("option %s: default comparison %s is not one of %s" % (name, comparison, comparisons))
@@ -182,9 +182,9 @@ class Option(object):
     def compared(self):
         return self.expected is not None
 
-    def read(self, inspect, image=None):
-        """What inspect shows for this option (``actual``; rows that read the image get it too)."""
-        return self.actual(inspect, image) if self.reads_image else self.actual(inspect)
+    def read(self, inspect, image=None, desired=None):
+        """What inspect shows for this option (``actual``; rows that read the image get it and the desired spec too)."""
+        return self.actual(inspect, image, desired or {}) if self.reads_image else self.actual(inspect)
 
     def follows(self, desired):
         """The leader option name when this option's value is derived from it (omitted from the spec)."""

@@ -6,7 +6,8 @@
 ``platform`` (``OS[/ARCH[/VARIANT]]``) picks the image variant at create time (the query
 parameter of ``POST /containers/create``; the manager passes it). The engine does not keep it
 on the container, so, as community.docker does, the container's platform is its image's (``Os``,
-``Architecture``, ``Variant`` of the image inspect data). Both sides are normalised the way
+``Architecture``, ``Variant`` of the image inspect data; for a container of another image than the
+spec's, the manager reads that image). Both sides are normalised the way
 containerd does (``x86_64`` is ``amd64``, ``aarch64`` is ``arm64``, ``amd64/v1`` and ``arm64/v8``
 are the default variants, ``arm`` is ``arm/v7``); parts the spec leaves out are not compared
 (``linux`` matches any architecture). A difference needs a new container.
@@ -85,14 +86,15 @@ def image_platform(image):
         return "/".join(p for p in (image.get("Os"), image.get("Architecture"), image.get("Variant")) if p)
 
 
-def platform_actual(inspect, image):
-    """The container's platform is its image's: known when the container runs the spec's image.
+def platform_actual(inspect, image, desired):
+    """The container's platform is its image's.
 
-    A container of another image differs in ``image`` already (that recreates); its platform reads as None.
+    For a container of another image than the spec's, the manager looks that image up and puts its
+    platform in ``desired["container_platform"]``; unknown (None) is no difference.
     """
-    if image is None or (inspect or {}).get("Image") != image.get("Id"):
-        return None
-    return image_platform(image)
+    if image is not None and (inspect or {}).get("Image") == image.get("Id"):
+        return image_platform(image)
+    return desired.get("container_platform")
 
 
 def platform_match(expected, actual):

@@ -146,9 +146,11 @@ def test_platform_is_compared_with_the_image_of_the_container():
     found = compare(platform="linux/arm64")
     assert (found["platform"].before, found["platform"].after, found["platform"].update) == (
         "linux/amd64", "linux/arm64", cs.RECREATE)
-    # a container of another image differs in image; its platform is unknown, not a second difference
+    # a container of another image: its platform is that image's (the manager reads it), unknown is no difference
     other = dict(inspect, Image="sha256:other")
     assert set(d.option for d in cs.compare(desired(platform="linux/arm64"), image, other)) == {"image"}
+    told = dict(desired(platform="linux/arm64"), container_platform="linux/amd64")
+    assert set(d.option for d in cs.compare(told, image, other)) == {"image", "platform"}
     assert platform.image_platform({"Os": "linux", "Architecture": "arm", "Variant": "v7"}) == "linux/arm"
 
 
@@ -166,6 +168,15 @@ def test_platform_goes_to_the_create_query_and_a_wrong_image_fails_before_any_ch
                 {"name": "p1", "image": "hybridops-test/c:1", "platform": "linux/arm64"})
         assert err.value.option == "platform" and "built for linux/amd64" in err.value.msg
     assert client.api.mutations()[before:] == []
+    # moving to an image of another platform: the difference names the platform of the image the container runs
+    arm = dict(copy.deepcopy(ROWS.image), Id="sha256:" + "a" * 64, RepoTags=["hybridops-test/c-arm:1"],
+               Os="linux", Architecture="arm64")
+    client.api.add_image(arm)
+    moved = ContainerManager(client, check_mode=True).ensure(
+        {"name": "p1", "image": "hybridops-test/c-arm:1", "platform": "linux/aarch64"})
+    assert [(d["option"], d["before"], d["after"]) for d in moved["differences"] if d["option"] == "platform"] == [
+        ("platform", "linux/amd64", "linux/arm64")]
+    assert moved["diff"]["before"]["platform"] == "linux/amd64" and moved["diff"]["after"]["platform"] == "linux/arm64"
 
 
 # --------------------------------------------------------------------------- paused
