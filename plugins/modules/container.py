@@ -670,7 +670,9 @@ actions:
   type: list
   elements: str
 differences:
-  description: Each differing option with option-form before/after values and how it is applied.
+  description:
+    - Each differing option with option-form before/after values and how it is applied (C(update)) - V(in_place)
+      (C(docker update)), V(network) (connect/disconnect), V(pause) (C(docker pause)/C(unpause)) or V(recreate).
   returned: always
   type: list
   elements: dict

@@ -91,14 +91,17 @@ class ImageResolver(object):
         self._cache[ref] = data
         return data
 
-    def resolve(self, ref, pull="missing"):
-        """Image inspect data for ``ref``; None only in check mode when it would be pulled."""
+    def resolve(self, ref, pull="missing", platform=None):
+        """Image inspect data for ``ref``; None only in check mode when it would be pulled.
+
+        ``platform``: a pull asks the registry for that platform's image.
+        """
         data = self.inspect(ref)
         if pull == "always" or (data is None and pull == "missing"):
             if self.check_mode:
                 return data
             if ref not in self.pulled:
-                self._pull(ref, data is not None)
+                self._pull(ref, data is not None, platform)
                 self._cache.pop(ref, None)
                 data = self.inspect(ref)
         if data is None:
@@ -108,10 +111,11 @@ class ImageResolver(object):
                 accepted="an image present on the engine, or pull: missing/always with a reachable registry")
         return data
 
-    def _pull(self, ref, have_local):
+    def _pull(self, ref, have_local, platform=None):
         repo, tag = split_image_ref(ref)
+        kwargs = {"platform": platform} if platform else {}
         try:
-            call(self.client, "pulling %s" % ref, self.client.api.pull, repo, tag=tag)
+            call(self.client, "pulling %s" % ref, self.client.api.pull, repo, tag=tag, **kwargs)
         except BackendError as err:
             if have_local:
                 # keep the local image (air-gapped engines): pull=always is best effort then
@@ -326,7 +330,7 @@ class ContainerManager(object):
         leftover = None
         if not known:
             self.check_networks([desired])
-            image = self.images.resolve(desired["image"], params.get("pull") or "missing")
+            image = self.images.resolve(desired["image"], params.get("pull") or "missing", desired.get("platform"))
             inspect = self.inspect(desired["name"])
             # the replacement of a rolling replace that was cut short (engine or host gone): whatever this run
             # does, it is removed (a stack prunes it instead: it carries the stack's label)

@@ -281,7 +281,8 @@ class StackManager(object):
         # images first (one lookup per distinct image, pulls when allowed)
         for ref in sorted(set(m["image"] for m in members)):
             try:
-                self.images.resolve(ref, self._pull_mode(members, ref))
+                platforms = [specs[m["name"]].get("platform") for m in members if m["image"] == ref]
+                self.images.resolve(ref, self._pull_mode(members, ref), next((p for p in platforms if p), None))
             except ValidationError as exc:
                 bad = [m["name"] for m in members if m["image"] == ref]
                 raise ValidationError("containers[%s].image" % ",".join(bad), str(exc).split(": ", 1)[-1])

@@ -290,3 +290,24 @@ def test_new_rows_are_in_the_table():
         assert table.BY_NAME[name].compared
     assert table.BY_NAME["paused"].update == cs.PAUSE
     assert table.BY_NAME["platform"].update == cs.RECREATE
+
+
+def test_a_pull_asks_for_the_platform():
+    client = FakeClient()
+    asked = []
+
+    def pull(repo, tag=None, **kwargs):
+        asked.append((repo, tag, kwargs.get("platform")))
+        client.api.add_image(amd64(make_image("pulled/app:2", cmd=["sleep", "1000"])))
+    client.api.pull = pull
+    ContainerManager(client).ensure({"name": "p2", "image": "pulled/app:2", "platform": "linux/x86_64"})
+    assert asked == [("pulled/app", "2", "linux/amd64")]
+    members = {"name": "s", "containers": [{"name": "m1", "image": "pulled/app:3", "platform": "linux/amd64"}]}
+    asked[:] = []
+
+    def pull3(repo, tag=None, **kwargs):
+        asked.append((repo, tag, kwargs.get("platform")))
+        client.api.add_image(amd64(make_image("pulled/app:3", cmd=["sleep", "1000"])))
+    client.api.pull = pull3
+    result = stack.StackManager(client).converge(members)
+    assert asked == [("pulled/app", "3", "linux/amd64")], result
