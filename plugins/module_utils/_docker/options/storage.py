@@ -98,8 +98,10 @@ def _tmpfs_mode(value, option):
     text = str(value).strip().lower()
     if text.startswith("0o"):
         text = text[2:]
-    if isinstance(value, bool) or not text or any(c not in "01234567" for c in text) or int(text, 8) > 0o7777:
-        raise ValidationError(option, "tmpfs_mode %r is not an octal mode" % (value,), accepted="octal like 1777 or 0700")
+    if isinstance(value, bool) or not text or any(c not in "01234567" for c in text) or not 0 < int(text, 8) <= 0o7777:
+        # 0 is what the engine stores for "no mode given" (it then uses 1777): a mode is above 0
+        raise ValidationError(option, "tmpfs_mode %r is not an octal mode above 0" % (value,),
+                              accepted="octal like 1777 or 0700")
     return "%o" % int(text, 8)
 
 

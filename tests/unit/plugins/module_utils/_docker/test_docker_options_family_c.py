@@ -108,6 +108,7 @@ def test_mount_options_read_back_and_equal_spellings_are_no_change():
     ({"type": "tmpfs", "target": "/t", "volume_driver": "local"}, "volume mounts only"),
     ({"type": "volume", "target": "/v", "tmpfs_size": "1m"}, "tmpfs mounts only"),
     ({"type": "tmpfs", "target": "/t", "tmpfs_mode": "999"}, "not an octal mode"),
+    ({"type": "tmpfs", "target": "/t", "tmpfs_mode": "000"}, "not an octal mode"),
     ({"type": "tmpfs", "target": "/t", "tmpfs_size": "lots"}, "tmpfs_size"),
     ({"type": "volume", "target": "/v", "selinux": "z", "labels": {"a": "b"}}, "bind string"),
 ])
