@@ -665,7 +665,7 @@ action:
   sample: recreate
   choices: [none, create, recreate, rolling, update, remove]
 actions:
-  description: Every step taken, e.g. V([recreate, start]).
+  description: Every step taken, e.g. V([recreate, start]) or V([update, pause]) (O(paused)).
   returned: always
   type: list
   elements: str

@@ -625,6 +625,14 @@ class ContainerManager(object):
             actions.append(plan["action"])
         if plan["run"] and plan["run"] != "wait":
             actions.append(plan["run"])
+        desired = plan.get("desired") or {}
+        paused_diff = any(d.update == cs.PAUSE for d in plan["differences"])
+        if desired.get("paused") and (paused_diff or plan["action"] in ("create", "recreate", "rolling")
+                                      or plan["run"] in ("start", "restart")):
+            # paused after the container runs (_apply)
+            actions.append("pause")
+        elif paused_diff:
+            actions.append("unpause")
         result = {
             "name": plan["name"],
             "changed": False,

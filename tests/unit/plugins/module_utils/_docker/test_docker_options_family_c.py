@@ -218,12 +218,12 @@ def test_paused_row():
 
 def test_paused_create_pause_unpause_in_place_with_check_mode_and_diff(client):
     created = ContainerManager(client).ensure(spec(paused=True))
-    assert created["actions"] == ["create", "start"] and created["container"]["State"]["Paused"] is True
+    assert created["actions"] == ["create", "start", "pause"] and created["container"]["State"]["Paused"] is True
     assert client.api.mutations()[-1] == ("pause", "c1")
     assert ContainerManager(client).ensure(spec(paused=True))["changed"] is False
     cid = created["container"]["Id"]
     predicted = ContainerManager(client, check_mode=True).ensure(spec())
-    assert (predicted["changed"], predicted["action"]) == (True, "update")
+    assert (predicted["changed"], predicted["action"], predicted["actions"]) == (True, "update", ["update", "unpause"])
     assert predicted["differences"] == [{"option": "paused", "before": True, "after": False, "update": "pause"}]
     assert predicted["diff"]["before"]["paused"] is True and predicted["diff"]["after"]["paused"] is False
     real = ContainerManager(client).ensure(spec())
@@ -232,7 +232,8 @@ def test_paused_create_pause_unpause_in_place_with_check_mode_and_diff(client):
     assert client.api.mutations()[-1] == ("unpause", "c1")
     assert ContainerManager(client).ensure(spec())["changed"] is False
     # paused again in place
-    assert ContainerManager(client).ensure(spec(paused=True))["container"]["State"]["Paused"] is True
+    again = ContainerManager(client).ensure(spec(paused=True))
+    assert again["actions"] == ["update", "pause"] and again["container"]["State"]["Paused"] is True
 
 
 def test_paused_after_start_restart_and_recreate(client):
@@ -240,7 +241,9 @@ def test_paused_after_start_restart_and_recreate(client):
     started = ContainerManager(client).ensure(spec(paused=True))
     assert [c[0] for c in client.api.mutations()[-2:]] == ["start", "pause"]
     assert started["container"]["State"]["Paused"] is True
+    predicted = ContainerManager(client, check_mode=True).ensure(spec(paused=True, restart=True))
     restarted = ContainerManager(client).ensure(spec(paused=True, restart=True))
+    assert restarted["actions"] == predicted["actions"] == ["restart", "pause"]
     assert restarted["container"]["State"]["Paused"] is True
     assert [c[0] for c in client.api.mutations()[-2:]] == ["restart", "pause"]
     recreated = ContainerManager(client).ensure(spec(paused=True, labels={"a": "1"}))
