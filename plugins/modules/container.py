@@ -138,7 +138,9 @@ options:
         description: Driver of the volume the engine creates for this mount (volume mounts only).
         type: str
       volume_options:
-        description: Driver options of the volume the engine creates for this mount, such as C(type=tmpfs) and C(device=tmpfs) for the V(local) driver (volume mounts only).
+        description:
+          - Driver options of the volume the engine creates for this mount, such as C(type=tmpfs) and
+            C(device=tmpfs) for the V(local) driver (volume mounts only).
         type: dict
       tmpfs_size:
         description:
