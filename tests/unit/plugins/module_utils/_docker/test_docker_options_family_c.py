@@ -140,7 +140,10 @@ def test_platform_bad_spellings_name_the_option():
 def test_platform_is_compared_with_the_image_of_the_container():
     image = amd64(ROWS.image)
     inspect = container(platform="linux/amd64")
-    compare = lambda **spec: dict((d.option, d) for d in cs.compare(desired(**spec), image, inspect))  # noqa: E731
+
+    def compare(**spec):
+        return dict((d.option, d) for d in cs.compare(desired(**spec), image, inspect))
+
     assert compare(platform="linux/x86_64") == {}
     assert compare(platform="linux") == {}
     assert compare() == {}    # omitted: not compared
