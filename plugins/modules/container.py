@@ -518,7 +518,7 @@ options:
   links:
     description:
       - Legacy links, C(CONTAINER) or C(CONTAINER:ALIAS) (C(CONTAINER) alone is aliased by its name), on the default
-        bridge network only; on user-defined networks use O(networks[].aliases). Compared as a set; omitted is none.
+        bridge network only; on user-defined networks use the C(aliases) of O(networks). Compared as a set; omitted is none.
     type: list
     elements: str
   volumes_from:
