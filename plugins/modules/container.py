@@ -127,6 +127,29 @@ options:
         description: Do not copy the image's files at the target into a new volume (volume mounts only).
         type: bool
         default: false
+      labels:
+        description:
+          - Labels of the volume the engine creates for this mount (volume mounts only).
+          - Like O(mounts[].volume_driver) and O(mounts[].volume_options), they apply when the engine creates the
+            volume (an anonymous volume, or a named one that does not exist yet); they are compared with what the
+            container was created with.
+        type: dict
+      volume_driver:
+        description: Driver of the volume the engine creates for this mount (volume mounts only).
+        type: str
+      volume_options:
+        description:
+          - Driver options of the volume the engine creates for this mount, such as C(type=tmpfs) and
+            C(device=tmpfs) for the V(local) driver (volume mounts only).
+        type: dict
+      tmpfs_size:
+        description:
+          - Size of a tmpfs mount, in the docker CLI's units (V(64m), V(1g), V(65536k); binary). Omitted is the
+            kernel's default (half of the memory). Sizes that mean the same bytes are no change.
+        type: str
+      tmpfs_mode:
+        description: Permission mode of a tmpfs mount, octal (V(1777), V(0700)).
+        type: str
   volumes:
     description:
       - Short form of O(mounts), C(SOURCE:/target[:OPTIONS]). An absolute SOURCE is a bind mount, otherwise a
@@ -370,6 +393,13 @@ options:
   sysctls:
     description: Namespaced kernel parameters, e.g. C(net.ipv4.ip_forward=1) as a dict.
     type: dict
+  device_cgroup_rules:
+    description:
+      - Rules added to the container's device cgroup, C(TYPE MAJOR:MINOR ACCESS) like V(c 1:3 mr) or V(b 8:* rw)
+        (C(docker run --device-cgroup-rule)). Compared as a set; spacing and the order of the access letters do not
+        matter. Omitted is none.
+    type: list
+    elements: str
   devices:
     description:
       - Host devices, C(HOST_PATH[:CONTAINER_PATH][:PERMISSIONS]) like V(/dev/fuse) or V(/dev/sdc:/dev/xvdc:r).
@@ -485,6 +515,12 @@ options:
   domainname:
     description: Domain name of the container. Omitted is none.
     type: str
+  links:
+    description:
+      - Legacy links, C(CONTAINER) or C(CONTAINER:ALIAS) (C(CONTAINER) alone is aliased by its name), on the default
+        bridge network only; on user-defined networks use the C(aliases) of O(networks). Compared as a set; omitted is none.
+    type: list
+    elements: str
   volumes_from:
     description: Mount every volume of these containers (C(NAME), C(NAME:ro) or C(NAME:rw); C(NAME) is read-write).
     type: list
@@ -506,6 +542,22 @@ options:
   interactive:
     description: Keep stdin open (C(docker run -i)). Omitted is V(false).
     type: bool
+  paused:
+    description:
+      - Pause the container's processes (C(docker pause)); V(false) unpauses it. Changed in place, with the same
+        container; a new, started or restarted container is paused after it starts.
+      - V(true) needs O(state=started). Omitted is V(false), so a container paused by hand is unpaused.
+    type: bool
+  platform:
+    description:
+      - Platform to create the container for, C(OS[/ARCH[/VARIANT]]) like V(linux/amd64) or V(linux/arm64).
+      - The engine does not keep it on the container, so, as in community.docker, the container's platform is its
+        image's. Spellings are normalised as containerd does (V(linux/x86_64) is V(linux/amd64), V(amd64/v1) and
+        V(arm64/v8) are the default variants, V(arm) is V(arm/v7)); parts left out are not compared (V(linux)
+        matches every architecture). A difference recreates the container.
+      - The task fails before any change when the image on the engine is built for another platform (older engines
+        would create the container from it anyway). Omitted is not compared.
+    type: str
   auto_remove:
     description:
       - The engine removes the container when its process exits (C(docker run --rm)). Omitted is V(false).
@@ -543,6 +595,20 @@ options:
       - The diff shows C(restarted) in after; O(restart=true) therefore always reports a change.
     type: bool
     default: false
+  force_kill:
+    description:
+      - Stop a running container with C(docker kill) (the signal O(kill_signal)) instead of C(docker stop)
+        (the stop signal, then SIGKILL after O(stop_timeout)) - for O(state=stopped), O(state=absent), and the old
+        container of a recreate or a rolling replace.
+    type: bool
+    default: false
+    aliases: [forcekill]
+  kill_signal:
+    description:
+      - The signal of O(force_kill), a name or number (V(SIGKILL), V(KILL) and V(9) are the same). Omitted is
+        V(SIGKILL). Only with O(force_kill=true). A signal the container's process survives leaves it running
+        (O(state=stopped) then tries again on the next run).
+    type: str
   keep_volumes:
     description:
       - Keep the anonymous volumes of a container this module removes (a recreate, a rolling replace,
@@ -601,12 +667,14 @@ action:
   sample: recreate
   choices: [none, create, recreate, rolling, update, remove]
 actions:
-  description: Every step taken, e.g. V([recreate, start]).
+  description: Every step taken, e.g. V([recreate, start]) or V([update, pause]) (O(paused)).
   returned: always
   type: list
   elements: str
 differences:
-  description: Each differing option with option-form before/after values and how it is applied.
+  description:
+    - Each differing option with option-form before/after values and how it is applied (C(update)) - V(in_place)
+      (C(docker update)), V(network) (connect/disconnect), V(pause) (C(docker pause)/C(unpause)) or V(recreate).
   returned: always
   type: list
   elements: dict

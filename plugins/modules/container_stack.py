@@ -77,6 +77,24 @@ options:
       auto_remove:
         description: As O(hybridops.fleet.container#module:auto_remove).
         type: raw
+      force_kill:
+        description: As O(hybridops.fleet.container#module:force_kill).
+        type: raw
+      kill_signal:
+        description: As O(hybridops.fleet.container#module:kill_signal).
+        type: raw
+      device_cgroup_rules:
+        description: As O(hybridops.fleet.container#module:device_cgroup_rules).
+        type: raw
+      links:
+        description: As O(hybridops.fleet.container#module:links).
+        type: raw
+      paused:
+        description: As O(hybridops.fleet.container#module:paused).
+        type: raw
+      platform:
+        description: As O(hybridops.fleet.container#module:platform).
+        type: raw
       dns_opts:
         description: As O(hybridops.fleet.container#module:dns_opts).
         type: raw

@@ -5,15 +5,26 @@ A case is one option walked through: create with ``create`` -> each spelling in 
 in place (same container) when ``in_place`` -> rerun is no change. ``engine`` reads the value from
 ``docker inspect`` data; ``expect`` is that value after the create and after the change.
 
+``HYBRIDOPS_MATRIX_CASES`` (comma-separated ids or shell patterns like ``paused*``) runs only some cases;
+``-k`` cannot: all cases run in one playbook per test function.
+
 More case lists are picked up from ``container_option_cases_*.py`` beside this file (each a
 ``cases(ctx)`` function), so an option family adds its cases without editing this one.
 """
 
+import os
+
 BOX = "hybridops-test/box:1"
 WEB = "hybridops-test/web:1"
-MATRIX = "hybridops-om-"
+# BOX again, its config saying arm64 (test_container_options.relabelled_image): another platform, same programs
+BOX_ARM64 = "hybridops-test/box-arm64:1"
+# HYBRIDOPS_MATRIX_PREFIX: the name prefix of a run's objects (two runs on one engine need two prefixes)
+PREFIX = os.environ.get("HYBRIDOPS_MATRIX_PREFIX", "hybridops-")
+MATRIX = PREFIX + "om-"
 NET = MATRIX + "net"
 NET6 = MATRIX + "net6"
+# the IPv6 subnet of NET6: another one under another prefix (the engine refuses overlapping pools)
+NET6_PREFIX = "fd00:231:6" if PREFIX == "hybridops-" else "fd00:231:%x" % (7 + sum(map(ord, PREFIX)) % 0xff0)
 VOLUME = MATRIX + "vol"
 
 

@@ -5,7 +5,7 @@ Data only: test_container_options.py picks this file up (``cases(ctx)``). ctx ad
 and ``env_files`` (two KEY=VALUE files on the host).
 """
 
-from container_option_cases import NET, NET6, VOLUME, case, env_keys, path
+from container_option_cases import NET, NET6, NET6_PREFIX, VOLUME, case, env_keys, path
 
 
 def mount_modes(inspect):
@@ -57,10 +57,10 @@ def cases(ctx):
              same=[{"mac_address": "02-42-0A-E8-00-AA"}]),
         case("domainname", {"domainname": "example.internal"}, {"domainname": "other.internal"},
              path("Config.Domainname"), ("example.internal", "other.internal"), False),
-        case("networks", {"networks": [{"name": NET6, "ipv6_address": "fd00:231:6::10"}]},
-             {"networks": [{"name": NET6, "ipv6_address": "fd00:231:6::11"}]},
-             path("NetworkSettings.Networks.%s.IPAMConfig.IPv6Address" % NET6), ("fd00:231:6::10", "fd00:231:6::11"),
-             True, same=[{"networks": [{"name": NET6, "ipv6_address": "fd00:231:6:0::10"}]}], cid="networks_ipv6"),
+        case("networks", {"networks": [{"name": NET6, "ipv6_address": NET6_PREFIX + "::10"}]},
+             {"networks": [{"name": NET6, "ipv6_address": NET6_PREFIX + "::11"}]},
+             path("NetworkSettings.Networks.%s.IPAMConfig.IPv6Address" % NET6), (NET6_PREFIX + "::10", NET6_PREFIX + "::11"),
+             True, same=[{"networks": [{"name": NET6, "ipv6_address": NET6_PREFIX + ":0::10"}]}], cid="networks_ipv6"),
         case("ports", {"ports": ["%d-%d:80-81" % (port, port + 1)]}, {"ports": ["%d-%d:80-81" % (port + 2, port + 3)]},
              path("HostConfig.PortBindings"),
              ({"80/tcp": [{"HostIp": "", "HostPort": str(port)}], "81/tcp": [{"HostIp": "", "HostPort": str(port + 1)}]},

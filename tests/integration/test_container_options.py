@@ -13,11 +13,15 @@ The same walk runs for the cases marked ``stack`` as members of one container_st
 phase). The lab's engine has a production-like daemon.json (default log-opts, address pools, live-restore),
 whose engine-filled values must never count as drift.
 """
+import fnmatch
 import glob
+import hashlib
+import io
 import json
 import importlib
 import os
 import sys
+import tarfile
 
 import docker
 import pytest
@@ -26,14 +30,18 @@ import pytest
 from test_container_support import docker_client, dump, test_images  # noqa: F401 pylint: disable=unused-import
 
 import container_option_cases as base
+import lab
 
 TEST_GROUP = "matrix"  # beside the host session: its objects carry prefixes of its own (conftest.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STACK = "hybridops-om-stack"
-STACK_PREFIX = "hybridops-os-"
-MODULE_PORT = 39080
-STACK_PORT = 39180
+STACK = base.MATRIX + "stack"
+STACK_PREFIX = base.PREFIX + "os-"
+# HYBRIDOPS_MATRIX_PORT: the first host port of a run (the stack run uses the next hundred)
+MODULE_PORT = int(os.environ.get("HYBRIDOPS_MATRIX_PORT", "39080"))
+STACK_PORT = MODULE_PORT + 100
+# HYBRIDOPS_MATRIX_CASES: comma-separated case ids or patterns (fnmatch) to run; all by default
+SELECTED = [p.strip() for p in os.environ.get("HYBRIDOPS_MATRIX_CASES", "").split(",") if p.strip()]
 
 
 def all_cases(ctx):
@@ -43,6 +51,9 @@ def all_cases(ctx):
         result.extend(importlib.import_module(os.path.basename(filename)[:-3]).cases(ctx))
     ids = [c["id"] for c in result]
     assert len(ids) == len(set(ids)), "case ids must be unique: %s" % sorted(i for i in ids if ids.count(i) > 1)
+    if SELECTED:
+        result = [c for c in result if any(fnmatch.fnmatchcase(c["id"], p) for p in SELECTED)]
+        assert result, "HYBRIDOPS_MATRIX_CASES=%s selects no case" % ",".join(SELECTED)
     return result
 
 
@@ -61,17 +72,51 @@ def remove_matrix(client):
             client.api.remove_volume(vol["Name"], force=True)
 
 
+def relabelled_image(client, source, tag, architecture):
+    """``source`` loaded again as ``tag`` with another architecture in its config (same layers, same programs).
+
+    The engine runs it as it runs ``source``; only the platform it reports differs (the platform cases). Loading
+    the same bytes again gives the same image ID, so reruns and parallel sessions agree on it.
+    """
+    with lab.held_lock("test-images"):
+        data = b"".join(client.api.get_image(source))
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            members = dict((m.name, archive.extractfile(m).read() if m.isfile() else None) for m in archive.getmembers())
+            infos = archive.getmembers()
+        manifest = json.loads(members["manifest.json"])
+        config = json.loads(members[manifest[0]["Config"]])
+        config["architecture"] = architecture
+        config_bytes = json.dumps(config, sort_keys=True).encode()
+        config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+        manifest = [dict(manifest[0], Config=config_name, RepoTags=[tag])]
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w") as archive:
+            for info in infos:
+                if info.name in ("manifest.json", "repositories") or info.name == manifest[0].get("Config"):
+                    continue
+                if info.name.endswith(".json") and info.name not in (config_name,) and "/" not in info.name:
+                    continue    # the source's config
+                archive.addfile(info, io.BytesIO(members[info.name]) if info.isfile() else None)
+            for name, payload in ((config_name, config_bytes), ("manifest.json", json.dumps(manifest).encode())):
+                info = tarfile.TarInfo(name)
+                info.size = len(payload)
+                archive.addfile(info, io.BytesIO(payload))
+        for _chunk in client.api.load_image(out.getvalue()):
+            pass
+    return client.api.inspect_image(tag)
+
+
 @pytest.fixture(scope="module")
 def matrix(docker_client, test_images, tmp_path_factory):
     client = docker_client
     remove_matrix(client)
     client.api.create_network(base.NET, driver="bridge")
     client.api.create_network(base.NET6, driver="bridge", enable_ipv6=True, ipam=docker.types.IPAMConfig(
-        pool_configs=[docker.types.IPAMPool(subnet="fd00:231:6::/64")]))
+        pool_configs=[docker.types.IPAMPool(subnet=base.NET6_PREFIX + "::/64")]))
     client.api.create_volume(base.VOLUME)
-    bind_dir = str(tmp_path_factory.mktemp("hybridops-om-bind"))
+    bind_dir = str(tmp_path_factory.mktemp(base.MATRIX + "bind"))
     os.chmod(bind_dir, 0o755)
-    env_dir = tmp_path_factory.mktemp("hybridops-om-env")
+    env_dir = tmp_path_factory.mktemp(base.MATRIX + "env")
     env_files = []
     for index, text in enumerate(("# comment\nFROMFILE=1\n\nKEEP=x\n", "FROMFILE=2\nKEEP=x\n")):
         env_files.append(str(env_dir / ("app%d.env" % index)))
@@ -81,8 +126,9 @@ def matrix(docker_client, test_images, tmp_path_factory):
     target = base.MATRIX + "target"
     created = client.api.create_container(base.BOX, name=target, stop_signal="SIGKILL")
     client.api.start(created["Id"])
+    arm = relabelled_image(client, base.BOX, base.BOX_ARM64, "arm64")
     ctx = {"bind_dir": bind_dir, "box_id": test_images[base.BOX]["Id"], "client": client, "env_files": env_files,
-           "target": target, "target_id": created["Id"]}
+           "target": target, "target_id": created["Id"], "box_arm64_id": arm["Id"]}
     yield ctx
     remove_matrix(client)
 
@@ -229,6 +275,8 @@ def test_option_matrix_container(ansible, matrix, tmp_path):
 def test_option_matrix_stack_members(ansible, matrix):
     client = matrix["client"]
     cases = [c for c in all_cases(dict(matrix, port=STACK_PORT)) if c["stack"]]
+    if SELECTED and not cases:
+        pytest.skip("no selected case runs as a stack member")
     assert cases
     names = dict((c["id"], STACK_PREFIX + c["id"]) for c in cases)
     rounds = max(len(c["same"]) for c in cases) + 1

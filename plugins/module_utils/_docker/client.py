@@ -211,6 +211,20 @@ def update_container(client, container, body):
     return sdk._result(response, True)
 
 
+def create_container(client, body, name, platform=None):
+    """POST /containers/create; ``platform`` (OS/ARCH[/VARIANT]) goes in the query.
+
+    SDKs before 6.0 take no platform, so a create with one goes through the SDK's own request
+    helpers here (as ``update_container`` does); one without uses the public call.
+    """
+    api = client.api
+    if not platform:
+        return api.create_container_from_config(body, name)
+    sdk = api.sdk if isinstance(api, EngineAPI) else api
+    response = sdk._post_json(sdk._url("/containers/create"), data=body, params={"name": name, "platform": platform})
+    return sdk._result(response, True)
+
+
 def split_image_ref(ref):
     """'repo:tag' / 'repo@sha256:..' -> (repository, tag or digest); tag defaults to latest.
 

@@ -18,8 +18,11 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
     BackendError, FleetError, ValidationError, WaitTimeout)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.lifecycle import signal_name
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.platform import (
+    check_image_platform, image_platform)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    address, call, split_image_ref, update_container)
+    address, call, create_container, split_image_ref, update_container)
 
 STATES = ("present", "started", "stopped", "absent", "healthy")
 RECREATE_MODES = ("auto", "always", "never", "rolling")
@@ -55,6 +58,15 @@ def leftovers(name, names):
     return parked, temporaries
 
 
+def kill_signal_of(params, where=""):
+    """force_kill's signal: kill_signal (any spelling of a signal) or SIGKILL. Raises ValidationError."""
+    value = params.get("kill_signal")
+    if value not in (None, "") and not params.get("force_kill"):
+        raise ValidationError(where + "kill_signal", "is used only with force_kill: true",
+                              accepted="kill_signal together with force_kill: true")
+    return signal_name(value, where + "kill_signal") or "SIGKILL"
+
+
 class ReplaceFailed(FleetError):
     """A recreate the engine refused or could not finish; ``msg`` says what state the old container is in."""
 
@@ -79,14 +91,17 @@ class ImageResolver(object):
         self._cache[ref] = data
         return data
 
-    def resolve(self, ref, pull="missing"):
-        """Image inspect data for ``ref``; None only in check mode when it would be pulled."""
+    def resolve(self, ref, pull="missing", platform=None):
+        """Image inspect data for ``ref``; None only in check mode when it would be pulled.
+
+        ``platform``: a pull asks the registry for that platform's image.
+        """
         data = self.inspect(ref)
         if pull == "always" or (data is None and pull == "missing"):
             if self.check_mode:
                 return data
             if ref not in self.pulled:
-                self._pull(ref, data is not None)
+                self._pull(ref, data is not None, platform)
                 self._cache.pop(ref, None)
                 data = self.inspect(ref)
         if data is None:
@@ -96,10 +111,11 @@ class ImageResolver(object):
                 accepted="an image present on the engine, or pull: missing/always with a reachable registry")
         return data
 
-    def _pull(self, ref, have_local):
+    def _pull(self, ref, have_local, platform=None):
         repo, tag = split_image_ref(ref)
+        kwargs = {"platform": platform} if platform else {}
         try:
-            call(self.client, "pulling %s" % ref, self.client.api.pull, repo, tag=tag)
+            call(self.client, "pulling %s" % ref, self.client.api.pull, repo, tag=tag, **kwargs)
         except BackendError as err:
             if have_local:
                 # keep the local image (air-gapped engines): pull=always is best effort then
@@ -138,7 +154,8 @@ class ContainerManager(object):
     def _create(self, desired, name, extra_labels):
         """Create (not start) ``name``; a half-made container (a network it could not join) is removed."""
         body = cs.create_body(desired, extra_labels=extra_labels)
-        result = call(self.client, "creating container %s" % name, self.api.create_container_from_config, body, name)
+        result = call(self.client, "creating container %s" % name, create_container, self.client, body, name,
+                      desired.get("platform"))
         cid = result["Id"]
         try:
             # the first network goes in the create call; the others are connected now
@@ -160,15 +177,23 @@ class ContainerManager(object):
         call(self.client, "connecting %s to network %s" % (cid[:12], net["name"]),
              self.api.connect_container_to_network, cid, net["name"], **kwargs)
 
-    def _remove(self, cid, stop_timeout=None, keep_volumes=False):
+    def _stop(self, cid, what, timeout, kill_signal=None):
+        """Stop a running container: ``docker stop`` with ``timeout``, or (force_kill) ``docker kill`` with a signal."""
+        if kill_signal:
+            call(self.client, what, self.api.kill, cid, signal=kill_signal, if_missing=None)
+        else:
+            call(self.client, what, self.api.stop, cid, timeout=timeout, if_missing=None)
+
+    def _remove(self, cid, stop_timeout=None, keep_volumes=False, kill_signal=None):
         """Stop (when a timeout is given) and remove; its anonymous volumes go too unless kept.
 
         Named volumes and bind mounts are never removed here (the engine's ``rm -v`` leaves them).
+        ``kill_signal``: the container runs and is killed with it first (force_kill).
         """
         what = "removing container %s" % cid[:12]
         try:
-            if stop_timeout is not None:
-                call(self.client, what, self.api.stop, cid, timeout=stop_timeout, if_missing=None)
+            if stop_timeout is not None or kill_signal:
+                self._stop(cid, what, stop_timeout, kill_signal)
             call(self.client, what, self.api.remove_container, cid, force=True, v=not keep_volumes, if_missing=None)
         except BackendError as exc:
             if "already in progress" not in exc.msg:
@@ -277,6 +302,7 @@ class ContainerManager(object):
         ``desired``: ``params`` already normalised (cs.normalize_spec).
         """
         state = params.get("state") or "started"
+        kill_signal_of(params)
         if state == "absent":
             desired = {"name": params["name"]}
             leftover = None
@@ -304,11 +330,15 @@ class ContainerManager(object):
         leftover = None
         if not known:
             self.check_networks([desired])
-            image = self.images.resolve(desired["image"], params.get("pull") or "missing")
+            image = self.images.resolve(desired["image"], params.get("pull") or "missing", desired.get("platform"))
             inspect = self.inspect(desired["name"])
             # the replacement of a rolling replace that was cut short (engine or host gone): whatever this run
             # does, it is removed (a stack prunes it instead: it carries the stack's label)
             leftover = self.inspect(desired["name"] + ROLLING_SUFFIX)
+        check_image_platform(desired, image, desired["image"])
+        if desired.get("platform") and inspect is not None and inspect.get("Image") != (image or {}).get("Id"):
+            # the platform of the container is its image's: the one it runs, not the spec's
+            desired["container_platform"] = image_platform(self.images.inspect(inspect["Image"]))
         diffs = []
         if inspect is None:
             action = "create"
@@ -390,7 +420,8 @@ class ContainerManager(object):
         inspect = plan["inspect"]
         desired = plan["desired"]
         if action == "remove":
-            self._remove(inspect["Id"], self._stop_timeout(plan), self._keep_volumes(plan))
+            self._remove(inspect["Id"], self._stop_timeout(plan), self._keep_volumes(plan),
+                         self._kill_signal(plan) if is_running(inspect) else None)
             result["container"] = None
             return result
         if action == "none" and run is None:
@@ -429,14 +460,19 @@ class ContainerManager(object):
         if run == "start":
             call(self.client, "starting container %s" % desired["name"], self.api.start, cid)
         elif run == "stop":
-            call(self.client, "stopping container %s" % desired["name"], self.api.stop, cid,
-                 timeout=desired["stop_timeout"] if desired["stop_timeout"] is not None else 10)
+            self._stop(cid, "stopping container %s" % desired["name"],
+                       desired["stop_timeout"] if desired["stop_timeout"] is not None else 10, self._kill_signal(plan))
         elif run == "restart":
             call(self.client, "restarting container %s" % desired["name"], self.api.restart, cid,
                  timeout=self._stop_timeout(plan))
         if run in ("start", "stop", "restart"):
             done.append(run)
         final = self.inspect(cid)
+        if desired.get("paused") and is_running(final) and not _state_of(final).get("Paused"):
+            # a new, started or restarted container runs first; paused is its state after that
+            call(self.client, "pausing container %s" % desired["name"], self.api.pause, cid)
+            done.append("pause")
+            final = self.inspect(cid)
         if plan["state"] == "healthy" and run in ("start", "started", "wait"):
             final = self.wait_healthy(cid, wait_timeout, require_health=False)
         result["container"] = cs.mask_inspect(final, self._secret_keys(plan))
@@ -446,6 +482,9 @@ class ContainerManager(object):
         body = cs.update_body(desired, diffs)
         if body:
             self._update(cid, body)
+        if any(d.update == cs.PAUSE for d in diffs) and not desired.get("paused"):
+            # pausing waits for the run step (_apply): a stopped container is started first
+            call(self.client, "unpausing container %s" % desired["name"], self.api.unpause, cid)
         if any(d.update == cs.NETWORK for d in diffs):
             actual = dict((n["name"], n) for n in cs._networks_actual(inspect))
             wanted = dict((n["name"], n) for n in desired["networks"] or [])
@@ -485,7 +524,7 @@ class ContainerManager(object):
         parked = temporary_name(name, OLD_MARK)
         try:
             if was_running:
-                call(self.client, "stopping container %s" % name, self.api.stop, old_id, timeout=self._stop_timeout(plan))
+                self._stop(old_id, "stopping container %s" % name, self._stop_timeout(plan), self._kill_signal(plan))
             call(self.client, "renaming %s to %s" % (name, parked), self.api.rename, old_id, parked)
         except FleetError as exc:
             self._remove(new_id)
@@ -550,7 +589,7 @@ class ContainerManager(object):
                 "rolling replace of %s failed: the new container did not become healthy (%s). It was removed; "
                 "the old container %s is still running unchanged" % (desired["name"], exc.msg, old["Id"][:12]),
                 rolled_back=True, old_container_id=old["Id"])
-        self._remove(old["Id"], self._stop_timeout(plan), self._keep_volumes(plan))
+        self._remove(old["Id"], self._stop_timeout(plan), self._keep_volumes(plan), self._kill_signal(plan))
         call(self.client, "renaming %s to %s" % (temp, desired["name"]), self.api.rename, new_id, desired["name"])
         return new_id
 
@@ -562,6 +601,14 @@ class ContainerManager(object):
         inspect = plan.get("inspect") or {}
         value = (inspect.get("Config") or {}).get("StopTimeout")
         return value if value is not None else 10
+
+    @staticmethod
+    def _kill_signal(plan):
+        """The signal that stops the container instead of ``docker stop`` (force_kill), or None."""
+        params = plan.get("params") or {}
+        if not params.get("force_kill"):
+            return None
+        return kill_signal_of(params)
 
     @staticmethod
     def _keep_volumes(plan):
@@ -578,6 +625,14 @@ class ContainerManager(object):
             actions.append(plan["action"])
         if plan["run"] and plan["run"] != "wait":
             actions.append(plan["run"])
+        desired = plan.get("desired") or {}
+        paused_diff = any(d.update == cs.PAUSE for d in plan["differences"])
+        if desired.get("paused") and (paused_diff or plan["action"] in ("create", "recreate", "rolling")
+                                      or plan["run"] in ("start", "restart")):
+            # paused after the container runs (_apply)
+            actions.append("pause")
+        elif paused_diff:
+            actions.append("unpause")
         result = {
             "name": plan["name"],
             "changed": False,
@@ -652,4 +707,6 @@ CONTAINER_RUN_ARGS = dict(
     wait_timeout=dict(type="int", default=120),
     keep_volumes=dict(type="bool", default=False),
     restart=dict(type="bool", default=False),
+    force_kill=dict(type="bool", default=False, aliases=["forcekill"]),
+    kill_signal=dict(type="str"),
 )

@@ -26,7 +26,7 @@ import copy
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (  # re-exported (__all__)
-    ALLOW_MORE_PRESENT, IGNORE, IN_PLACE, NETWORK, RECREATE, STRICT, cfg as _cfg, clean_path, image_cfg as _image_cfg)
+    ALLOW_MORE_PRESENT, IGNORE, IN_PLACE, NETWORK, PAUSE, RECREATE, STRICT, cfg as _cfg, clean_path, image_cfg as _image_cfg)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.lifecycle import (  # noqa: F401
     RESTART_POLICIES, format_duration, health_from_api as _health_from_api, health_view, merge_healthcheck,
     normalize_healthcheck, parse_duration)
@@ -43,7 +43,7 @@ LABEL_MANAGED = "hybridops.fleet.managed"
 
 # helpers of the option families that managers, modules and tests use through this module
 __all__ = [
-    "ALLOW_MORE_PRESENT", "IGNORE", "IN_PLACE", "NETWORK", "RECREATE", "STRICT", "clean_path", "RESTART_POLICIES",
+    "ALLOW_MORE_PRESENT", "IGNORE", "IN_PLACE", "NETWORK", "PAUSE", "RECREATE", "STRICT", "clean_path", "RESTART_POLICIES",
     "format_duration", "health_view", "merge_healthcheck", "normalize_healthcheck", "parse_duration", "PORT_PROTOCOLS",
     "fixed_host_ports", "networks_in_place", "networks_match", "normalize_networks", "normalize_ports", "parse_port",
     "port_parts", "MOUNT_TYPES", "SECRET_MASK", "normalize_mounts", "parse_env_list", "LABEL_STACK", "LABEL_MEMBER",
@@ -112,7 +112,7 @@ def compare(desired, image, inspect):
         expected = opt.expected(desired, image)
         if expected is None:
             continue
-        actual = opt.actual(inspect)
+        actual = opt.read(inspect, image, desired)
         if opt.matches(table.comparison_of(desired, opt.name), expected, actual):
             continue
         update = opt.update
@@ -168,7 +168,7 @@ def spec_view(desired, image=None, inspect=None):
             continue
         value = expected
         if inspect is not None:
-            actual = opt.actual(inspect)
+            actual = opt.read(inspect, image, desired)
             # a value that matches (the engine's own additions, another spelling) is shown as declared,
             # so an unchanged container has identical before and after
             if not opt.matches(table.comparison_of(desired, opt.name), expected, actual):

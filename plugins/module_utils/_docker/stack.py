@@ -18,17 +18,19 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible.module_utils.common.validation import check_type_bool
+
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import call, docker_host_from
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
-    CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver, leftovers)
+    CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver, kill_signal_of, leftovers)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
 
 MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {
-    "state", "recreate", "pull", "wait_timeout", "keep_volumes", "restart", "depends_on"}
+    "state", "recreate", "pull", "wait_timeout", "keep_volumes", "restart", "depends_on", "force_kill", "kill_signal"}
 # Suboptions of container_stack's ``containers``. Types, choices and defaults
 # are checked by normalize_members (so a message names containers[INDEX].OPTION
 # and member defaults come from the stack's options); the spec exists so that
@@ -46,6 +48,13 @@ def _check_keys(item, allowed, where):
     if unknown:
         raise ValidationError("%s.%s" % (where, sorted(unknown)[0]), "unknown option",
                               accepted=", ".join(sorted(allowed)))
+
+
+def _member_bool(value, option):
+    try:
+        return check_type_bool(value)
+    except TypeError:
+        raise ValidationError(option, "%r is not a boolean" % (value,), accepted="true or false")
 
 
 def _depends_on(member):
@@ -170,6 +179,9 @@ def normalize_members(params, specs=None):
         if member["state"] == "absent":
             raise ValidationError(where + ".state", "a declared member cannot be absent; remove it from the list "
                                   "(undeclared members are pruned)", accepted="present, started, stopped, healthy")
+        if member.get("force_kill") is not None:
+            member["force_kill"] = _member_bool(member["force_kill"], where + ".force_kill")
+        kill_signal_of(member, where + ".")
         try:
             # the table's types and choices (the member argspec is untyped so messages name the member)
             member = option_table.check_types(member)
@@ -269,7 +281,8 @@ class StackManager(object):
         # images first (one lookup per distinct image, pulls when allowed)
         for ref in sorted(set(m["image"] for m in members)):
             try:
-                self.images.resolve(ref, self._pull_mode(members, ref))
+                platforms = [specs[m["name"]].get("platform") for m in members if m["image"] == ref]
+                self.images.resolve(ref, self._pull_mode(members, ref), next((p for p in platforms if p), None))
             except ValidationError as exc:
                 bad = [m["name"] for m in members if m["image"] == ref]
                 raise ValidationError("containers[%s].image" % ",".join(bad), str(exc).split(": ", 1)[-1])

@@ -22,6 +22,8 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
 RECREATE = "recreate"
 IN_PLACE = "in_place"
 NETWORK = "network"
+# paused: changed in place by pause/unpause (not by the update endpoint)
+PAUSE = "pause"
 
 # comparison modes (community.docker's names)
 STRICT = "strict"
@@ -134,7 +136,7 @@ class Option(object):
     ``normalize(value, spec) -> canonical`` (raise ValidationError naming the option path) fills
     ``desired[key]``; ``check(desired, spec)`` runs after every row is normalised, for rules that
     join options. ``expected(desired, image) -> value or None`` is what inspect should show (None:
-    not compared); ``actual(inspect)`` reads it back; ``apply(value, body, desired)`` writes the
+    not compared); ``actual(inspect)`` reads it back (``actual(inspect, image, desired)`` with ``reads_image``); ``apply(value, body, desired)`` writes the
     create body; ``update(desired, body)`` (or ``update_key``) writes the update body and makes the
     option updatable in place (``in_place_when(desired, expected, actual)`` can refuse a case, e.g.
     a limit the update endpoint cannot remove). ``match``/``match_more`` compare for the
@@ -146,7 +148,7 @@ class Option(object):
     def __init__(self, name, arg, normalize=None, key=None, check=None, expected=None, actual=None,
                  apply=None, update=None, update_key=None, update_transform=None, update_kind=None,
                  in_place_when=None, view=None, match=None, match_more=None, comparisons=SCALAR,
-                 comparison=STRICT, implied_by=None):
+                 comparison=STRICT, implied_by=None, reads_image=False):
         self.name = name
         self.arg = dict(arg)
         # key=False: plumbing that another row reads from the raw spec (not stored in the desired dict)
@@ -171,12 +173,18 @@ class Option(object):
         # implied_by: the option whose value this one follows when it is omitted (memory_swap follows memory):
         # then a difference of the leader carries it, and views leave it out
         self.implied_by = implied_by
+        # reads_image: ``actual(inspect, image, desired)`` (platform: the container's platform is its image's)
+        self.reads_image = reads_image
         if comparison not in self.comparisons:
             raise ValueError("option %s: default comparison %s is not one of %s" % (name, comparison, comparisons))
 
     @property
     def compared(self):
         return self.expected is not None
+
+    def read(self, inspect, image=None, desired=None):
+        """What inspect shows for this option (``actual``; rows that read the image get it and the desired spec too)."""
+        return self.actual(inspect, image, desired or {}) if self.reads_image else self.actual(inspect)
 
     def follows(self, desired):
         """The leader option name when this option's value is derived from it (omitted from the spec)."""

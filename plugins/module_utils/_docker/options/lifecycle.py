@@ -17,7 +17,7 @@ import signal
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (
-    Option, cfg, clean_path, hc, image_cfg, set_cfg, str_dict)
+    PAUSE, Option, cfg, clean_path, hc, image_cfg, set_cfg, str_dict)
 
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 
@@ -324,6 +324,26 @@ def _config_bool(name, key):
                   apply=lambda v, b, d=None: b.__setitem__(key, True) if v else None)
 
 
+# --------------------------------------------------------------------------- paused
+
+def _normalize_paused(value, spec):
+    if value is None:
+        # omitted is the engine's default: not paused (a container paused by hand is unpaused)
+        return False
+    paused = value
+    if not isinstance(paused, bool):
+        raise ValidationError("paused", "%r is not a boolean" % (value,), accepted="true or false")
+    state = spec.get("state") or "started"
+    if paused and state != "started":
+        raise ValidationError("paused", "true needs state=started (a %s container cannot be paused)" % state,
+                              accepted="paused: true with state: started, or paused: false with any state")
+    return paused
+
+
+def paused_actual(inspect):
+    return bool(((inspect or {}).get("State") or {}).get("Paused"))
+
+
 ROWS = [
     Option("entrypoint", dict(type="raw"), normalize=lambda v, s: as_argv(v, "entrypoint"),
            expected=_expected_entrypoint, actual=lambda i: list(cfg(i).get("Entrypoint") or []),
@@ -368,6 +388,9 @@ ROWS = [
            apply=set_cfg("StopSignal"), view=lambda v, img, d: v or None),
     _config_bool("tty", "Tty"),
     _config_bool("interactive", "OpenStdin"),
+    # pause/unpause in place (the manager pauses a new or restarted container after starting it)
+    Option("paused", dict(type="bool"), normalize=_normalize_paused, expected=lambda d, img: d["paused"],
+           actual=paused_actual, update_kind=PAUSE),
     Option("auto_remove", dict(type="bool"), normalize=lambda v, s: bool(v), expected=lambda d, img: d["auto_remove"],
            actual=lambda i: bool(hc(i).get("AutoRemove")),
            apply=lambda v, b, d=None: b["HostConfig"].__setitem__("AutoRemove", True) if v else None),

@@ -10,7 +10,7 @@ import re
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (
-    COLLECTION, NETWORK, Option, cfg, hc, set_cfg)
+    COLLECTION, NETWORK, Option, cfg, hc, list_as_set, set_cfg)
 
 PORT_PROTOCOLS = ("tcp", "udp", "sctp")
 
@@ -515,4 +515,57 @@ ROWS += [
     Option("domainname", dict(type="str"), normalize=_normalize_domainname,
            expected=lambda d, img: d["domainname"] or "", actual=lambda i: cfg(i).get("Domainname") or "",
            apply=lambda v, b, d=None: b.__setitem__("Domainname", v) if v else None),
+]
+
+
+# --------------------------------------------------------------------------- legacy links
+
+LINKS_ACCEPTED = "a list of CONTAINER or CONTAINER:ALIAS (containers on the default bridge network)"
+
+
+def _normalize_links(value, spec):
+    """['db', 'cache:kv'] -> ['cache:kv', 'db:db'] (a link without an alias is aliased by the container's name)."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError("links", "must be a list, got %r" % (value,), accepted=LINKS_ACCEPTED)
+    result = set()
+    for index, item in enumerate(value):
+        option = "links[%d]" % index
+        if not isinstance(item, str) or not item.strip():
+            raise ValidationError(option, "%r is not CONTAINER[:ALIAS]" % (item,), accepted=LINKS_ACCEPTED)
+        name, _sep, alias = item.strip().partition(":")
+        name = str(validators.check_docker_name(name.lstrip("/"), option, "container name"))
+        alias = alias or name
+        validators.check_docker_name(alias, option, "link alias")
+        result.add("%s:%s" % (name, alias))
+    return sorted(result)
+
+
+def _check_links(desired, spec):
+    if not desired.get("links"):
+        return
+    mode = desired.get("network_mode")
+    others = [n["name"] for n in desired.get("networks") or [] if n["name"] not in DEFAULT_MODES]
+    if (mode is not None and mode not in DEFAULT_MODES) or others:
+        raise ValidationError("links", "legacy links work on the default bridge network only (network_mode %s, "
+                              "networks %s)" % (mode or "bridge", ", ".join(others) or "bridge"),
+                              accepted="network_mode bridge (or omitted) without other networks; on a user-defined "
+                                       "network use networks[].aliases instead")
+
+
+def links_actual(inspect):
+    """HostConfig.Links ['/db:/me/alias'] -> ['db:alias']."""
+    result = set()
+    for item in hc(inspect).get("Links") or []:
+        target, _sep, path = item.partition(":")
+        result.add("%s:%s" % (target.lstrip("/"), path.rsplit("/", 1)[-1]))
+    return sorted(result)
+
+
+ROWS += [
+    Option("links", dict(type="list", elements="str"), normalize=_normalize_links, check=_check_links,
+           expected=lambda d, img: d["links"], actual=links_actual,
+           apply=lambda v, b, d=None: b["HostConfig"].__setitem__("Links", list(v)) if v else None,
+           view=lambda v, img, d: v or None, match=list_as_set, comparisons=COLLECTION),
 ]

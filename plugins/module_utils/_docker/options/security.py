@@ -352,6 +352,28 @@ def _ns_row(name, key, allowed, daemon_defaults=("",)):
                   view=lambda v, img, d: v or None)
 
 
+# --------------------------------------------------------------------------- device cgroup rules
+
+_CGROUP_RULE = re.compile(r"^([abc]) (\*|\d+):(\*|\d+) ([rwm]{1,3})$")
+CGROUP_RULE_ACCEPTED = "rules like 'c 1:3 mr' or 'b 8:* rw': TYPE (a, b, c) MAJOR:MINOR (numbers or *) ACCESS (r, w, m)"
+
+
+def device_cgroup_rule(text, option):
+    """'c  1:3  rm' -> 'c 1:3 mr' (one space, access letters in r, w, m order); the engine stores the rule as given."""
+    match = _CGROUP_RULE.match(" ".join(str(text).split()))
+    if not match or len(set(match.group(4))) != len(match.group(4)):
+        raise ValidationError(option, "%r is not a device cgroup rule" % (text,), accepted=CGROUP_RULE_ACCEPTED)
+    access = "".join(c for c in "rwm" if c in match.group(4))
+    return "%s %s:%s %s" % (match.group(1), match.group(2), match.group(3), access)
+
+
+def _read_cgroup_rule(text):
+    try:
+        return device_cgroup_rule(text, "HostConfig.DeviceCgroupRules")
+    except ValidationError:
+        return text
+
+
 ROWS = [
     _bool_row("privileged", "Privileged"),
     _list_row("capabilities", "CapAdd", canon=capability, read=_read_cap),
@@ -367,6 +389,7 @@ ROWS = [
            expected=lambda d, img: d["sysctls"], actual=lambda i: dict(hc(i).get("Sysctls") or {}),
            apply=set_hc("Sysctls", when=bool), comparisons=COLLECTION),
     _list_row("devices", "Devices", canon=device, actual=_devices_actual, apply=_devices_apply),
+    _list_row("device_cgroup_rules", "DeviceCgroupRules", canon=device_cgroup_rule, read=_read_cgroup_rule),
     Option("device_requests", dict(type="list", elements="dict", options=dict(
         driver=dict(type="str"), count=dict(type="int"), device_ids=dict(type="list", elements="str"),
         capabilities=dict(type="list", elements="list"), options=dict(type="dict"))),

@@ -13,8 +13,10 @@ import os
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import format_size
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (
     COLLECTION, Option, cfg, clean_path, hc, image_cfg, set_cfg, str_dict)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.resources import ram_size
 
 MOUNT_TYPES = ("bind", "volume", "tmpfs")
 SECRET_MASK = "********"
@@ -79,7 +81,8 @@ def labels_view(labels, img):
 
 MOUNT_ACCEPTED = ("mounts: dicts with type (bind, volume, tmpfs), source (host path or volume name; "
                   "not for tmpfs; a volume without one is anonymous), target (absolute path), read_only, "
-                  "propagation, selinux (z or Z), no_copy; volumes: strings 'SOURCE:/target[:OPTIONS]' where an "
+                  "propagation, selinux (z or Z), no_copy, labels, volume_driver, volume_options (volume mounts), "
+                  "tmpfs_size, tmpfs_mode (tmpfs mounts); volumes: strings 'SOURCE:/target[:OPTIONS]' where an "
                   "absolute SOURCE is a bind mount, otherwise a named volume, or '/target' alone (an anonymous "
                   "volume); OPTIONS are comma-separated ro, rw, z, Z, nocopy and a propagation mode")
 PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
@@ -90,7 +93,47 @@ SELINUX_LABELS = ("z", "Z")
 IGNORED_MODES = ("consistent", "cached", "delegated")
 
 
-def _mount(mtype, source, target, read_only, option, propagation=None, selinux=None, no_copy=False):
+def _tmpfs_mode(value, option):
+    """'1777', '0o1777', 1777 (octal digits, as chmod) -> '1777'."""
+    text = str(value).strip().lower()
+    if text.startswith("0o"):
+        text = text[2:]
+    if isinstance(value, bool) or not text or any(c not in "01234567" for c in text) or not 0 < int(text, 8) <= 0o7777:
+        # 0 is what the engine stores for "no mode given" (it then uses 1777): a mode is above 0
+        raise ValidationError(option, "tmpfs_mode %r is not an octal mode above 0" % (value,),
+                              accepted="octal like 1777 or 0700")
+    return "%o" % int(text, 8)
+
+
+def _volume_extras(mount, extra, option):
+    """labels, volume_driver, volume_options (the engine's VolumeOptions) and tmpfs_size, tmpfs_mode."""
+    mtype = mount["type"]
+    labels = str_dict(extra.get("labels"), option + ".labels")
+    driver = extra.get("volume_driver")
+    driver_options = str_dict(extra.get("volume_options"), option + ".volume_options")
+    for key, value in (("labels", labels), ("volume_driver", driver), ("volume_options", driver_options)):
+        if value and mtype != "volume":
+            raise ValidationError(option, "%s is for volume mounts only (target %s)" % (key, mount["target"]))
+    for key in ("tmpfs_size", "tmpfs_mode"):
+        if extra.get(key) not in (None, "") and mtype != "tmpfs":
+            raise ValidationError(option, "%s is for tmpfs mounts only (target %s)" % (key, mount["target"]))
+    if labels:
+        mount["labels"] = labels
+    if driver:
+        mount["volume_driver"] = str(driver)
+    if driver_options:
+        mount["volume_options"] = driver_options
+    if extra.get("tmpfs_size") not in (None, ""):
+        size = ram_size(extra["tmpfs_size"], option + ".tmpfs_size")
+        if size <= 0:
+            raise ValidationError(option + ".tmpfs_size", "must be more than 0")
+        mount["tmpfs_size"] = format_size(size)
+    if extra.get("tmpfs_mode") not in (None, ""):
+        mount["tmpfs_mode"] = _tmpfs_mode(extra["tmpfs_mode"], option + ".tmpfs_mode")
+    return mount
+
+
+def _mount(mtype, source, target, read_only, option, propagation=None, selinux=None, no_copy=False, extra=None):
     if mtype not in MOUNT_TYPES:
         raise ValidationError(option, "unknown mount type %r" % (mtype,), accepted=", ".join(MOUNT_TYPES))
     if not target or not str(target).startswith("/"):
@@ -123,6 +166,11 @@ def _mount(mtype, source, target, read_only, option, propagation=None, selinux=N
         mount["selinux"] = selinux
     if no_copy:
         mount["no_copy"] = True
+    if extra:
+        if selinux and any(extra.get(k) for k in ("labels", "volume_driver", "volume_options")):
+            raise ValidationError(option, "a mount with selinux is a bind string, which takes no volume options "
+                                  "(target %s)" % target)
+        _volume_extras(mount, extra, option)
     return mount
 
 
@@ -151,7 +199,8 @@ def parse_volume(item, option="volumes"):
                   selinux=(selinux or [None])[0], no_copy="nocopy" in modes)
 
 
-MOUNT_KEYS = {"type", "source", "target", "read_only", "propagation", "selinux", "no_copy"}
+VOLUME_EXTRA_KEYS = ("labels", "volume_driver", "volume_options", "tmpfs_size", "tmpfs_mode")
+MOUNT_KEYS = {"type", "source", "target", "read_only", "propagation", "selinux", "no_copy"} | set(VOLUME_EXTRA_KEYS)
 
 
 def normalize_mounts(mounts, volumes):
@@ -165,7 +214,8 @@ def normalize_mounts(mounts, volumes):
             raise ValidationError(option, "unknown keys %s" % ", ".join(sorted(unknown)), accepted=MOUNT_ACCEPTED)
         result.append(_mount(item.get("type") or "volume", item.get("source"), item.get("target"),
                              item.get("read_only"), option, propagation=item.get("propagation"),
-                             selinux=item.get("selinux"), no_copy=bool(item.get("no_copy"))))
+                             selinux=item.get("selinux"), no_copy=bool(item.get("no_copy")),
+                             extra=dict((k, item.get(k)) for k in VOLUME_EXTRA_KEYS)))
     for index, item in enumerate(volumes or []):
         result.append(parse_volume(item, "volumes[%d]" % index))
     targets = {}
@@ -196,8 +246,21 @@ def mounts_actual(inspect):
         propagation = (mount.get("BindOptions") or {}).get("Propagation")
         if propagation and propagation != DEFAULT_PROPAGATION:
             item["propagation"] = propagation
-        if (mount.get("VolumeOptions") or {}).get("NoCopy"):
+        volume = mount.get("VolumeOptions") or {}
+        if volume.get("NoCopy"):
             item["no_copy"] = True
+        if volume.get("Labels"):
+            item["labels"] = dict(volume["Labels"])
+        driver = volume.get("DriverConfig") or {}
+        if driver.get("Name"):
+            item["volume_driver"] = driver["Name"]
+        if driver.get("Options"):
+            item["volume_options"] = dict(driver["Options"])
+        tmpfs = mount.get("TmpfsOptions") or {}
+        if tmpfs.get("SizeBytes"):
+            item["tmpfs_size"] = format_size(int(tmpfs["SizeBytes"]))
+        if tmpfs.get("Mode"):
+            item["tmpfs_mode"] = "%o" % int(tmpfs["Mode"])
         result.append(item)
     for bind in host.get("Binds") or []:
         parts = bind.split(":")
@@ -234,8 +297,23 @@ def _mounts_apply(mounts, body, d=None):
                     + ([("Source", m["source"])] if m["type"] != "tmpfs" and m["source"] else []))
         if m.get("propagation"):
             item["BindOptions"] = {"Propagation": m["propagation"]}
+        volume = {}
         if m.get("no_copy"):
-            item["VolumeOptions"] = {"NoCopy": True}
+            volume["NoCopy"] = True
+        if m.get("labels"):
+            volume["Labels"] = dict(m["labels"])
+        if m.get("volume_driver") or m.get("volume_options"):
+            volume["DriverConfig"] = dict([("Name", m.get("volume_driver") or "")] + (
+                [("Options", dict(m["volume_options"]))] if m.get("volume_options") else []))
+        if volume:
+            item["VolumeOptions"] = volume
+        tmpfs = {}
+        if m.get("tmpfs_size"):
+            tmpfs["SizeBytes"] = ram_size(m["tmpfs_size"], "mounts.tmpfs_size")
+        if m.get("tmpfs_mode"):
+            tmpfs["Mode"] = int(m["tmpfs_mode"], 8)
+        if tmpfs:
+            item["TmpfsOptions"] = tmpfs
         api_mounts.append(item)
     if api_mounts:
         body["HostConfig"]["Mounts"] = api_mounts
@@ -322,6 +400,11 @@ ROWS = [
         propagation=dict(type="str", choices=list(PROPAGATIONS)),
         selinux=dict(type="str", choices=list(SELINUX_LABELS)),
         no_copy=dict(type="bool", default=False),
+        labels=dict(type="dict"),
+        volume_driver=dict(type="str"),
+        volume_options=dict(type="dict"),
+        tmpfs_size=dict(type="str"),
+        tmpfs_mode=dict(type="str"),
     )), normalize=lambda v, s: normalize_mounts(v, s.get("volumes")),
         expected=lambda d, img: d["mounts"], actual=mounts_actual, apply=_mounts_apply, comparisons=COLLECTION),
     # compared through mounts (the short form of the same list)

@@ -89,6 +89,7 @@ class FakeAPI(object):
         self.removed_with_volumes = []  # the v= flag of each remove_container call
         self.refuse_create = None   # callable(name, body) -> an engine message to refuse a create with, or None
         self.refuse_start = None    # callable(container data) -> an engine message to refuse a start with, or None
+        self.platforms = []         # (name, platform) of each create with a platform
 
     # ---------------------------------------------------------------- helpers
     def add_image(self, image):
@@ -220,9 +221,19 @@ class FakeAPI(object):
         data = self._find(ref)
         self._record("stop", data["Name"].lstrip("/"))
         with self.lock:
-            data["State"].update({"Status": "exited", "Running": False})
+            data["State"].update({"Status": "exited", "Running": False, "Paused": False})
             data["State"].pop("Health", None)
             self.events.append(("stop", data["Name"].lstrip("/")))
+
+    def kill(self, ref, signal=None):
+        data = self._find(ref)
+        self._record("kill", data["Name"].lstrip("/"), signal)
+        if not data["State"].get("Running"):
+            raise docker_errors.APIError("409 Conflict", explanation="Container %s is not running" % data["Id"])
+        with self.lock:
+            data["State"].update({"Status": "exited", "Running": False, "Paused": False})
+            data["State"].pop("Health", None)
+            self.events.append(("kill", data["Name"].lstrip("/")))
 
     def remove_container(self, ref, force=False, v=False):
         data = self._find(ref)
@@ -260,7 +271,27 @@ class FakeAPI(object):
     def _url(self, path, *args):
         return path.format(*args)
 
+    def pause(self, ref):
+        data = self._find(ref)
+        self._record("pause", data["Name"].lstrip("/"))
+        if not data["State"].get("Running"):
+            raise docker_errors.APIError("409 Conflict", explanation="Container %s is not running" % data["Id"])
+        with self.lock:
+            data["State"].update({"Status": "paused", "Paused": True})
+
+    def unpause(self, ref):
+        data = self._find(ref)
+        self._record("unpause", data["Name"].lstrip("/"))
+        if not data["State"].get("Paused"):
+            raise docker_errors.APIError("409 Conflict", explanation="Container %s is not paused" % data["Id"])
+        with self.lock:
+            data["State"].update({"Status": "running", "Paused": False})
+
     def _post_json(self, url, data=None, params=None):
+        if url == "/containers/create":
+            # a create with a platform (the query parameter SDKs before 6.0 cannot pass)
+            self.platforms.append((params["name"], params["platform"]))
+            return self.create_container_from_config(data, params["name"])
         assert url.startswith("/containers/") and url.endswith("/update")
         cid = url.split("/")[2]
         data_ = self._find(cid)

@@ -69,7 +69,7 @@ def test_secret_options_are_no_log_in_the_table_and_named_secret_in_the_docs():
 def test_stack_member_suboptions_are_the_table_plus_member_keys():
     member_docs = _doc("container_stack")["options"]["containers"]["suboptions"]
     assert set(member_docs) == set(stack.MEMBER_SPEC) == set(table.SPEC_KEYS) | {
-        "state", "recreate", "pull", "wait_timeout", "keep_volumes", "restart", "depends_on"}
+        "state", "recreate", "pull", "wait_timeout", "keep_volumes", "restart", "depends_on", "force_kill", "kill_signal"}
     # members are typed raw (normalize_members checks the table's type and names containers[NAME].OPTION)
     assert set(d["type"] for d in member_docs.values()) == {"raw"}
     for name, arg in stack.MEMBER_SPEC.items():
