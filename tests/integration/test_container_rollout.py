@@ -36,11 +36,9 @@ FAST_HEALTH = {"healthcheck": {"interval": "1s"}}
 
 
 def free_ports(count):
-    socks = []
-    for _ in range(count):
-        sock = socket.socket()
+    socks = [socket.socket() for index in range(count)]
+    for sock in socks:
         sock.bind(("127.0.0.1", 0))
-        socks.append(sock)
     ports = [s.getsockname()[1] for s in socks]
     for sock in socks:
         sock.close()

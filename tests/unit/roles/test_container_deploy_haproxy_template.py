@@ -35,8 +35,8 @@ def test_template_slots_state_file_and_checks():
     assert "option httpchk GET /health" in text
     # a TCP service has no HTTP check
     assert text.split("backend db")[1].count("httpchk") == 0
-    assert "user haproxy" in text and "user " not in render(container_deploy_proxy_user="",
-                                                               container_deploy_proxy_services=SERVICES)
+    as_root = render(container_deploy_proxy_user="", container_deploy_proxy_services=SERVICES)
+    assert "user haproxy" in text and "user " not in as_root
 
 
 @pytest.mark.skipif(not shutil.which("haproxy"), reason="haproxy is not installed (scripts/setup.sh installs it)")
