@@ -5,7 +5,7 @@ configuration rendered from container_deploy's own template, listening on 127.0.
 (a thread sending HTTP requests in a loop through HAProxy) runs during each change:
 
 - a first deploy of hybridops/web:1, an idempotent rerun, a check-mode prediction of web:2 (diff, nothing touched);
-- a rollout web:1 -> web:2 under load: no failed request, the answers switch from v1 to v2, the old slot drained
+- a rollout web:1 -> web:2 under load (a container left in the idle slot by a killed run is removed first): no failed request, the answers switch from v1 to v2, the old slot drained
   and removed; the rerun changes nothing;
 - a rollout whose new container never gets healthy, and one whose probe from the host fails: each fails naming
   the gate, no failed request, v2 still answers, no new container left;
@@ -190,6 +190,8 @@ def test_rollout_behind_haproxy(ansible, proxy, docker_client):
     blue_id = docker_client.api.inspect_container(SERVICE + "-blue")["Id"]
     assert blue_id == first["container"]["Id"]
 
+    # what a run killed after creating its new container leaves in the idle slot: removed before the rollout
+    docker_client.api.create_container(WEB1, name=SERVICE + "-green")
     # under load: the rollout to web:2, its rerun, then a new container (web:1) that never gets healthy and one
     # whose probe from the host fails; a v1 answer after the switch would show in the versions
     unhealthy = dict(healthcheck={"test": ["CMD", "false"], "interval": "1s", "retries": 1})
@@ -202,6 +204,7 @@ def test_rollout_behind_haproxy(ansible, proxy, docker_client):
     assert load.versions() == ["hybridops web v1", "hybridops web v2"], (load.versions(), len(load.bodies))
     assert rolled.get("changed") and not rolled.get("failed"), rolled
     assert rolled["slot"] == "green" and rolled["previous_slot"] == "blue", rolled
+    assert rolled["steps"][0] == "stopped and removed %s-green" % SERVICE, rolled["steps"]
     assert rolled["drain"]["server"] == "blue" and rolled["drain"]["sessions_left"] == 0, rolled
     assert rolled["diff"]["before"]["image"] == WEB1 and rolled["diff"]["after"]["image"] == WEB2, rolled
     assert not again.get("changed") and not again.get("failed") and again["steps"] == [], again
