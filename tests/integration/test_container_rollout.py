@@ -5,8 +5,8 @@ configuration rendered from container_deploy's own template, listening on 127.0.
 (a thread sending HTTP requests in a loop through HAProxy) runs during each change:
 
 - a first deploy of hybridops/web:1, an idempotent rerun, a check-mode prediction of web:2 (diff, nothing touched);
-- a rollout web:1 -> web:2 under load (a container left in the idle slot by a killed run is removed first): no failed request, the answers switch from v1 to v2, the old slot drained
-  and removed; the rerun changes nothing;
+- a rollout web:1 -> web:2 under load (a container left in the idle slot by a killed run is removed first):
+  no failed request, the answers switch from v1 to v2, the old slot drained and removed; the rerun changes nothing;
 - a rollout whose new container never gets healthy, and one whose probe from the host fails: each fails naming
   the gate, no failed request, v2 still answers, no new container left;
 - a master-worker reload of HAProxy under load keeps the serving slot (server-state-file) with no failed request.

@@ -345,17 +345,17 @@ class RolloutManager(object):
         if not path:
             return
         text = backend.all_states()
-        directory = os.path.dirname(path) or "."
-        handle, temp = tempfile.mkstemp(prefix=".hybridops-state-", dir=directory)
+        temp = None
         try:
+            handle, temp = tempfile.mkstemp(prefix=".hybridops-state-", dir=os.path.dirname(path) or ".")
             with os.fdopen(handle, "w") as out:
                 out.write(text)
             os.chmod(temp, 0o644)
             os.rename(temp, path)
         except OSError as exc:
-            if os.path.exists(temp):
+            if temp and os.path.exists(temp):
                 os.unlink(temp)
-            raise BackendError("traffic is on the new slot, but saving HAProxy's server state to %s failed (%s): "
+            raise BackendError("the proxy was switched, but saving HAProxy's server state to %s failed (%s): "
                                "a reload of HAProxy before the next successful run would start from its "
                                "configuration" % (path, exc))
         steps.append("saved the server state to %s" % path)

@@ -158,3 +158,40 @@ def test_module_docs_match_the_argument_spec():
     assert set(documented) | set(DOCKER_COMMON_ARGS) | set(LOCK_ARGS) == (
         set(rollout.ROLLOUT_ARGS) | set(DOCKER_COMMON_ARGS) | set(LOCK_ARGS))
     assert rollout.ROLLOUT_ARGS["container"]["options"]["secret_env"]["no_log"] is True
+
+
+class FakeBackend(object):
+    """Sessions of a draining server as HAProxy would report them, one value per poll."""
+
+    def __init__(self, sessions):
+        self.left = list(sessions)
+        self.polls = 0
+
+    def sessions(self, be_id, server):
+        self.polls += 1
+        return self.left.pop(0) if len(self.left) > 1 else self.left[0]
+
+    def all_states(self):
+        return SERVERS_STATE
+
+
+def test_drain_waits_for_the_sessions_to_end():
+    backend = FakeBackend([2, 1, 0])
+    left, _waited = rollout.RolloutManager._drain(backend, 3, "blue", 60)
+    assert left == 0 and backend.polls == 3
+
+
+def test_drain_gives_up_at_its_timeout_and_says_how_many_were_left():
+    backend = FakeBackend([4])
+    left, _waited = rollout.RolloutManager._drain(backend, 3, "blue", 0)
+    assert left == 4 and backend.polls == 1
+
+
+def test_server_state_is_saved_whole_for_a_reload(tmp_path):
+    steps = []
+    path = tmp_path / "server-state"
+    rollout.RolloutManager._save_state({"proxy": {"state_file": str(path)}}, FakeBackend([0]), steps)
+    assert path.read_text() == SERVERS_STATE and steps == ["saved the server state to %s" % path]
+    with pytest.raises(BackendError, match="saving HAProxy's server state"):
+        rollout.RolloutManager._save_state({"proxy": {"state_file": str(tmp_path / "no" / "dir")}},
+                                           FakeBackend([0]), [])
