@@ -14,6 +14,7 @@ configuration rendered from container_deploy's own template, listening on 127.0.
 Names start with ``roll-``.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -101,6 +102,7 @@ class Load(threading.Thread):
 def proxy(docker_client, tmp_path_factory):
     """HAProxy from the role's template (rendered with Jinja, as its unit test does): a frontend on 127.0.0.1,
     backend roll-web with the slots blue and green."""
+    assert shutil.which("haproxy"), "haproxy is not installed (scripts/setup.sh installs Debian's package)"
     remove_ours(docker_client)
     tmp = tmp_path_factory.mktemp("roll")
     public, blue, green = free_ports(3)
