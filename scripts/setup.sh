@@ -16,7 +16,7 @@ log() { printf '\n==> [setup] %s\n' "$*" >&2; }
 APT_PACKAGES=(
   libvirt-daemon-system libvirt-clients libvirt-dev pkg-config
   qemu-system-x86 qemu-utils dnsmasq-base iptables iproute2
-  docker.io busybox-static
+  docker.io busybox-static haproxy
   debootstrap genisoimage e2fsprogs zstd
   openssh-client ca-certificates git rsync shellcheck curl
   chromium fonts-dejavu-core
@@ -31,8 +31,8 @@ install_apt_packages() {
   if [ "${#missing[@]}" -eq 0 ]; then return 0; fi
   log "installing apt packages: ${missing[*]}"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  # policy-rc.d: Debian's postinst scripts must not start libvirtd/dockerd on the
-  # host; the lab starts them itself, inside its network namespace.
+  # policy-rc.d: Debian's postinst scripts must not start libvirtd/dockerd (or haproxy) on the
+  # host; the lab starts them itself, inside its network namespace (tests start their own haproxy).
   local policy=/usr/sbin/policy-rc.d created_policy=0
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null

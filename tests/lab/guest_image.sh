@@ -22,6 +22,7 @@ PACKAGES=(
   qemu-guest-agent cloud-init
   linux-image-cloud-amd64 initramfs-tools zstd e2fsprogs
   iproute2 ca-certificates curl
+  haproxy
 )
 # virtio disk without partition table; see docs/lab-guest-image.md for each flag.
 CMDLINE="root=/dev/vda rw console=ttyS0 net.ifnames=0 audit=0 mitigations=off"
@@ -471,7 +472,8 @@ MASK=(apparmor.service apt-daily.timer apt-daily-upgrade.timer apt-daily.service
       sys-kernel-config.mount sys-fs-fuse-connections.mount sys-kernel-debug.mount
       sys-kernel-tracing.mount dev-hugepages.mount
       proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount systemd-binfmt.service)
-DISABLE=(getty@tty1.service remote-fs.target systemd-network-generator.service)
+# haproxy: installed for the rollouts behind a proxy (container_deploy starts it when a host uses one)
+DISABLE=(getty@tty1.service remote-fs.target systemd-network-generator.service haproxy.service)
 for u in "${ENABLE[@]}"; do
   if [[ "$u" == *@* ]] || unit_exists "$u"; then in_root systemctl enable "$u"; fi
 done

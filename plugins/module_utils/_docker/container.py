@@ -325,7 +325,8 @@ class ContainerManager(object):
             raise ValidationError(
                 "recreate", "rolling cannot be used with fixed host ports (%s): the new container could not bind "
                 "them while the old one still serves. Publish random host ports, or reach the service through a "
-                "network alias, or use recreate=auto" % ", ".join(cs._port_view(cs.fixed_host_ports(desired["ports"]))),
+                "network alias, or use recreate=auto; a service on a fixed port rolls out without downtime behind HAProxy "
+                "with hybridops.fleet.container_rollout" % ", ".join(cs._port_view(cs.fixed_host_ports(desired["ports"]))),
                 accepted="auto, always, never, rolling (rolling without fixed host ports)")
         leftover = None
         if not known:

@@ -16,6 +16,7 @@ MODULES = sorted(f[:-3] for f in os.listdir(MODULES_DIR) if f.endswith(".py") an
 SECRETS = {
     "container": ["secret_env"],
     "container_stack": ["containers.secret_env"],
+    "container_rollout": ["container.secret_env"],
     "container_image": ["registry_password", "build.args"],
     "libvirt_vm": ["cloud_init.user_data", "xml"],
     "libvirt_vms": ["vms.cloud_init.user_data", "vms.xml"],
@@ -52,7 +53,7 @@ def walk(spec, prefix=""):
 
 
 def test_every_module_is_checked():
-    assert len(MODULES) == 14 and set(SECRETS) <= set(MODULES)
+    assert len(MODULES) == 15 and set(SECRETS) <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -82,6 +83,7 @@ def test_marker_paths_put_the_value_where_expected():
 BASE = {
     "container": {"name": "c1", "image": "busybox"},
     "container_stack": {"name": "s1"},
+    "container_rollout": {"name": "r1", "image": "busybox", "port": 80},
     "container_image": {"name": "i1", "build": {"path": "/nonexistent"}},
     "libvirt_vm": {"name": "v1"},
     "libvirt_vms": {"vms": [{"name": "v1"}]},

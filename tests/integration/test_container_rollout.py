@@ -1,0 +1,238 @@
+"""container_rollout against the lab's dockerd and a real HAProxy (host group).
+
+HAProxy (Debian's package) runs as a process of this test, in the lab's network namespace, with the
+configuration rendered from container_deploy's own template, listening on 127.0.0.1. A load generator
+(a thread sending HTTP requests in a loop through HAProxy) runs during each change:
+
+- a first deploy of hybridops/web:1, an idempotent rerun, a check-mode prediction of web:2 (diff, nothing touched);
+- a rollout web:1 -> web:2 under load (a container left in the idle slot by a killed run is removed first):
+  no failed request, the answers switch from v1 to v2, the old slot drained and removed; the rerun changes nothing;
+- a rollout whose new container never gets healthy, and one whose probe from the host fails: each fails naming
+  the gate, no failed request, v2 still answers, no new container left;
+- a master-worker reload of HAProxy under load keeps the serving slot (server-state-file) with no failed request.
+
+Names start with ``roll-``.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+import jinja2
+import pytest
+
+from test_container_support import docker_client  # noqa: F401 pylint: disable=unused-import
+
+P = "roll-"
+SERVICE = P + "web"
+ROLE_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles", "container_deploy",
+                             "templates", "haproxy.cfg.j2")
+WEB1, WEB2 = "hybridops/web:1", "hybridops/web:2"
+# the images' healthcheck probes every 10 s; a faster interval keeps the test short
+FAST_HEALTH = {"healthcheck": {"interval": "1s"}}
+
+
+def free_ports(count):
+    socks = [socket.socket() for index in range(count)]
+    for sock in socks:
+        sock.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for sock in socks:
+        sock.close()
+    return ports
+
+
+def remove_ours(client):
+    for item in client.api.containers(all=True):
+        if any(n.lstrip("/").startswith(P) for n in item["Names"]):
+            client.api.remove_container(item["Id"], force=True)
+
+
+def ours(client):
+    return sorted(n.lstrip("/") for item in client.api.containers(all=True) for n in item["Names"]
+                  if n.lstrip("/").startswith(P))
+
+
+class Load(threading.Thread):
+    """HTTP GETs through the proxy in a loop (a new connection each) until stopped; records bodies and errors."""
+
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url = url
+        self.bodies = []
+        self.errors = []
+        self.stop = threading.Event()
+
+    def run(self):
+        # paced (at most ~50 requests a second) so that the client does not starve the rollout of CPU
+        while not self.stop.wait(0.02):
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as response:
+                    self.bodies.append(response.read().decode().strip())
+            except Exception as exc:  # pylint: disable=broad-except
+                self.errors.append(repr(exc))
+
+    def __enter__(self):
+        self.start()
+        # at least one answer before the change starts
+        while not self.bodies and not self.errors:
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.join(30)
+        print("load: %d answers, %d errors, versions %s" % (len(self.bodies), len(self.errors), self.versions()))
+        return False
+
+    def versions(self):
+        """The distinct answers in the order they first came."""
+        seen = []
+        for body in self.bodies:
+            if not seen or seen[-1] != body:
+                seen.append(body)
+        return seen
+
+
+@pytest.fixture(scope="module")
+def proxy(docker_client, tmp_path_factory):
+    """HAProxy from the role's template (rendered with Jinja, as its unit test does): a frontend on 127.0.0.1,
+    backend roll-web with the slots blue and green."""
+    assert shutil.which("haproxy"), "haproxy is not installed (scripts/setup.sh installs Debian's package)"
+    remove_ours(docker_client)
+    tmp = tmp_path_factory.mktemp("roll")
+    public, blue, green = free_ports(3)
+    cfg, sock, state = str(tmp / "haproxy.cfg"), str(tmp / "admin.sock"), str(tmp / "server-state")
+    with open(ROLE_TEMPLATE) as handle:
+        template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(handle.read())
+    text = template.render(
+        container_deploy_proxy_user="", container_deploy_proxy_socket=sock, container_deploy_proxy_state_file=state,
+        container_deploy_proxy_timeouts={"connect": "2s", "client": "30s", "server": "30s"},
+        container_deploy_proxy_global_extra=["pidfile %s" % (tmp / "haproxy.pid")],
+        container_deploy_proxy_services=[{"name": SERVICE, "bind": "127.0.0.1", "public_port": public,
+                                          "slot_ports": [blue, green], "check_interval": "1s"}])
+    with open(cfg, "w") as handle:
+        handle.write(text)
+    subprocess.run(["haproxy", "-c", "-q", "-f", cfg], check=True)
+    log = open(tmp / "haproxy.log", "w")  # pylint: disable=consider-using-with
+    # master-worker mode, in the foreground: this process is its parent and reaps it
+    proc = subprocess.Popen(["haproxy", "-W", "-db", "-f", cfg], stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while not os.path.exists(sock):
+        assert proc.poll() is None and time.time() < deadline, (tmp / "haproxy.log").read_text()
+        time.sleep(0.1)
+    yield {"proc": proc, "socket": sock, "state_file": state, "url": "http://127.0.0.1:%d/" % public,
+           "slots": {"blue": blue, "green": green}, "log": tmp / "haproxy.log"}
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+    log.close()
+    remove_ours(docker_client)
+
+
+def rollout_task(proxy, image, check=False, container=None, probe=None):
+    args = {"name": SERVICE, "image": image, "port": 8080, "container": container or FAST_HEALTH,
+            "probe": probe or {"body": "hybridops web", "timeout": 10},
+            "proxy": {"socket": proxy["socket"], "state_file": proxy["state_file"], "drain_timeout": 10},
+            "wait_timeout": 30}
+    return {"hybridops.fleet.container_rollout": args, "check_mode": check}
+
+
+def rollouts(ansible, *tasks):
+    """Results of rollout tasks run one after the other in one playbook (one ansible-playbook start)."""
+    started = time.time()
+    results = ansible.run_tasks(list(tasks), diff=True)["localhost"]
+    print("%d rollout tasks: %.1fs" % (len(tasks), time.time() - started))
+    return results
+
+
+def answer(proxy):
+    with urllib.request.urlopen(proxy["url"], timeout=10) as response:
+        return response.read().decode().strip()
+
+
+def servers(proxy):
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(proxy["socket"])
+    sock.sendall(b"show servers state %s\n" % SERVICE.encode())
+    text = b""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            break
+        text += data
+    sock.close()
+    rows = [line.split() for line in text.decode().splitlines()[2:] if line.strip()]
+    # srv_name -> srv_admin_state & forced maintenance
+    return dict((row[3], "maint" if int(row[6]) & 0x01 else "ready") for row in rows)
+
+
+def test_rollout_behind_haproxy(ansible, proxy, docker_client):
+    first, again, predicted = rollouts(ansible, rollout_task(proxy, WEB1), rollout_task(proxy, WEB1),
+                                       rollout_task(proxy, WEB2, check=True))
+    assert first.get("changed") and not first.get("failed"), first
+    assert first["slot"] == "blue" and first["previous_slot"] is None, first
+    assert not again.get("changed") and not again.get("failed") and again["steps"] == [], again
+    assert answer(proxy) == "hybridops web v1"
+    assert ours(docker_client) == [SERVICE + "-blue"]
+    assert servers(proxy) == {"blue": "ready", "green": "maint"}
+    # check mode: predicted, nothing touched
+    assert predicted.get("changed") and not predicted.get("failed"), predicted
+    assert predicted["diff"]["before"]["slot"] == "blue" and predicted["diff"]["before"]["image"] == WEB1, predicted
+    assert predicted["diff"]["after"]["slot"] == "green" and predicted["diff"]["after"]["image"] == WEB2, predicted
+    assert predicted["diff"]["after"]["servers"] == {"blue": "maint", "green": "ready"}, predicted
+    assert predicted["steps"] == [], predicted
+    blue_id = docker_client.api.inspect_container(SERVICE + "-blue")["Id"]
+    assert blue_id == first["container"]["Id"]
+
+    # what a run killed after creating its new container leaves in the idle slot: removed before the rollout
+    docker_client.api.create_container(WEB1, name=SERVICE + "-green")
+    # under load: the rollout to web:2, its rerun, then a new container (web:1) that never gets healthy and one
+    # whose probe from the host fails; a v1 answer after the switch would show in the versions
+    unhealthy = dict(healthcheck={"test": ["CMD", "false"], "interval": "1s", "retries": 1})
+    with Load(proxy["url"]) as load:
+        rolled, again, broken, unprobed = rollouts(
+            ansible, rollout_task(proxy, WEB2), rollout_task(proxy, WEB2),
+            rollout_task(proxy, WEB1, container=unhealthy),
+            rollout_task(proxy, WEB1, probe={"body": "web v3", "timeout": 2}))
+    assert load.errors == [], load.errors[:5]
+    assert load.versions() == ["hybridops web v1", "hybridops web v2"], (load.versions(), len(load.bodies))
+    assert rolled.get("changed") and not rolled.get("failed"), rolled
+    assert rolled["slot"] == "green" and rolled["previous_slot"] == "blue", rolled
+    assert rolled["steps"][0] == "stopped and removed %s-green" % SERVICE, rolled["steps"]
+    assert rolled["drain"]["server"] == "blue" and rolled["drain"]["sessions_left"] == 0, rolled
+    assert rolled["diff"]["before"]["image"] == WEB1 and rolled["diff"]["after"]["image"] == WEB2, rolled
+    assert not again.get("changed") and not again.get("failed") and again["steps"] == [], again
+    assert broken.get("failed"), broken
+    assert "health gate failed" in broken["msg"] and "unhealthy" in broken["msg"], broken["msg"]
+    assert "traffic stays on %s-green" % SERVICE in broken["msg"], broken["msg"]
+    assert broken["rolled_back"] and broken["failed_slot"] == "blue", broken
+    assert unprobed.get("failed"), unprobed
+    assert "probe gate failed" in unprobed["msg"] and "does not match 'web v3'" in unprobed["msg"], unprobed["msg"]
+    assert ours(docker_client) == [SERVICE + "-green"]
+    assert docker_client.api.inspect_container(SERVICE + "-green")["Id"] == rolled["container"]["Id"]
+    assert servers(proxy) == {"blue": "maint", "green": "ready"}
+    with open(proxy["state_file"]) as handle:
+        assert "%s 2 green" % SERVICE in handle.read()
+
+    # a reload (master-worker, as the distribution's unit does it) starts from the saved server state
+    workers = proxy["log"].read_text().count("New worker")
+    with Load(proxy["url"]) as load:
+        proxy["proc"].send_signal(signal.SIGUSR2)
+        deadline = time.time() + 30
+        while proxy["log"].read_text().count("New worker") == workers:
+            assert time.time() < deadline, proxy["log"].read_text()
+            time.sleep(0.1)
+        count = len(load.bodies)
+        # answers from the new worker
+        while len(load.bodies) < count + 50 and not load.errors:
+            time.sleep(0.05)
+    assert load.errors == [] and set(load.bodies) == {"hybridops web v2"}, (load.errors[:5], set(load.bodies))
+    assert servers(proxy) == {"blue": "maint", "green": "ready"}
