@@ -426,6 +426,14 @@ def _w_managed(root, value):
     _w_fleet_text("managed")(root, "true" if value else None)
 
 
+def _r_adopted(root):
+    return _r_fleet_text("adopted")(root) == "true"
+
+
+def _w_adopted(root, value):
+    _w_fleet_text("adopted")(root, "true" if value else None)
+
+
 def is_managed(root):
     """Whether a domain or network document carries the collection's ownership marker."""
     return _r_managed(root)
@@ -484,6 +492,8 @@ FIELDS = [
     Field("description", _r_description, _w_description, live="meta"),
     Field("tags", _r_tags, _w_tags, live="meta", equal=lambda a, b: sorted(a or []) == sorted(b or [])),
     Field("managed", _r_managed, _w_managed, live="meta"),
+    # a VM defined elsewhere and taken over with libvirt_vm adopt=true (managed is set too)
+    Field("adopted", _r_adopted, _w_adopted, live="meta"),
     Field("cloud_init_sha256", _r_fleet_text("cloud-init-sha256"), _w_fleet_text("cloud-init-sha256"), live="meta"),
     Field("template_sha256", _r_fleet_text("template-sha256"), _w_fleet_text("template-sha256")),
 ]
@@ -816,11 +826,15 @@ def live_class(key):
     return FIELD_MAP[key].live
 
 
+# bookkeeping fields: not part of the user-facing spec (facts report managed/adopted themselves)
+INTERNAL_KEYS = ("cloud_init_sha256", "template_sha256", "managed", "adopted")
+
+
 def view(spec, keys=None):
     """The user-facing part of a spec (for diff and facts): internal keys dropped."""
     result = {}
     for key in keys or (["name"] + SPEC_KEYS):
-        if key in ("cloud_init_sha256", "template_sha256", "managed") and keys is None:
+        if key in INTERNAL_KEYS and keys is None:
             continue
         if key in spec:
             value = spec[key]
@@ -869,6 +883,39 @@ def write_owned_volumes(root, paths):
         holder = ET.SubElement(node, _q("volumes"))
         for path in sorted(set(paths)):
             ET.SubElement(holder, _q("volume"), {"path": path})
+
+
+def metadata_without_fleet(xml_text_or_root):
+    """The domain document as text with the collection's own element removed from <metadata>
+    (and an empty <metadata> dropped) and whitespace between elements ignored: what adoption
+    must leave unchanged."""
+    root = copy.deepcopy(xml_text_or_root) if isinstance(xml_text_or_root, ET.Element) else parse(xml_text_or_root)
+    meta = root.find("metadata")
+    if meta is not None:
+        for node in list(meta):
+            if node.tag.startswith("{%s}" % FLEET_NS):
+                meta.remove(node)
+        if not len(meta):
+            root.remove(meta)
+    for node in root.iter():
+        if node.text is not None and not node.text.strip():
+            node.text = None
+        if node.tail is not None and not node.tail.strip():
+            node.tail = None
+    return to_string(root)
+
+
+def fleet_metadata_element_xml(root):
+    """The <fleet:vm> element as setMetadata takes it: without a namespace (libvirt puts the element into
+    the namespace and prefix it is given), or None."""
+    node = _fleet_node(root)
+    if node is None:
+        return None
+    plain = copy.deepcopy(node)
+    for item in plain.iter():
+        if item.tag.startswith("{"):
+            item.tag = item.tag.split("}", 1)[1]
+    return ET.tostring(plain, encoding="unicode")
 
 
 def fleet_metadata_xml(root):

@@ -10,7 +10,7 @@ NIC = {"type": "network", "source": "default", "model": "virtio", "mac": None}
 
 def full_spec(**over):
     spec = dict(dx.CREATE_DEFAULTS)
-    spec.update({"memory": 1024, "max_memory": 2048, "vcpus": 2, "max_vcpus": 4, "tb_cache": 256, "managed": True,
+    spec.update({"memory": 1024, "max_memory": 2048, "vcpus": 2, "max_vcpus": 4, "tb_cache": 256, "managed": True, "adopted": True,
                  "kernel": "/boot/vmlinuz", "initrd": "/boot/initrd.img", "cmdline": "console=ttyS0",
                  "disks": [dict(DISK), dict(SEED)], "networks": [dict(NIC)], "tags": ["web", "blue"],
                  "description": "a test vm", "console_log": "/var/log/x.log", "cpu_mode": "host-passthrough"})
