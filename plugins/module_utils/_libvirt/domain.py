@@ -278,6 +278,8 @@ def vm_facts(client, dom, with_ips=True, ip_sources=("lease", "arp"), state=None
         "autostart": autostart,
         "managed": spec["managed"],
         "adopted": spec["adopted"],
+        "title": dx.read_title(root),
+        "metadata": dx.foreign_metadata(root),
         "disks": disks,
         "interfaces": interfaces,
         "ip": ipv4[0] if ipv4 else None,
@@ -959,14 +961,16 @@ class VmManager(object):
         return result
 
 
-__all__ = ["VmManager", "validate_params", "vm_facts", "vm_matches", "STATES"]
+__all__ = ["VmManager", "validate_params", "vm_facts", "vm_matches", "metadata_matches", "STATES"]
 
 
 # --- info ---------------------------------------------------------------------------------------------
 
-def vm_matches(facts, names=None, states=None, tags=None, managed=None):
+def vm_matches(facts, names=None, states=None, tags=None, managed=None, titles=None, descriptions=None,
+               metadata=None):
     """True when a VM's facts meet every condition given: a name pattern (fnmatch), a state,
-    all the tags, the ownership. Facts need only the keys of the conditions given, so the name
+    all the tags, the ownership, a title or description pattern, every metadata condition
+    (see :func:`metadata_matches`). Facts need only the keys of the conditions given, so the name
     and state conditions can drop a VM before its facts are read."""
     if names and not any(fnmatch.fnmatchcase(facts["name"], pattern) for pattern in names):
         return False
@@ -976,7 +980,48 @@ def vm_matches(facts, names=None, states=None, tags=None, managed=None):
         return False
     if managed is not None and bool(facts.get("managed")) != managed:
         return False
+    for patterns, key in ((titles, "title"), (descriptions, "description")):
+        if patterns and not any(fnmatch.fnmatchcase(facts.get(key) or "", pattern) for pattern in patterns):
+            return False
+    for condition in metadata or []:
+        if not metadata_matches(facts.get("metadata") or {}, condition):
+            return False
     return True
+
+
+def _metadata_values(data, steps):
+    """The values at a '/'-separated path of element names (``@attr`` for attributes), lists expanded."""
+    values = [data]
+    for step in steps:
+        found = []
+        for value in values:
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, dict) and step in item:
+                    child = item[step]
+                    found.extend(child if isinstance(child, list) else [child])
+        values = found
+    return values
+
+
+def metadata_matches(metadata, condition):
+    """One metadata condition: ``namespace`` (the URI) must be present; with ``path`` (element names from
+    the namespace's top element down, ``@name`` for an attribute: ``record/ssh/@user``) something must be
+    there; with ``value`` its text must match that shell-style pattern."""
+    if condition["namespace"] not in metadata:
+        return False
+    path = condition.get("path")
+    if not path:
+        return condition.get("value") is None
+    values = _metadata_values(metadata[condition["namespace"]], [s for s in path.split("/") if s])
+    if condition.get("value") is None:
+        return bool(values)
+    for value in values:
+        if isinstance(value, dict):
+            value = value.get("#text", "")
+        if fnmatch.fnmatchcase(str(value), str(condition["value"])):
+            return True
+    return False
 
 
 def hypervisor_facts(uri, info, hostname, lib_version):

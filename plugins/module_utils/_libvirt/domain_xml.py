@@ -946,3 +946,57 @@ def rebase_on_template(template, current_xml, name, desired):
             mac = ET.Element("mac", {"address": old_nics[index]["mac"]})
             node.insert(0, mac)
     return to_string(root)
+
+
+# --- what other tools put into a domain (read-only: title, other metadata namespaces) -------------
+
+def read_title(root):
+    """The domain's <title> (a short one-line description), or None."""
+    node = root.find("title")
+    return node.text if node is not None and node.text else None
+
+
+def _local(tag):
+    return tag.split("}", 1)[1] if tag.startswith("{") else tag
+
+
+def element_data(node):
+    """An XML element as plain data: text alone for a bare element, otherwise a dict with attributes as
+    ``@name``, child elements by local name (a list when repeated) and the text as ``#text``."""
+    children = list(node)
+    text = (node.text or "").strip()
+    if not children and not node.attrib:
+        return text
+    data = {}
+    for key, value in node.attrib.items():
+        data["@" + _local(key)] = value
+    for child in children:
+        key = _local(child.tag)
+        value = element_data(child)
+        if key in data:
+            if not isinstance(data[key], list):
+                data[key] = [data[key]]
+            data[key].append(value)
+        else:
+            data[key] = value
+    if text:
+        data["#text"] = text
+    return data
+
+
+def foreign_metadata(root):
+    """The elements other tools keep in the domain's <metadata>, by namespace URI:
+    ``{namespace: {element local name: element_data}}``. The collection's own namespace is left out
+    (its content is reported as tags, managed, adopted)."""
+    meta = root.find("metadata")
+    result = {}
+    if meta is None:
+        return result
+    for node in meta:
+        if not isinstance(node.tag, str) or not node.tag.startswith("{"):
+            continue
+        namespace = node.tag[1:].split("}", 1)[0]
+        if namespace == FLEET_NS:
+            continue
+        result.setdefault(namespace, {})[_local(node.tag)] = element_data(node)
+    return result
