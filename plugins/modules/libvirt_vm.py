@@ -518,6 +518,12 @@ vm:
     adopted:
       description: Whether the VM was defined elsewhere and taken over with O(adopt=true).
       type: bool
+    title:
+      description: The libvirt C(<title>) (set by other tools; this module does not manage it), or null.
+      type: str
+    metadata:
+      description: What other tools keep in the domain's C(<metadata>), by namespace URI (see M(hybridops.fleet.libvirt_vm_info)).
+      type: dict
     autostart:
       description: Autostart flag.
       type: bool
