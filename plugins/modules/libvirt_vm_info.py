@@ -109,7 +109,9 @@ vms:
       type: list
       elements: str
     managed:
-      description: Whether this collection owns the VM (created it, or adopted it with M(hybridops.fleet.libvirt_vm) O(hybridops.fleet.libvirt_vm#module:adopt=true)).
+      description:
+        - Whether this collection owns the VM (created it, or adopted it with
+          O(hybridops.fleet.libvirt_vm#module:adopt=true)).
       type: bool
     adopted:
       description: Whether the VM was defined elsewhere and adopted.
