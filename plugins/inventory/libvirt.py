@@ -503,10 +503,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         mode = self.get_option("host_names")
         duplicates = duplicate_hosts(vms, mode)
         if duplicates:
+            clashes = "; ".join("VM %r is on %s" % (name, " and ".join(uris)) for name, uris in sorted(duplicates.items()))
             raise AnsibleError("hybridops.fleet.libvirt inventory: host_names: %s; a host name must be unique (accepted: "
                                "host_names: qualified, which names hosts NAME@HYPERVISOR, or filters that keep one "
-                               "of them)" % "; ".join("VM %r is on %s" % (name, " and ".join(uris))
-                                                     for name, uris in sorted(duplicates.items())))
+                               "of them)" % clashes)
         self.inventory.add_group("libvirt")
         for vm in vms:
             host = host_name(vm, mode)

@@ -181,7 +181,8 @@ def test_tags_of_a_running_vm_change_live_without_restart(client):
     params = dict(name=name, state="running", memory="64MiB", tags=["a"])
     try:
         run(client, **params)
-        result = run(client, **dict(params, tags=["b"]))
+        params["tags"] = ["b"]
+        result = run(client, **params)
         assert result["changes"] == ["tags"] and "live:tags" in result["actions"]
         assert not result.get("warnings") and result["restart_required"] is False
         assert "<fleet:tag>b</fleet:tag>" in client.domain(name).XMLDesc(0)
