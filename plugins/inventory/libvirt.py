@@ -11,11 +11,23 @@ description:
   - Lists the domains of one or more libvirt hypervisors. Every VM becomes a host; C(ansible_host) is set to its
     first IPv4 address found by the sources in O(ip_sources) (DHCP lease, guest agent, ARP table, in that order by
     default). VMs without an address are still listed, in the group C(libvirt_no_ip).
-  - Facts go into the C(fleet_vm) host variable (state, memory, vCPUs, tags and description from the collection's
-    metadata, hypervisor, URI, interfaces with MACs and IPs).
+  - Facts go into the C(fleet_vm) host variable (state, memory, vCPUs, hypervisor, URI, interfaces with MACs and
+    IPs, the libvirt C(title) and C(description), C(description_vars), the other tools' C(metadata), and the tags,
+    C(managed) and C(adopted) flags from the collection's own metadata).
+  - Nothing requires the collection's metadata on a VM; VMs made by virt-install, virt-manager, terraform or
+    C(virsh define) are selected (O(filters)) and grouped by what libvirt holds about them (name, state,
+    hypervisor, title, description, metadata of any namespace).
+  - C(fleet_vm.metadata) holds each element other tools keep in the domain's C(<metadata>), by namespace URI, then
+    by the element's local name, converted to plain data (text for a bare element, otherwise a dict with attributes
+    as C(@name), child elements by local name, a list when repeated, and text as C(#text)). For example
+    C(<cmdb:record xmlns:cmdb="http://cmdb.example.com/1"><cmdb:env>prod</cmdb:env></cmdb:record>) is
+    C(fleet_vm.metadata['http://cmdb.example.com/1'].record.env).
+  - C(fleet_vm.description_vars) holds the C(KEY=VALUE) words of the description (C(owner=billing env=prod)), for
+    O(keyed_groups) on C(fleet_vm.description_vars.env).
   - Groups C(libvirt) (all), C(hypervisor_<host>), C(state_<state>) and C(tag_<tag>) are made; O(compose),
-    O(groups) and O(keyed_groups) work as in other inventory plugins.
-  - With O(containers=true) the containers of each running VM with an address are read over SSH
+    O(groups) and O(keyed_groups) work as in other inventory plugins. Connection settings per VM come from
+    O(compose) (for example C(ansible_user) from a metadata field), per group from C(group_vars) as usual.
+  - With O(containers=true) the containers of each running VM with an address (or a composed C(ansible_host)) are read over SSH
     (C(docker ps)) into C(fleet_containers), all VMs at once, each bounded by O(containers_timeout) so one dead VM
     does not stall the inventory.
   - The inventory file must end in C(libvirt.yml) or C(libvirt.yaml).
@@ -38,6 +50,27 @@ options:
     type: list
     elements: str
     default: [qemu:///system]
+  hypervisor_names:
+    description:
+      - Names for hypervisors, by URI (an entry of O(uris)). A hypervisor is otherwise named after the host part of
+        its URI (C(qemu+ssh://admin@hv2.example.com/system) is C(hv2.example.com)), this machine's host name for a
+        local URI, and C(test) for C(test:) URIs.
+      - The name is C(fleet_vm.hypervisor), the C(hypervisor_<name>) group, what O(filters.hypervisors) matches and
+        the second half of qualified host names (O(host_names)).
+    type: dict
+    default: {}
+  host_names:
+    description:
+      - How VMs are named as inventory hosts.
+      - V(name) uses the domain name. libvirt names are unique only on one hypervisor, so when two hypervisors hold a
+        VM of the same name the inventory fails naming both (rather than merging two VMs into one host); use
+        V(qualified) for such estates.
+      - V(qualified) names every host C(NAME@HYPERVISOR) (the hypervisor as in O(hypervisor_names)), unique across
+        hypervisors and stable whatever the other hypervisors hold. A VM without an address then gets
+        C(ansible_host) set to its domain name, so that it is reached as it would be with V(name).
+    type: str
+    choices: [name, qualified]
+    default: name
   ip_sources:
     description:
       - Where to look for a VM's addresses, in order; the first source that gives an IPv4 address sets
@@ -65,18 +98,63 @@ options:
         type: list
         elements: str
       managed:
-        description: When set, keep only VMs created (C(true)) or not created (C(false)) by this collection.
+        description: When set, keep only VMs owned (C(true), created or adopted) or not owned (C(false)) by this collection.
         type: bool
+      hypervisors:
+        description:
+          - Shell-style patterns on the hypervisor's name (see O(hypervisor_names)); a hypervisor that matches none
+            is not connected to.
+        type: list
+        elements: str
+      titles:
+        description: Shell-style patterns on the libvirt C(<title>); a VM without a title matches only V('') or V(*).
+        type: list
+        elements: str
+      descriptions:
+        description: Shell-style patterns on the libvirt C(<description>) (V(*env=prod*)).
+        type: list
+        elements: str
+      metadata:
+        description:
+          - Conditions on the metadata other tools keep in the domain's C(<metadata>); a VM must meet all of them.
+        type: list
+        elements: dict
+        suboptions:
+          namespace:
+            description: The namespace URI of the element (for example C(http://libosinfo.org/xmlns/libvirt/domain/1.0)).
+              Alone, the VM must carry an element of that namespace.
+            type: str
+            required: true
+          path:
+            description:
+              - Element names from the namespace's top element down, separated by C(/), with C(@name) for an
+                attribute as the last step (C(record/env), C(libosinfo/os/@id)). Something must be there.
+            type: str
+          value:
+            description: A shell-style pattern the text at O(filters.metadata[].path) must match (V(prod), V(debian*)).
+              Needs O(filters.metadata[].path).
+            type: str
   containers:
     description: Read the containers of each running VM over SSH into C(fleet_containers).
     type: bool
     default: false
   containers_user:
-    description: SSH user for reading containers.
+    description:
+      - SSH user for reading containers. When not set, the user a VM's O(compose) gives as C(ansible_user) (or
+        C(ansible_ssh_user)), and otherwise the C(ssh) client's own choice (its configuration, or the user
+        running the inventory). No user is assumed; in particular not C(root).
     type: str
-    default: root
+  containers_become:
+    description:
+      - Run C(docker ps) with C(sudo -n) (for a user that may run Docker only through sudo, without a password).
+        Not needed for a user in the C(docker) group.
+    type: bool
+    default: false
   containers_ssh_private_key_file:
-    description: SSH private key for reading containers.
+    description:
+      - SSH private key for reading containers. When not set, the key a VM's O(compose) gives as
+        C(ansible_ssh_private_key_file) (or C(ansible_private_key_file)), otherwise the C(ssh) client's own.
+      - Likewise, a C(ansible_host) and C(ansible_port) (or C(ansible_ssh_port)) from O(compose) say where to connect.
     type: path
   containers_ssh_args:
     description: Extra arguments for the C(ssh) command, for example C(-o StrictHostKeyChecking=no).
@@ -91,6 +169,33 @@ options:
 """
 
 EXAMPLES = r"""
+# legacy.libvirt.yml: an estate this collection did not create, on two hypervisors
+plugin: hybridops.fleet.libvirt
+uris:
+  - qemu+ssh://admin@hv1.example.com/system
+  - qemu+ssh://admin@hv2.example.com/system
+host_names: qualified            # db1@hv1.example.com and db1@hv2.example.com can both exist
+filters:
+  names: ["app-*", "db-*"]
+  states: [running]
+  metadata:
+    - namespace: http://cmdb.example.com/xmlns/1
+      path: record/env
+      value: prod
+keyed_groups:
+  - key: fleet_vm.metadata['http://cmdb.example.com/xmlns/1'].record.service
+    prefix: service
+  - key: fleet_vm.description_vars.owner | default('none')
+    prefix: owner
+  - key: fleet_vm.title | default('', true)
+    prefix: title
+compose:
+  # the login user recorded in the CMDB metadata, else the distribution's default user
+  ansible_user: fleet_vm.metadata['http://cmdb.example.com/xmlns/1'].record.ssh['@user'] | default('debian')
+  ansible_become: true
+containers: true
+containers_become: true          # docker ps through sudo -n, as the composed ansible_user
+
 # fleet.libvirt.yml
 plugin: hybridops.fleet.libvirt
 uris:
@@ -114,7 +219,9 @@ cache_timeout: 300
 """
 
 import concurrent.futures
+import fnmatch
 import json
+import re
 import socket
 import subprocess
 
@@ -148,6 +255,65 @@ def hypervisor_name(uri):
     return socket.gethostname()
 
 
+HOST_NAME_MODES = ("name", "qualified")
+_DESCRIPTION_VAR = re.compile(r"""(?:^|(?<=[\s,;]))([A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|'[^']*'|[^\s,;="'][^\s,;]*|)(?=$|[\s,;])""")
+
+
+def parse_description_vars(text):
+    """The KEY=VALUE words of a libvirt description (separated by spaces, commas or semicolons; a value may be
+    quoted): ``owner=billing env="prod eu"`` gives {"owner": "billing", "env": "prod eu"}."""
+    result = {}
+    for key, value in _DESCRIPTION_VAR.findall(text or ""):
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        result[key] = value
+    return result
+
+
+def host_name(vm, mode):
+    """The inventory host name of a VM's facts (``mode``: name or qualified)."""
+    if mode == "qualified":
+        return "%s@%s" % (vm["name"], vm["hypervisor"])
+    return vm["name"]
+
+
+def duplicate_hosts(vms, mode):
+    """{host name: [uri, ...]} for host names more than one VM would get."""
+    seen = {}
+    for vm in vms:
+        seen.setdefault(host_name(vm, mode), []).append(vm["uri"])
+    return dict((name, uris) for name, uris in seen.items() if len(uris) > 1)
+
+
+def check_filters(filters):
+    """Errors in the filters option (named by option path), found before any hypervisor is contacted."""
+    problems = []
+    for key in ("names", "states", "tags", "hypervisors", "titles", "descriptions"):
+        value = filters.get(key)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            problems.append("filters.%s: expected a list of strings, got %r" % (key, value))
+    conditions = filters.get("metadata")
+    if conditions is not None and not isinstance(conditions, list):
+        problems.append("filters.metadata: expected a list of conditions (namespace, path, value), got %r" % (conditions,))
+        conditions = []
+    for index, condition in enumerate(conditions or []):
+        option = "filters.metadata[%d]" % index
+        if not isinstance(condition, dict):
+            problems.append("%s: expected a dict with namespace, path, value; got %r" % (option, condition))
+            continue
+        unknown = sorted(set(condition) - {"namespace", "path", "value"})
+        if unknown:
+            problems.append("%s: unknown keys %s (accepted: namespace, path, value)" % (option, ", ".join(unknown)))
+        if not isinstance(condition.get("namespace"), str) or not condition.get("namespace"):
+            problems.append("%s.namespace: required, the namespace URI of a metadata element" % option)
+        if condition.get("value") is not None and not condition.get("path"):
+            problems.append("%s.value: needs %s.path (which element or @attribute to compare)" % (option, option))
+        for key in ("path", "value"):
+            if condition.get(key) is not None and not isinstance(condition[key], (str, int, float)):
+                problems.append("%s.%s: expected a string, got %r" % (option, key, condition[key]))
+    return problems
+
+
 def parse_docker_ps(text):
     """Containers from `docker ps -a --format '{{json .}}'` (one JSON object a line)."""
     containers = []
@@ -173,6 +339,22 @@ def parse_docker_ps(text):
             "labels": item.get("Labels", ""),
         })
     return containers
+
+
+def ssh_command(target, timeout, ssh_args=(), become=False):
+    """The ssh command line that lists a VM's containers; ``target``: host, user, key, port (None: ssh's choice)."""
+    cmd = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % max(1, timeout - 1)]
+    if target.get("key"):
+        cmd += ["-i", target["key"]]
+    if target.get("port"):
+        cmd += ["-p", str(target["port"])]
+    cmd += list(ssh_args or ())
+    destination = target["host"]
+    if target.get("user"):
+        destination = "%s@%s" % (target["user"], destination)
+    docker = "docker ps -a --no-trunc --format '{{json .}}'"
+    cmd += [destination, ("sudo -n " + docker) if become else docker]
+    return cmd
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -203,12 +385,24 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._populate(vms)
 
     # collection -------------------------------------------------------------------------------
+    def _hypervisor(self, uri):
+        names = self.get_option("hypervisor_names") or {}
+        return names.get(uri) or hypervisor_name(uri)
+
     def _collect(self):
         sources = self.get_option("ip_sources")
         filters = self.get_option("filters") or {}
+        problems = check_filters(filters)
+        unknown = sorted(set(self.get_option("hypervisor_names") or {}) - set(self.get_option("uris")))
+        if unknown:
+            problems.append("hypervisor_names: %s not in uris (accepted: entries of uris)" % ", ".join(unknown))
+        if problems:
+            raise AnsibleError("hybridops.fleet.libvirt inventory: " + "; ".join(problems))
         vms = []
         for uri in self.get_option("uris"):
-            hypervisor = hypervisor_name(uri)
+            hypervisor = self._hypervisor(uri)
+            if filters.get("hypervisors") and not any(fnmatch.fnmatchcase(hypervisor, p) for p in filters["hypervisors"]):
+                continue  # not connected to at all
             try:
                 with LibvirtClient(uri) as client:
                     for dom in client.domains():
@@ -225,7 +419,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                             raise
                         facts["hypervisor"] = hypervisor
                         facts["uri"] = uri
-                        if not vm_matches(facts, tags=filters.get("tags"), managed=filters.get("managed")):
+                        facts["description_vars"] = parse_description_vars(facts.get("description"))
+                        if not vm_matches(facts, tags=filters.get("tags"), managed=filters.get("managed"),
+                                          titles=filters.get("titles"), descriptions=filters.get("descriptions"),
+                                          metadata=filters.get("metadata")):
                             continue
                         vms.append(facts)
             except BackendError as exc:
@@ -234,19 +431,44 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._add_containers(vms)
         return vms
 
-    def _ssh_command(self, ip):
-        cmd = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % max(1, self.get_option("containers_timeout") - 1)]
-        key = self.get_option("containers_ssh_private_key_file")
-        if key:
-            cmd += ["-i", key]
-        cmd += list(self.get_option("containers_ssh_args"))
-        cmd += ["%s@%s" % (self.get_option("containers_user"), ip), "docker ps -a --no-trunc --format '{{json .}}'"]
-        return cmd
+    def _composed(self, vm, keys):
+        """The first of ``keys`` that O(compose) sets, evaluated for this VM alone (None when none is)."""
+        compose = self.get_option("compose") or {}
+        variables = {"fleet_vm": vm, "inventory_hostname": host_name(vm, self.get_option("host_names"))}
+        if vm.get("ip"):
+            variables["ansible_host"] = vm["ip"]
+        for key in keys:
+            if key in compose:
+                try:
+                    value = self._compose(compose[key], variables)
+                except Exception as exc:  # pylint: disable=broad-except
+                    if self.get_option("strict"):
+                        raise AnsibleError("hybridops.fleet.libvirt inventory: could not compose %s for %s: %s"
+                                           % (key, vm["name"], exc))
+                    continue
+                if value not in (None, ""):
+                    return str(value)
+        return None
 
-    def _read_containers(self, ip):
+    def ssh_target(self, vm):
+        """Where and as whom the containers of a VM are read: options first, then what compose gives the VM."""
+        return {
+            "host": self._composed(vm, ("ansible_host",)) or vm.get("ip"),
+            "user": self.get_option("containers_user") or self._composed(vm, ("ansible_user", "ansible_ssh_user")),
+            "key": self.get_option("containers_ssh_private_key_file")
+            or self._composed(vm, ("ansible_ssh_private_key_file", "ansible_private_key_file")),
+            "port": self._composed(vm, ("ansible_port", "ansible_ssh_port")),
+        }
+
+    def _ssh_command(self, target):
+        return ssh_command(target, self.get_option("containers_timeout"), self.get_option("containers_ssh_args"),
+                           self.get_option("containers_become"))
+
+    def _read_containers(self, target):
         timeout = self.get_option("containers_timeout")
         try:
-            proc = subprocess.run(self._ssh_command(ip), capture_output=True, text=True, timeout=timeout, check=False)
+            proc = subprocess.run(self._ssh_command(target), capture_output=True, text=True, timeout=timeout, check=False,
+                                  stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return None, "no answer within %ds" % timeout
         if proc.returncode != 0:
@@ -259,12 +481,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _add_containers(self, vms):
         targets = []
         for vm in vms:
-            if vm["state"] == "running" and vm.get("ip"):
-                targets.append((vm, vm["ip"]))
+            if vm["state"] == "running":
+                target = self.ssh_target(vm)
+                if target["host"]:
+                    targets.append((vm, target))
         if not targets:
             return
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
-            futures = dict((pool.submit(self._read_containers, ip), vm) for vm, ip in targets)
+            futures = dict((pool.submit(self._read_containers, target), vm) for vm, target in targets)
             for future in concurrent.futures.as_completed(futures):
                 vm = futures[future]
                 containers, error = future.result()
@@ -276,9 +500,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # population -------------------------------------------------------------------------------
     def _populate(self, vms):
         strict = self.get_option("strict")
+        mode = self.get_option("host_names")
+        duplicates = duplicate_hosts(vms, mode)
+        if duplicates:
+            clashes = "; ".join("VM %r is on %s" % (name, " and ".join(uris)) for name, uris in sorted(duplicates.items()))
+            raise AnsibleError("hybridops.fleet.libvirt inventory: host_names: %s; a host name must be unique (accepted: "
+                               "host_names: qualified, which names hosts NAME@HYPERVISOR, or filters that keep one "
+                               "of them)" % clashes)
         self.inventory.add_group("libvirt")
         for vm in vms:
-            host = vm["name"]
+            host = host_name(vm, mode)
             self.inventory.add_host(host, group="libvirt")
             for group in ("hypervisor_%s" % vm["hypervisor"], "state_%s" % vm["state"]) + tuple(
                     "tag_%s" % tag for tag in vm.get("tags") or []):
@@ -287,7 +518,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.add_child(group, host)
             if vm.get("ip"):
                 self.inventory.set_variable(host, "ansible_host", vm["ip"])
-            else:
+            elif host != vm["name"]:
+                self.inventory.set_variable(host, "ansible_host", vm["name"])  # reached by its name, as with host_names=name
+            if not vm.get("ip"):
                 self.inventory.add_group("libvirt_no_ip")
                 self.inventory.add_child("libvirt_no_ip", host)
             facts = dict((k, v) for k, v in vm.items() if k not in ("containers", "containers_error"))

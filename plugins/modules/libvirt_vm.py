@@ -14,7 +14,10 @@ description:
   - An existing VM is updated in place; its UUID and MAC addresses are kept. Memory, vCPUs, disks and
     network interfaces are changed on the running VM when libvirt allows it (O(live=true)); what only
     takes effect after a restart is listed in RV(restart_required_for), and the VM is restarted only with O(restart=allowed).
-  - Only the options you give are managed; a VM defined elsewhere is not changed in fields you do not mention.
+  - Only the options you give are managed; fields you do not mention are left as they are.
+  - A VM this collection did not create (no ownership metadata, for example one made by virt-install, virt-manager,
+    terraform or C(virsh define)) is only read; a task that would change it fails naming what would change, until
+    O(adopt=true) takes it over.
   - Disks can be qcow2 overlays on a base volume, new empty volumes, existing volumes or existing files.
     A cloud-init NoCloud seed ISO is built on the controller and uploaded when O(cloud_init) is given.
   - Ownership is recorded in the domain's C(<metadata>) (namespace C(https://hybridops.dev/fleet/1));
@@ -242,7 +245,27 @@ options:
     type: int
     default: 120
   force:
-    description: With O(state=absent), also delete a VM this collection did not create.
+    description: With O(state=absent), also delete a VM this collection did not create (and did not adopt, see O(adopt)).
+    type: bool
+    default: false
+  adopt:
+    description:
+      - Take over a VM that exists but was not created by this collection (it has no ownership metadata).
+        Adoption adds the collection's ownership element (C(managed) and C(adopted)) to the domain's
+        C(<metadata>) and changes nothing else; with no other options given, it is written through libvirt's
+        C(setMetadata), which leaves every other part of the definition (devices, other metadata namespaces, title,
+        description) as it was, in the persistent definition and, for a running VM, the live one.
+      - Other options given in the same task are applied as for any VM of the collection's own.
+      - From then on the VM is treated as the collection's own; in particular O(state=absent) deletes it without
+        O(force) (O(remove_storage) then also deletes its writable disks, as for any VM).
+      - Without it, such a VM is only read; a task that would change it (including its power state) fails.
+        Adoption is an explicit option, not a side effect of a task that happens to name an existing VM, so that a
+        typo in a name or a playbook pointed at the wrong hypervisor cannot take over, and later delete, a VM
+        someone else manages.
+      - It has no effect on a VM that is already the collection's own, and a VM that does not exist is created as
+        usual. It cannot be combined with O(state=absent) (use O(force) to delete a VM that is not the collection's).
+      - Check mode and diff mode show the adoption (RV(changes) lists V(adopted), the diff shows C(managed) and
+        C(adopted) turning V(true)); a second run changes nothing.
     type: bool
     default: false
   remove_storage:
@@ -377,6 +400,11 @@ EXAMPLES = r'''
   retries: 300
   delay: 3
 
+- name: Take over a VM made by virt-install (adds only the ownership metadata)
+  hybridops.fleet.libvirt_vm:
+    name: legacy-db1
+    adopt: true
+
 - name: Delete a VM and the volumes made for it
   hybridops.fleet.libvirt_vm:
     name: web1
@@ -487,8 +515,17 @@ vm:
       type: list
       elements: str
     managed:
-      description: Whether the collection created (owns) the VM.
+      description: Whether the collection owns the VM (created it or adopted it).
       type: bool
+    adopted:
+      description: Whether the VM was defined elsewhere and taken over with O(adopt=true).
+      type: bool
+    title:
+      description: The libvirt C(<title>) (set by other tools; this module does not manage it), or null.
+      type: str
+    metadata:
+      description: What other tools keep in the domain's C(<metadata>), by namespace URI (see M(hybridops.fleet.libvirt_vm_info)).
+      type: dict
     autostart:
       description: Autostart flag.
       type: bool

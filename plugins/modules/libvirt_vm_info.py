@@ -43,7 +43,7 @@ options:
     type: list
     elements: str
   managed:
-    description: Only VMs created by this collection (V(true)) or only the others (V(false)).
+    description: Only VMs owned by this collection (V(true), created or adopted) or only the others (V(false)).
     type: bool
   ips:
     description: Look up IP addresses of running VMs.
@@ -109,8 +109,21 @@ vms:
       type: list
       elements: str
     managed:
-      description: Whether this collection created the VM.
+      description:
+        - Whether this collection owns the VM (created it, or adopted it with
+          O(hybridops.fleet.libvirt_vm#module:adopt=true)).
       type: bool
+    adopted:
+      description: Whether the VM was defined elsewhere and adopted.
+      type: bool
+    title:
+      description: The libvirt C(<title>), or null.
+      type: str
+    metadata:
+      description:
+        - The elements other tools keep in the domain's C(<metadata>), by namespace URI, then element local name, as
+          plain data (attributes as C(@name), repeated elements as lists, text beside children as C(#text)).
+      type: dict
     disks:
       description: Disks.
       type: list

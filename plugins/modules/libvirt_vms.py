@@ -44,6 +44,9 @@ options:
     elements: dict
     required: true
     suboptions:
+      adopt:
+        description: As O(hybridops.fleet.libvirt_vm#module:adopt).
+        type: raw
       arch:
         description: As O(hybridops.fleet.libvirt_vm#module:arch).
         type: raw

@@ -112,6 +112,10 @@ def validate_params(params):
                 raise ValidationError(option, "%s (%d MiB) is out of range" % (params[option], value),
                                       accepted="16MiB to 64TiB")
         desired[key] = value
+    if params.get("adopt") and params.get("state") == "absent":
+        raise ValidationError("adopt", "only takes over a VM that is kept; a VM not created by this collection is "
+                              "deleted with force", accepted="adopt with state present, running, stopped or paused; "
+                              "force: true with state absent")
     if params.get("shutdown_timeout") is not None:
         validators.check_int(params["shutdown_timeout"], "shutdown_timeout", minimum=0,
                              accepted="seconds >= 0 (0 powers off at once)")
@@ -273,6 +277,9 @@ def vm_facts(client, dom, with_ips=True, ip_sources=("lease", "arp"), state=None
         "state": state,
         "autostart": autostart,
         "managed": spec["managed"],
+        "adopted": spec["adopted"],
+        "title": dx.read_title(root),
+        "metadata": dx.foreign_metadata(root),
         "disks": disks,
         "interfaces": interfaces,
         "ip": ipv4[0] if ipv4 else None,
@@ -543,7 +550,14 @@ class VmManager(object):
                 vol = self.client.volume_by_path(disk["path"])
                 if vol is not None:
                     disk["size"] = int(vol.info()[1])
+        # a VM without the collection's ownership metadata is only read, unless adopt=true takes it over
+        foreign = not current_spec["managed"]
+        adopting = foreign and bool(params.get("adopt"))
+        if adopting:
+            desired = dict(desired, managed=True, adopted=True)
         changes = dx.compare(current_spec, desired)
+        if adopting:
+            changes = [c for c in changes if c != "managed"]
         volume_steps = [s for s in plan if s["action"] in ("grow_volume", "seed", "create_volume")]
         cur_state = domain_state(self.client, dom)
         autostart_now = bool(dom.autostart())
@@ -566,6 +580,13 @@ class VmManager(object):
             "restart_required": bool(restart_keys) and not restart,
             "restart_required_for": restart_keys,
         }
+        if foreign and not adopting and result["changed"]:
+            raise ValidationError("adopt", "VM %r was not created by hybridops.fleet (no ownership metadata), so it is only "
+                                  "read; this task would change %s" % (self.name, ", ".join(
+                                      changes + [self._describe(s) for s in volume_steps]
+                                      + (["state %s -> %s" % (cur_state, final_state)] if state_change else []))),
+                                  accepted="adopt: true to take it over (adds only the ownership metadata), or options "
+                                           "that match the VM as it is")
         if "template_sha256" in changes:
             new_xml = dx.rebase_on_template(params["xml"], current_xml, self.name, desired)
         else:
@@ -576,13 +597,20 @@ class VmManager(object):
             before.update({"state": cur_state, "autostart": autostart_now})
             after = dx.view(after_spec)
             after.update({"state": final_state, "autostart": autostart_now if autostart is None else bool(autostart)})
+            if adopting:
+                # the ownership marker is bookkeeping, hidden from other diffs: adoption shows it
+                before.update({"managed": False, "adopted": bool(current_spec.get("adopted"))})
+                after.update({"managed": True, "adopted": True})
             result["diff"] = make_diff(before, after)
         if self.check_mode:
             vm = dx.view(after_spec)
-            vm.update({"state": final_state, "uuid": dom.UUIDString(), "managed": current_spec["managed"],
+            vm.update({"state": final_state, "uuid": dom.UUIDString(), "managed": after_spec["managed"],
+                       "adopted": after_spec["adopted"],
                        "autostart": autostart_now if autostart is None else bool(autostart)})
             result["vm"] = vm
-            result["actions"] = [self._describe(s) for s in plan] + (["define"] if changes else []) + (["restart"] if restart else [])
+            adopt_only = adopting and changes == ["adopted"] and not plan
+            result["actions"] = [self._describe(s) for s in plan] + (
+                ["adopt"] if adopt_only else (["define"] if changes else [])) + (["restart"] if restart else [])
             if state_change:
                 result["actions"].append(final_state)
             return result
@@ -591,7 +619,9 @@ class VmManager(object):
         try:
             self._execute_plan(plan, undo, owned, running=active)
             xml_changes = [c for c in changes if c != "autostart"]
-            if xml_changes or len(owned) != len(dx.read_owned_volumes(dx.parse(current_xml))):
+            if adopting and xml_changes == ["adopted"] and not plan:
+                self._adopt(dom, new_xml, active)
+            elif xml_changes or len(owned) != len(dx.read_owned_volumes(dx.parse(current_xml))):
                 root = dx.parse(new_xml)
                 dx.write_owned_volumes(root, owned)
                 self.client.call("redefining %s" % self.name, self.client.conn.defineXML, dx.to_string(root))
@@ -603,8 +633,12 @@ class VmManager(object):
             raise
         if "autostart" in changes:
             self.client.call("setting autostart of %s" % self.name, dom.setAutostart, 1 if autostart else 0)
-        if active and changes:
-            failed = self._apply_live(dom, changes, desired)
+        if adopting and "adopt" in self.actions:
+            changes_live = [c for c in changes if c != "adopted"]  # the marker is already on the running VM
+        else:
+            changes_live = changes
+        if active and changes_live:
+            failed = self._apply_live(dom, changes_live, desired)
             for key in failed:
                 if key not in restart_keys:
                     restart_keys.append(key)
@@ -620,6 +654,20 @@ class VmManager(object):
         result["actions"] = self.actions
         self._finish(dom, result)
         return result
+
+    def _adopt(self, dom, new_xml, active):
+        """Put only the ownership element into the VM's metadata (libvirt's setMetadata changes nothing else),
+        in its persistent definition and, when it runs, in the live one."""
+        flags = 0
+        if dom.isPersistent():
+            flags |= libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        if active:
+            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+        meta = dx.fleet_metadata_element_xml(dx.parse(new_xml))
+        guard.check("adopting %s" % self.name)
+        self.client.call("adding the ownership metadata to %s" % self.name, dom.setMetadata,
+                         libvirt.VIR_DOMAIN_METADATA_ELEMENT, meta, dx.FLEET_PREFIX, dx.FLEET_NS, flags)
+        self.actions.append("adopt")
 
     @staticmethod
     def _annotate_sizes(spec, desired):
@@ -737,7 +785,7 @@ class VmManager(object):
         description = dx.FIELD_MAP["description"].read(root)
         self.client.call("setting description of %s" % self.name, dom.setMetadata,
                          libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, description or None, None, None, flag)
-        meta = dx.fleet_metadata_xml(root)
+        meta = dx.fleet_metadata_element_xml(root)
         if meta:
             self.client.call("setting metadata of %s" % self.name, dom.setMetadata,
                              libvirt.VIR_DOMAIN_METADATA_ELEMENT, meta, dx.FLEET_PREFIX, dx.FLEET_NS, flag)
@@ -913,14 +961,16 @@ class VmManager(object):
         return result
 
 
-__all__ = ["VmManager", "validate_params", "vm_facts", "vm_matches", "STATES"]
+__all__ = ["VmManager", "validate_params", "vm_facts", "vm_matches", "metadata_matches", "STATES"]
 
 
 # --- info ---------------------------------------------------------------------------------------------
 
-def vm_matches(facts, names=None, states=None, tags=None, managed=None):
+def vm_matches(facts, names=None, states=None, tags=None, managed=None, titles=None, descriptions=None,
+               metadata=None):
     """True when a VM's facts meet every condition given: a name pattern (fnmatch), a state,
-    all the tags, the ownership. Facts need only the keys of the conditions given, so the name
+    all the tags, the ownership, a title or description pattern, every metadata condition
+    (see :func:`metadata_matches`). Facts need only the keys of the conditions given, so the name
     and state conditions can drop a VM before its facts are read."""
     if names and not any(fnmatch.fnmatchcase(facts["name"], pattern) for pattern in names):
         return False
@@ -930,7 +980,48 @@ def vm_matches(facts, names=None, states=None, tags=None, managed=None):
         return False
     if managed is not None and bool(facts.get("managed")) != managed:
         return False
+    for patterns, key in ((titles, "title"), (descriptions, "description")):
+        if patterns and not any(fnmatch.fnmatchcase(facts.get(key) or "", pattern) for pattern in patterns):
+            return False
+    for condition in metadata or []:
+        if not metadata_matches(facts.get("metadata") or {}, condition):
+            return False
     return True
+
+
+def _metadata_values(data, steps):
+    """The values at a '/'-separated path of element names (``@attr`` for attributes), lists expanded."""
+    values = [data]
+    for step in steps:
+        found = []
+        for value in values:
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, dict) and step in item:
+                    child = item[step]
+                    found.extend(child if isinstance(child, list) else [child])
+        values = found
+    return values
+
+
+def metadata_matches(metadata, condition):
+    """One metadata condition: ``namespace`` (the URI) must be present; with ``path`` (element names from
+    the namespace's top element down, ``@name`` for an attribute: ``record/ssh/@user``) something must be
+    there; with ``value`` its text must match that shell-style pattern."""
+    if condition["namespace"] not in metadata:
+        return False
+    path = condition.get("path")
+    if not path:
+        return condition.get("value") is None
+    values = _metadata_values(metadata[condition["namespace"]], [s for s in path.split("/") if s])
+    if condition.get("value") is None:
+        return bool(values)
+    for value in values:
+        if isinstance(value, dict):
+            value = value.get("#text", "")
+        if fnmatch.fnmatchcase(str(value), str(condition["value"])):
+            return True
+    return False
 
 
 def hypervisor_facts(uri, info, hostname, lib_version):

@@ -426,6 +426,14 @@ def _w_managed(root, value):
     _w_fleet_text("managed")(root, "true" if value else None)
 
 
+def _r_adopted(root):
+    return _r_fleet_text("adopted")(root) == "true"
+
+
+def _w_adopted(root, value):
+    _w_fleet_text("adopted")(root, "true" if value else None)
+
+
 def is_managed(root):
     """Whether a domain or network document carries the collection's ownership marker."""
     return _r_managed(root)
@@ -484,6 +492,8 @@ FIELDS = [
     Field("description", _r_description, _w_description, live="meta"),
     Field("tags", _r_tags, _w_tags, live="meta", equal=lambda a, b: sorted(a or []) == sorted(b or [])),
     Field("managed", _r_managed, _w_managed, live="meta"),
+    # a VM defined elsewhere and taken over with libvirt_vm adopt=true (managed is set too)
+    Field("adopted", _r_adopted, _w_adopted, live="meta"),
     Field("cloud_init_sha256", _r_fleet_text("cloud-init-sha256"), _w_fleet_text("cloud-init-sha256"), live="meta"),
     Field("template_sha256", _r_fleet_text("template-sha256"), _w_fleet_text("template-sha256")),
 ]
@@ -816,11 +826,15 @@ def live_class(key):
     return FIELD_MAP[key].live
 
 
+# bookkeeping fields: not part of the user-facing spec (facts report managed/adopted themselves)
+INTERNAL_KEYS = ("cloud_init_sha256", "template_sha256", "managed", "adopted")
+
+
 def view(spec, keys=None):
     """The user-facing part of a spec (for diff and facts): internal keys dropped."""
     result = {}
     for key in keys or (["name"] + SPEC_KEYS):
-        if key in ("cloud_init_sha256", "template_sha256", "managed") and keys is None:
+        if key in INTERNAL_KEYS and keys is None:
             continue
         if key in spec:
             value = spec[key]
@@ -871,6 +885,39 @@ def write_owned_volumes(root, paths):
             ET.SubElement(holder, _q("volume"), {"path": path})
 
 
+def metadata_without_fleet(xml_text_or_root):
+    """The domain document as text with the collection's own element removed from <metadata>
+    (and an empty <metadata> dropped) and whitespace between elements ignored: what adoption
+    must leave unchanged."""
+    root = copy.deepcopy(xml_text_or_root) if isinstance(xml_text_or_root, ET.Element) else parse(xml_text_or_root)
+    meta = root.find("metadata")
+    if meta is not None:
+        for node in list(meta):
+            if node.tag.startswith("{%s}" % FLEET_NS):
+                meta.remove(node)
+        if not len(meta):
+            root.remove(meta)
+    for node in root.iter():
+        if node.text is not None and not node.text.strip():
+            node.text = None
+        if node.tail is not None and not node.tail.strip():
+            node.tail = None
+    return to_string(root)
+
+
+def fleet_metadata_element_xml(root):
+    """The <fleet:vm> element as setMetadata takes it: without a namespace (libvirt puts the element into
+    the namespace and prefix it is given), or None."""
+    node = _fleet_node(root)
+    if node is None:
+        return None
+    plain = copy.deepcopy(node)
+    for item in plain.iter():
+        if item.tag.startswith("{"):
+            item.tag = item.tag.split("}", 1)[1]
+    return ET.tostring(plain, encoding="unicode")
+
+
 def fleet_metadata_xml(root):
     """The <fleet:vm> element as text (for setMetadata on a running domain), or None."""
     node = _fleet_node(root)
@@ -899,3 +946,57 @@ def rebase_on_template(template, current_xml, name, desired):
             mac = ET.Element("mac", {"address": old_nics[index]["mac"]})
             node.insert(0, mac)
     return to_string(root)
+
+
+# --- what other tools put into a domain (read-only: title, other metadata namespaces) -------------
+
+def read_title(root):
+    """The domain's <title> (a short one-line description), or None."""
+    node = root.find("title")
+    return node.text if node is not None and node.text else None
+
+
+def _local(tag):
+    return tag.split("}", 1)[1] if tag.startswith("{") else tag
+
+
+def element_data(node):
+    """An XML element as plain data: text alone for a bare element, otherwise a dict with attributes as
+    ``@name``, child elements by local name (a list when repeated) and the text as ``#text``."""
+    children = list(node)
+    text = (node.text or "").strip()
+    if not children and not node.attrib:
+        return text
+    data = {}
+    for key, value in node.attrib.items():
+        data["@" + _local(key)] = value
+    for child in children:
+        key = _local(child.tag)
+        value = element_data(child)
+        if key in data:
+            if not isinstance(data[key], list):
+                data[key] = [data[key]]
+            data[key].append(value)
+        else:
+            data[key] = value
+    if text:
+        data["#text"] = text
+    return data
+
+
+def foreign_metadata(root):
+    """The elements other tools keep in the domain's <metadata>, by namespace URI:
+    ``{namespace: {element local name: element_data}}``. The collection's own namespace is left out
+    (its content is reported as tags, managed, adopted)."""
+    meta = root.find("metadata")
+    result = {}
+    if meta is None:
+        return result
+    for node in meta:
+        if not isinstance(node.tag, str) or not node.tag.startswith("{"):
+            continue
+        namespace = node.tag[1:].split("}", 1)[0]
+        if namespace == FLEET_NS:
+            continue
+        result.setdefault(namespace, {})[_local(node.tag)] = element_data(node)
+    return result

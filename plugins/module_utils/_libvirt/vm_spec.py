@@ -81,6 +81,7 @@ VM_OPTIONS = dict(
     restart=dict(type="str", choices=["never", "allowed"], default="never"),
     shutdown_timeout=dict(type="int", default=120),
     force=dict(type="bool", default=False),
+    adopt=dict(type="bool", default=False),
     remove_storage=dict(type="bool", default=False),
     wait=dict(type="dict", options=WAIT_SPEC),
 )

@@ -4,7 +4,7 @@ import pytest
 pytest.importorskip("libvirt")
 
 from ansible_collections.hybridops.fleet.plugins.inventory import libvirt as inv  # noqa: E402
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import vm_matches  # noqa: E402
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import metadata_matches, vm_matches  # noqa: E402
 
 
 def facts(name="web-1", state="running", tags=("web",), managed=True):
@@ -44,3 +44,68 @@ def test_parse_docker_ps_health_and_ports():
     web, job = inv.parse_docker_ps(text)
     assert web["health"] == "healthy" and web["ports"] == ["0.0.0.0:8080->80/tcp", ":::8080->80/tcp"]
     assert job["state"] == "exited" and job["health"] is None and job["ports"] == []
+
+
+CMDB = "http://cmdb.example.com/xmlns/1"
+META = {CMDB: {"record": {"env": "prod", "service": "billing", "ssh": {"@user": "deploy"},
+                          "ip": ["10.0.0.5", "10.0.0.6"], "note": {"@lang": "en", "#text": "old box"}}}}
+
+
+@pytest.mark.parametrize("condition, expected", [
+    ({"namespace": CMDB}, True),
+    ({"namespace": "urn:other"}, False),
+    ({"namespace": CMDB, "path": "record/env"}, True),
+    ({"namespace": CMDB, "path": "record/owner"}, False),
+    ({"namespace": CMDB, "path": "record/env", "value": "prod"}, True),
+    ({"namespace": CMDB, "path": "record/env", "value": "pr*"}, True),
+    ({"namespace": CMDB, "path": "record/env", "value": "test"}, False),
+    ({"namespace": CMDB, "path": "record/ssh/@user", "value": "deploy"}, True),
+    ({"namespace": CMDB, "path": "/record/ip/", "value": "10.0.0.6"}, True),  # any of a repeated element
+    ({"namespace": CMDB, "path": "record/note", "value": "old*"}, True),  # the text of an element with attributes
+])
+def test_metadata_conditions(condition, expected):
+    assert metadata_matches(META, condition) is expected
+
+
+def test_vm_matches_titles_descriptions_metadata():
+    vm = dict(facts(), title="Billing DB", description="owner=billing env=prod", metadata=META)
+    assert vm_matches(vm, titles=["Billing*"], descriptions=["*env=prod*"], metadata=[{"namespace": CMDB}])
+    assert not vm_matches(vm, titles=["Web*"])
+    assert not vm_matches(dict(vm, title=None), titles=["*x*"])
+    assert vm_matches(dict(vm, title=None), titles=["*"])
+    assert not vm_matches(vm, metadata=[{"namespace": CMDB}, {"namespace": CMDB, "path": "record/env", "value": "test"}])
+
+
+def test_description_vars():
+    assert inv.parse_description_vars("owner=billing env=prod") == {"owner": "billing", "env": "prod"}
+    assert inv.parse_description_vars("Billing DB; owner=team-a, env=\"prod eu\"\nrole='db'") == \
+        {"owner": "team-a", "env": "prod eu", "role": "db"}
+    assert inv.parse_description_vars("a url http://x/?a=b and x==y") == {}
+    assert inv.parse_description_vars(None) == {}
+
+
+def test_host_names_and_duplicates():
+    a = {"name": "web1", "hypervisor": "hv1", "uri": "qemu+ssh://hv1/system"}
+    b = {"name": "web1", "hypervisor": "hv2", "uri": "qemu+ssh://hv2/system"}
+    c = {"name": "db1", "hypervisor": "hv2", "uri": "qemu+ssh://hv2/system"}
+    assert inv.host_name(a, "name") == "web1" and inv.host_name(a, "qualified") == "web1@hv1"
+    assert inv.duplicate_hosts([a, b, c], "name") == {"web1": ["qemu+ssh://hv1/system", "qemu+ssh://hv2/system"]}
+    assert inv.duplicate_hosts([a, b, c], "qualified") == {}
+
+
+def test_check_filters_names_the_option():
+    assert inv.check_filters({"names": ["web*"], "metadata": [{"namespace": CMDB, "path": "a", "value": "b"}]}) == []
+    problems = inv.check_filters({"titles": "web", "metadata": [{"path": "a"}, {"namespace": CMDB, "value": "x"},
+                                                                {"namespace": CMDB, "vaule": "x"}, "ns"]})
+    text = "; ".join(problems)
+    for option in ("filters.titles", "filters.metadata[0].namespace", "filters.metadata[1].value",
+                   "filters.metadata[2]: unknown keys vaule", "filters.metadata[3]"):
+        assert option in text, text
+
+
+def test_ssh_command_user_key_port_become():
+    cmd = inv.ssh_command({"host": "10.0.0.5", "user": None, "key": None, "port": None}, 15)
+    assert cmd[-2] == "10.0.0.5" and cmd[-1].startswith("docker ps") and "-i" not in cmd  # no user assumed
+    cmd = inv.ssh_command({"host": "10.0.0.5", "user": "deploy", "key": "/k", "port": 2222}, 15, ["-o", "X=y"], True)
+    assert cmd[-2] == "deploy@10.0.0.5" and cmd[-1].startswith("sudo -n docker ps")
+    assert cmd[cmd.index("-i") + 1] == "/k" and cmd[cmd.index("-p") + 1] == "2222" and "X=y" in cmd

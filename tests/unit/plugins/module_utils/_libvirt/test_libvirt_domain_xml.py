@@ -10,7 +10,7 @@ NIC = {"type": "network", "source": "default", "model": "virtio", "mac": None}
 
 def full_spec(**over):
     spec = dict(dx.CREATE_DEFAULTS)
-    spec.update({"memory": 1024, "max_memory": 2048, "vcpus": 2, "max_vcpus": 4, "tb_cache": 256, "managed": True,
+    spec.update({"memory": 1024, "max_memory": 2048, "vcpus": 2, "max_vcpus": 4, "tb_cache": 256, "managed": True, "adopted": True,
                  "kernel": "/boot/vmlinuz", "initrd": "/boot/initrd.img", "cmdline": "console=ttyS0",
                  "disks": [dict(DISK), dict(SEED)], "networks": [dict(NIC)], "tags": ["web", "blue"],
                  "description": "a test vm", "console_log": "/var/log/x.log", "cpu_mode": "host-passthrough"})
@@ -222,3 +222,22 @@ def test_machine_family_change_drops_controllers_and_addresses():
     dx.apply_spec(root, {"machine": "pc"})
     assert root.find("devices/controller") is None
     assert root.find("devices/disk/address") is None and root.find("devices/interface/address") is None
+
+
+def test_title_and_foreign_metadata_as_data():
+    root = dx.parse("""<domain><name>a</name><title>Billing DB</title><metadata>
+      <cmdb:record xmlns:cmdb="http://cmdb.example.com/xmlns/1"><cmdb:env>prod</cmdb:env><cmdb:ssh user="deploy"/>
+        <cmdb:ip>10.0.0.5</cmdb:ip><cmdb:ip>10.0.0.6</cmdb:ip><cmdb:note lang="en">old box</cmdb:note></cmdb:record>
+      <libosinfo:libosinfo xmlns:libosinfo="http://libosinfo.org/xmlns/libvirt/domain/1.0">
+        <libosinfo:os id="http://debian.org/debian/12"/></libosinfo:libosinfo>
+      <fleet:vm xmlns:fleet="%s"><fleet:managed>true</fleet:managed></fleet:vm>
+    </metadata></domain>""" % dx.FLEET_NS)
+    assert dx.read_title(root) == "Billing DB"
+    assert dx.foreign_metadata(root) == {
+        "http://cmdb.example.com/xmlns/1": {"record": {
+            "env": "prod", "ssh": {"@user": "deploy"}, "ip": ["10.0.0.5", "10.0.0.6"],
+            "note": {"@lang": "en", "#text": "old box"}}},
+        "http://libosinfo.org/xmlns/libvirt/domain/1.0": {"libosinfo": {"os": {"@id": "http://debian.org/debian/12"}}},
+    }
+    bare = dx.parse("<domain><name>a</name></domain>")
+    assert dx.read_title(bare) is None and dx.foreign_metadata(bare) == {}
