@@ -102,6 +102,9 @@ options:
       cpuset_mems:
         description: As O(hybridops.fleet.container#module:cpuset_mems).
         type: raw
+      device_cgroup_rules:
+        description: As O(hybridops.fleet.container#module:device_cgroup_rules).
+        type: raw
       device_read_bps:
         description: As O(hybridops.fleet.container#module:device_read_bps).
         type: raw
@@ -168,6 +171,9 @@ options:
       labels:
         description: As O(hybridops.fleet.container#module:labels).
         type: raw
+      links:
+        description: As O(hybridops.fleet.container#module:links).
+        type: raw
       log_driver:
         description: As O(hybridops.fleet.container#module:log_driver).
         type: raw
@@ -209,6 +215,9 @@ options:
         type: raw
       pids_limit:
         description: As O(hybridops.fleet.container#module:pids_limit).
+        type: raw
+      platform:
+        description: As O(hybridops.fleet.container#module:platform).
         type: raw
       privileged:
         description: As O(hybridops.fleet.container#module:privileged).

@@ -40,7 +40,9 @@ ROLLOUT_LABEL = "hybridops.fleet.rollout"
 SLOT_LABEL = "hybridops.fleet.rollout.slot"
 # options of the container that the rollout sets itself
 OWN_KEYS = ("name", "image", "ports")
-CONTAINER_KEYS = tuple(sorted(set(CONTAINER_SPEC_ARGS) - set(OWN_KEYS)))
+# a paused container cannot pass the gate, and the slot's container is running by definition
+NOT_FOR_ROLLOUT = ("paused",)
+CONTAINER_KEYS = tuple(sorted(set(CONTAINER_SPEC_ARGS) - set(OWN_KEYS) - set(NOT_FOR_ROLLOUT)))
 POLL = 0.5
 
 PROXY_ARGS = dict(
