@@ -120,8 +120,9 @@ class VmListManager(object):
         if guard.requested():
             return dict(base, changed=False, failed=True, skipped=True,
                         msg="%s: not started, the run was interrupted by %s" % (label, guard.signal_name()))
-        manager = VmManager(self.clients[item["uri"]], item, check_mode=check_mode, diff_mode=self.diff_mode,
-                            run_command=self.run_command)
+        client = self.clients[item["uri"]]
+        manager = VmManager(client, item, check_mode=check_mode, diff_mode=self.diff_mode, run_command=self.run_command)
+        existed = check_mode or self._exists(client, item["name"])
         try:
             result = manager.run()
         except FleetError as exc:
@@ -129,12 +130,26 @@ class VmListManager(object):
             details.pop("msg", None)
             if isinstance(exc, ValidationError) and exc.option:
                 details["option"] = "%s.%s" % (label, exc.option)
-            # what was done before the failure (a VM created, then its wait timed out) is a change
             details.setdefault("actions", list(manager.actions))
-            changed = bool(details.get("changed")) or bool(details["actions"])
+            if check_mode:
+                changed = False
+            elif not existed:
+                # a new VM whose create failed was undone (no change); one created before its wait failed is there
+                changed = self._exists(client, item["name"])
+            else:
+                changed = bool(details.get("changed")) or bool(details["actions"])
             return dict(details, changed=changed, failed=True, msg=prefixed(label, exc), **base)
         result.update(base)
         return result
+
+    @staticmethod
+    def _exists(client: Any, name: str) -> bool:
+        """Whether the domain exists; True when that cannot be told (a connection that broke): "changed" then
+        errs on the side of saying something may have happened."""
+        try:
+            return client.domain(name) is not None
+        except FleetError:
+            return True
 
     def _pass(self, check_mode: bool) -> List[Item]:
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
