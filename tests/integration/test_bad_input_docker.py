@@ -16,14 +16,12 @@ import shutil
 import tarfile
 import time
 
-import pytest
-
 import bad_input
+import pytest
 from bad_input import ANSIBLE_CHOICES, ANSIBLE_REQUIRED, ANSIBLE_TYPE, ANSIBLE_UNSUPPORTED
 
 # fixtures are imported so pytest finds them
-from test_container_support import (  # noqa: F401 pylint: disable=unused-import
-    PREFIX, docker_client, dump, remove_prefixed, test_images)
+from test_container_support import PREFIX, docker_client, dump, remove_prefixed, test_images  # noqa: F401 pylint: disable=unused-import
 
 BOX = "hybridops-test/box:1"
 P = PREFIX + "bi-"

@@ -22,7 +22,10 @@ import os
 import sys
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
-    BackendError, FleetError, ValidationError)
+    BackendError,
+    FleetError,
+    ValidationError,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.engine_http import (
     EngineAPI,
     EngineAPIError,
@@ -68,15 +71,20 @@ def _check_address(host, params):
     if scheme in ("tcp", "https"):
         if not tls:
             raise ValidationError(
-                "docker_host", "%s is a TCP address without TLS; an engine on plain TCP gives root to anyone "
+                "docker_host",
+                "%s is a TCP address without TLS; an engine on plain TCP gives root to anyone "
                 "who can reach it, so it is refused. Give tls_ca_cert (and tls_client_cert/tls_client_key) "
                 "or use unix:// or ssh://" % host,
-                accepted="unix:///path/docker.sock, ssh://user@host, tcp://host:2376 with TLS options")
+                accepted="unix:///path/docker.sock, ssh://user@host, tcp://host:2376 with TLS options",
+            )
         if bool(params.get("tls_client_cert")) != bool(params.get("tls_client_key")):
             raise ValidationError("tls_client_cert", "tls_client_cert and tls_client_key go together")
         return "tcp"
-    raise ValidationError("docker_host", "unsupported address %r" % host,
-                          accepted="unix:///path/docker.sock, ssh://user@host, tcp://host:2376 with TLS options")
+    raise ValidationError(
+        "docker_host",
+        "unsupported address %r" % host,
+        accepted="unix:///path/docker.sock, ssh://user@host, tcp://host:2376 with TLS options",
+    )
 
 
 def _sdk():
@@ -88,7 +96,7 @@ def _sdk():
     return docker
 
 
-class EngineClient(object):
+class EngineClient:
     """What managers get: ``api`` (APIClient calls) and the engine's address (for messages)."""
 
     def __init__(self, api, host):
@@ -120,16 +128,18 @@ def connect(params, pool_size=None):
 
 def _api_client(host, scheme, params, pool_size, version):
     docker = _sdk()
-    kwargs = dict(base_url=host.replace("https://", "tcp://", 1), version=version,
-                  timeout=params.get("timeout") or 60)
+    kwargs = dict(base_url=host.replace("https://", "tcp://", 1), version=version, timeout=params.get("timeout") or 60)
     if pool_size and pool_size > 10:
         kwargs["max_pool_size"] = pool_size
     if scheme == "tcp":
         client_cert = None
         if params.get("tls_client_cert"):
             client_cert = (params["tls_client_cert"], params["tls_client_key"])
-        kwargs["tls"] = docker.tls.TLSConfig(client_cert=client_cert, ca_cert=params.get("tls_ca_cert"),
-                                             verify=params.get("tls_ca_cert") if params.get("validate_certs", True) else False)
+        kwargs["tls"] = docker.tls.TLSConfig(
+            client_cert=client_cert,
+            ca_cert=params.get("tls_ca_cert"),
+            verify=params.get("tls_ca_cert") if params.get("validate_certs", True) else False,
+        )
     if scheme == "ssh" and params.get("use_ssh_client"):
         kwargs["use_ssh_client"] = True
     try:

@@ -15,14 +15,25 @@ import time
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
-    BackendError, FleetError, ValidationError, WaitTimeout)
+    BackendError,
+    FleetError,
+    ValidationError,
+    WaitTimeout,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
+    address,
+    call,
+    create_container,
+    split_image_ref,
+    update_container,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.lifecycle import signal_name
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.platform import (
-    check_image_platform, image_platform)
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    address, call, create_container, split_image_ref, update_container)
+    check_image_platform,
+    image_platform,
+)
 
 STATES = ("present", "started", "stopped", "absent", "healthy")
 RECREATE_MODES = ("auto", "always", "never", "rolling")
@@ -75,7 +86,7 @@ class RolloutFailed(FleetError):
     """A rolling replace whose new container never became healthy (old one still serving)."""
 
 
-class ImageResolver(object):
+class ImageResolver:
     """Looks up (and, when allowed, pulls) images; caches by reference for a whole run."""
 
     def __init__(self, client, check_mode=False):
@@ -137,7 +148,7 @@ def is_running(inspect):
     return bool(state.get("Running")) and not state.get("Restarting")
 
 
-class ContainerManager(object):
+class ContainerManager:
     """Converges containers. One instance can be shared by threads (no per-call state)."""
 
     def __init__(self, client, check_mode=False, images=None):

@@ -17,10 +17,8 @@ import os
 import tarfile
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
-    BackendError, ValidationError)
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    address, call, split_image_ref)
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError, ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import address, call, split_image_ref
 
 SOURCES = ("pull", "load", "build")
 CONTEXT_LABEL = "hybridops.fleet.context-hash"
@@ -129,7 +127,7 @@ def _full_ref(ref):
     return "%s:%s" % (repo, tag)
 
 
-class ImageManager(object):
+class ImageManager:
     def __init__(self, client, check_mode=False):
         self.client = client
         self.api = client.api

@@ -118,7 +118,7 @@ def limits_from_inspect(data):
     }
 
 
-class InfoCollector(object):
+class InfoCollector:
     def __init__(self, client, max_workers=8):
         self.client = client
         self.api = client.api

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
-    BackendError, FleetError, ValidationError)
+    BackendError,
+    FleetError,
+    ValidationError,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import address, call
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container_spec import LABEL_MANAGED, LABEL_STACK
 
@@ -63,7 +66,7 @@ def require_owned_volume(name, labels, force, action):
                               accepted="force: true to %s it anyway" % action)
 
 
-class _Manager(object):
+class _Manager:
     kind = None
     shortest_name = 2
     created_labels = {}  # labels every object this manager creates carries (the ownership marker)
@@ -182,7 +185,7 @@ class NetworkManager(_Manager):
     view = staticmethod(network_view)
 
     def validate(self, params):
-        super(NetworkManager, self).validate(params)
+        super().validate(params)
         if params.get("gateway") and not params.get("subnet"):
             raise ValidationError("gateway", "needs subnet", accepted="subnet and gateway together")
         if params.get("subnet"):

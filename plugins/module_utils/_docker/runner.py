@@ -40,8 +40,9 @@ def run_with_client(module, func, pool_size=None, failure=None, locks=(), mutate
     that message and the whole result), or nothing.
     """
     if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker (Docker SDK for Python >= 5.0.3)"),
-                         exception=DOCKER_IMPORT_ERROR)
+        module.fail_json(
+            msg=missing_required_lib("docker (Docker SDK for Python >= 5.0.3)"), exception=DOCKER_IMPORT_ERROR
+        )
     try:
         # 0 or less would be the SDK's "Timeout value out of range" after the engine was asked
         if module.params.get("timeout") is not None:

@@ -24,9 +24,17 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common import gua
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import call, docker_host_from
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
-    CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver, kill_signal_of, leftovers)
+    CONTAINER_SPEC_ARGS,
+    PULL_MODES,
+    RECREATE_MODES,
+    STATES,
+    ContainerManager,
+    ImageResolver,
+    kill_signal_of,
+    leftovers,
+)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
 
 MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {
@@ -200,7 +208,7 @@ def normalize_members(params, specs=None):
     return result
 
 
-class StackManager(object):
+class StackManager:
     def __init__(self, client, check_mode=False, max_workers=8):
         self.client = client
         self.api = client.api

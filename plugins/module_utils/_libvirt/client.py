@@ -50,7 +50,7 @@ def error_message(exc):
     return msg or str(exc)
 
 
-class LibvirtClient(object):
+class LibvirtClient:
     """A libvirt connection for one URI. Use as a context manager or call close()."""
 
     def __init__(self, uri):
@@ -118,17 +118,20 @@ class LibvirtClient(object):
         return self._lookup(pool.storageVolLookupByName, name, (libvirt.VIR_ERR_NO_STORAGE_VOL,))
 
     def volume_by_path(self, path):
-        return self._lookup(self.conn.storageVolLookupByPath, path,
-                            (libvirt.VIR_ERR_NO_STORAGE_VOL, libvirt.VIR_ERR_OPERATION_INVALID))
+        return self._lookup(
+            self.conn.storageVolLookupByPath, path, (libvirt.VIR_ERR_NO_STORAGE_VOL, libvirt.VIR_ERR_OPERATION_INVALID)
+        )
 
     def domains(self):
         return self.call("listing domains", self.conn.listAllDomains, 0)
 
     def node(self):
         """(virConnect.getInfo() list, host name, libvirt version number) of the hypervisor."""
-        return (self.call("reading the hypervisor's node info", self.conn.getInfo),
-                self.call("reading the hypervisor's host name", self.conn.getHostname),
-                self.call("reading libvirt's version", self.conn.getLibVersion))
+        return (
+            self.call("reading the hypervisor's node info", self.conn.getInfo),
+            self.call("reading the hypervisor's host name", self.conn.getHostname),
+            self.call("reading libvirt's version", self.conn.getLibVersion),
+        )
 
     def networks(self):
         return self.call("listing networks", self.conn.listAllNetworks, 0)
@@ -140,8 +143,14 @@ class LibvirtClient(object):
 def domain_state_name(state):
     """virDomainState integer -> running/paused/stopped/... string."""
     names = {
-        0: "nostate", 1: "running", 2: "blocked", 3: "paused", 4: "shutdown",
-        5: "stopped", 6: "crashed", 7: "pmsuspended",
+        0: "nostate",
+        1: "running",
+        2: "blocked",
+        3: "paused",
+        4: "shutdown",
+        5: "stopped",
+        6: "crashed",
+        7: "pmsuspended",
     }
     return names.get(state, "unknown")
 

@@ -32,15 +32,17 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
     ValidationError,
 )
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import (
-    format_size,
-    parse_size,
     ACCEPTED_SIZES,
     SizeError,
+    format_size,
+    parse_size,
 )
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import cloudinit
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml as dx
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import volume as volumes
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import waiters
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import (
+    cloudinit,
+    domain_xml as dx,
+    volume as volumes,
+    waiters,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import (
     domain_state,
     libvirt,
@@ -213,7 +215,7 @@ def pool_path(client, pool):
     return node.text if node is not None else None
 
 
-class UndoStack(object):
+class UndoStack:
     """Callables that remove what a half-finished run created (run in reverse on failure)."""
 
     def __init__(self):
@@ -293,7 +295,7 @@ def vm_facts(client, dom, with_ips=True, ip_sources=("lease", "arp"), state=None
 
 # --- the manager ------------------------------------------------------------------------------
 
-class VmManager(object):
+class VmManager:
     """Converge one domain. ``run()`` returns the module result dict (never calls Ansible)."""
 
     def __init__(self, client, params, check_mode=False, diff_mode=False, run_command=None):

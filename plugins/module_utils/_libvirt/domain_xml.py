@@ -460,7 +460,7 @@ def _machine_equal(current, desired):
     return bool(prefix and current.startswith(prefix))
 
 
-class Field(object):
+class Field:
     """One scalar spec field: key, XML reader/writer, how it is applied live, equality."""
 
     def __init__(self, key, read, write, live="restart", equal=None, doc=""):

@@ -303,7 +303,7 @@ def network_xml(client, net):
         return client.call("reading network %s" % net.name(), net.XMLDesc, 0)
 
 
-class NetworkManager(object):
+class NetworkManager:
     def __init__(self, client, params, check_mode=False, diff_mode=False):
         self.client = client
         self.params = params

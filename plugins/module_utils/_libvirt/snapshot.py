@@ -12,7 +12,6 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml as dx
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import error_code, libvirt
 
-
 # libvirt writes a snapshot's metadata through a temporary <name>.xml.new: with a
 # longer name qemu has already taken the internal snapshot when libvirt fails to
 # write that file, leaving an orphan inside the qcow2 (measured on libvirt 9.0:
@@ -55,7 +54,7 @@ def snapshot_facts(snap):
     }
 
 
-class SnapshotManager(object):
+class SnapshotManager:
     def __init__(self, client, params, check_mode=False):
         self.client = client
         self.params = params

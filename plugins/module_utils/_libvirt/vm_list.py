@@ -98,7 +98,7 @@ def summary(results: List[Item], planned_only: bool = False) -> Dict[str, Any]:
     return out
 
 
-class VmListManager(object):
+class VmListManager:
     """Plan, then apply, every VM of the list; ``run()`` returns the module result dict."""
 
     def __init__(self, clients: Dict[str, Any], items: List[Item], check_mode: bool = False, diff_mode: bool = False,

@@ -48,7 +48,7 @@ def _read(path):
     try:
         with open(path, "rb") as handle:
             return handle.read()
-    except (IOError, OSError):
+    except OSError:
         return None
 
 
@@ -80,8 +80,11 @@ def _validate_output(params):
     formats = list(FORMATS) if formats is None else list(formats)
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
-        raise ValidationError("formats", "unknown format(s) %s" % ", ".join(map(str, bad)) if bad else "is empty",
-                              accepted=", ".join(FORMATS))
+        raise ValidationError(
+            "formats",
+            "unknown format(s) %s" % ", ".join(map(str, bad)) if bad else "is empty",
+            accepted=", ".join(FORMATS),
+        )
     basename = params.get("basename")
     basename = "fleet-report" if basename is None else basename
     # the longest extension is .html; a leading '-' or '.' makes a file that shells and ls treat as special
@@ -97,8 +100,11 @@ def _validate_output(params):
         # the parent is not normalised, so 'missing/../out' is refused as mkdir would refuse it
         parent = os.path.dirname(dest.rstrip("/")) or "."
         if not os.path.isdir(parent):
-            raise ValidationError("dest", "%s does not exist and neither does its parent directory %s" % (dest, parent),
-                                  accepted=DEST_ACCEPTED)
+            raise ValidationError(
+                "dest",
+                "%s does not exist and neither does its parent directory %s" % (dest, parent),
+                accepted=DEST_ACCEPTED,
+            )
     # keep the documented order, whatever order was asked
     return [f for f in FORMATS if f in formats], basename, dest
 
@@ -122,13 +128,20 @@ def run_report(params, check_mode=False, diff_mode=False):
     differing = sorted(fmt for fmt in formats if _read(files[fmt]) != rendered[fmt])
     # same bytes, wrong mode (a report written before reports were 0600): only chmod
     loose = sorted(fmt for fmt in formats if fmt not in differing and _mode(files[fmt]) != FILE_MODE)
-    result = {"changed": bool(differing or loose), "report": model, "files": files,
-              "changed_files": [files[f] for f in sorted(differing + loose)]}
+    result = {
+        "changed": bool(differing or loose),
+        "report": model,
+        "files": files,
+        "changed_files": [files[f] for f in sorted(differing + loose)],
+    }
     if diff_mode:
         before = _existing_model(os.path.join(dest, "%s.json" % basename))
-        result["diff"] = {"before": before if before is not None else {}, "after": model,
-                          "before_header": os.path.join(dest, "%s.json" % basename),
-                          "after_header": os.path.join(dest, "%s.json" % basename)}
+        result["diff"] = {
+            "before": before if before is not None else {},
+            "after": model,
+            "before_header": os.path.join(dest, "%s.json" % basename),
+            "after_header": os.path.join(dest, "%s.json" % basename),
+        }
     if check_mode or not result["changed"]:
         return result
     created = False
@@ -141,12 +154,16 @@ def run_report(params, check_mode=False, diff_mode=False):
             write_atomic(files[fmt], rendered[fmt])
         for fmt in loose:
             os.chmod(files[fmt], FILE_MODE)
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         if created:  # undo: no empty or half-written directory is left behind
             for fmt in formats:
                 if os.path.exists(files[fmt]):
                     os.unlink(files[fmt])
             os.rmdir(dest)
-        raise ValidationError("dest", "cannot write the report into %s: %s" % (dest, exc),
-                              accepted="a directory the module can write", files=files)
+        raise ValidationError(
+            "dest",
+            "cannot write the report into %s: %s" % (dest, exc),
+            accepted="a directory the module can write",
+            files=files,
+        )
     return result

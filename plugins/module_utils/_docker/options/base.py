@@ -52,10 +52,12 @@ def identity(value, spec=None):
 
 def set_cfg(key, transform=None):
     """Create-body writer: Config[key] = value (skipped when the desired value is None)."""
+
     def apply(value, body, d=None):
         if value is None:
             return
         body[key] = transform(value) if transform else value
+
     return apply
 
 
@@ -67,6 +69,7 @@ def set_hc(key, transform=None, when=None):
         if not when(value):
             return
         body["HostConfig"][key] = transform(value) if transform else value
+
     return apply
 
 
@@ -76,11 +79,13 @@ def no_apply(value, body, d=None):
 
 def hc_value(key, default=None, transform=None):
     """Inspect reader: HostConfig[key], with the engine's empty forms read as ``default``."""
+
     def actual(inspect):
         value = hc(inspect).get(key)
         if value is None or value == "" or value == [] or value == {}:
             value = default
         return transform(value) if (transform and value is not None) else value
+
     return actual
 
 
@@ -106,8 +111,9 @@ def str_dict(value, option):
             item = ""
         elif isinstance(item, bool):
             # YAML yes/true would otherwise become 'True'; say it explicitly
-            raise ValidationError(option, "value of %s is a boolean; quote it to pass a string" % key,
-                                  accepted="strings or numbers")
+            raise ValidationError(
+                option, "value of %s is a boolean; quote it to pass a string" % key, accepted="strings or numbers"
+            )
         elif not isinstance(item, (str, int, float)):
             raise ValidationError(option, "value of %s must be a string, got %r" % (key, item))
         result[str(key)] = str(item)
@@ -130,7 +136,7 @@ def list_as_set(expected, actual):
     return sorted(expected or [], key=repr) == sorted(actual or [], key=repr)
 
 
-class Option(object):
+class Option:
     """One module option: argument spec, normalise, expected/actual, create body, update, compare, view.
 
     ``normalize(value, spec) -> canonical`` (raise ValidationError naming the option path) fills
@@ -145,10 +151,29 @@ class Option(object):
     that one's). Rows without ``expected`` are plumbing (compared through another row or not at all).
     """
 
-    def __init__(self, name, arg, normalize=None, key=None, check=None, expected=None, actual=None,
-                 apply=None, update=None, update_key=None, update_transform=None, update_kind=None,
-                 in_place_when=None, view=None, match=None, match_more=None, comparisons=SCALAR,
-                 comparison=STRICT, implied_by=None, reads_image=False):
+    def __init__(
+        self,
+        name,
+        arg,
+        normalize=None,
+        key=None,
+        check=None,
+        expected=None,
+        actual=None,
+        apply=None,
+        update=None,
+        update_key=None,
+        update_transform=None,
+        update_kind=None,
+        in_place_when=None,
+        view=None,
+        match=None,
+        match_more=None,
+        comparisons=SCALAR,
+        comparison=STRICT,
+        implied_by=None,
+        reads_image=False,
+    ):
         self.name = name
         self.arg = dict(arg)
         # key=False: plumbing that another row reads from the raw spec (not stored in the desired dict)
@@ -205,6 +230,7 @@ def _update_writer(update_key, key, transform):
     def update(d, body):
         value = d[key]
         body[update_key] = transform(value) if transform else value
+
     return update
 
 

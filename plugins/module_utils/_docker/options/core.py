@@ -9,8 +9,8 @@ The image is compared by ID (``compare`` in container_spec), not by a row's expe
 
 from __future__ import annotations
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import Option
 
 

@@ -13,13 +13,29 @@ is derived from ``OPTIONS``.
 from __future__ import annotations
 
 from ansible.module_utils.common.validation import (
-    check_type_bool, check_type_dict, check_type_float, check_type_int, check_type_list, check_type_str)
+    check_type_bool,
+    check_type_dict,
+    check_type_float,
+    check_type_int,
+    check_type_list,
+    check_type_str,
+)
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import (
-    core, lifecycle, network, platform, resources, security, storage)
+    core,
+    lifecycle,
+    network,
+    platform,
+    resources,
+    security,
+    storage,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (
-    ALLOW_MORE_PRESENT, IGNORE, STRICT)
+    ALLOW_MORE_PRESENT,
+    IGNORE,
+    STRICT,
+)
 
 FAMILIES = (core, lifecycle, storage, network, resources, security, platform)
 
@@ -42,8 +58,12 @@ def argument_spec():
 
 
 _TYPE_CHECKS = {
-    "str": lambda v: check_type_str(v, allow_conversion=True), "int": check_type_int, "bool": check_type_bool,
-    "float": check_type_float, "list": check_type_list, "dict": check_type_dict,
+    "str": lambda v: check_type_str(v, allow_conversion=True),
+    "int": check_type_int,
+    "bool": check_type_bool,
+    "float": check_type_float,
+    "list": check_type_list,
+    "dict": check_type_dict,
 }
 
 
@@ -65,11 +85,13 @@ def check_types(values):
             except (TypeError, ValueError) as exc:
                 # the row's own normaliser says more precisely what it accepts
                 row.normalize(value, values)
-                raise ValidationError(name, "%r is not a %s (%s)" % (value, kind, exc),
-                                      accepted="a value of type %s" % kind)
+                raise ValidationError(
+                    name, "%r is not a %s (%s)" % (value, kind, exc), accepted="a value of type %s" % kind
+                )
         if row.arg.get("choices") and value not in row.arg["choices"]:
-            raise ValidationError(name, "unknown value %r" % (value,),
-                                  accepted=", ".join(str(c) for c in row.arg["choices"]))
+            raise ValidationError(
+                name, "unknown value %r" % (value,), accepted=", ".join(str(c) for c in row.arg["choices"])
+            )
         result[name] = value
     return result
 
@@ -85,8 +107,11 @@ def normalize_comparisons(value):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationError("comparisons", "must be a dictionary of option: mode",
-                              accepted="option names (or *) mapped to strict, ignore or allow_more_present")
+        raise ValidationError(
+            "comparisons",
+            "must be a dictionary of option: mode",
+            accepted="option names (or *) mapped to strict, ignore or allow_more_present",
+        )
     result = {}
     for name, mode in value.items():
         where = "comparisons.%s" % name
@@ -112,5 +137,14 @@ def comparison_of(desired, name):
     return STRICT if name == "image" else BY_NAME[name].comparison
 
 
-__all__ = ["OPTIONS", "BY_NAME", "SPEC_KEYS", "COMPARED", "COMPARABLE", "ALLOW_MORE_PRESENT", "argument_spec",
-           "normalize_comparisons", "comparison_of"]
+__all__ = [
+    "OPTIONS",
+    "BY_NAME",
+    "SPEC_KEYS",
+    "COMPARED",
+    "COMPARABLE",
+    "ALLOW_MORE_PRESENT",
+    "argument_spec",
+    "normalize_comparisons",
+    "comparison_of",
+]

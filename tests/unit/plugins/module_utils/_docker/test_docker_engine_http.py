@@ -13,8 +13,7 @@ import pytest
 from docker import utils as docker_utils
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import client as dclient
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import engine_http
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker import client as dclient, engine_http
 
 COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", ".collections"))
 

@@ -1,10 +1,9 @@
 """The engine going away in the middle of a change: the error says what failed first and what is left."""
 import pytest
+from docker_fake_engine import FakeClient, make_image
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cmod
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import ContainerManager, RolloutFailed
-
-from docker_fake_engine import FakeClient, make_image
 
 HEALTH = {"Test": ["CMD", "true"], "Interval": 10 ** 9}
 
