@@ -273,7 +273,7 @@ def remove_new(client, before):
     for name, cid, _state, _created in now["containers"]:
         if (name, cid) not in [(c[0], c[1]) for c in before["containers"]]:
             client.api.remove_container(cid, force=True, v=True)
-    for name, nid in set(now["networks"]) - set(before["networks"]):
+    for _name, nid in set(now["networks"]) - set(before["networks"]):
         client.api.remove_network(nid)
     for name in set(now["volumes"]) - set(before["volumes"]):
         client.api.remove_volume(name, force=True)

@@ -430,7 +430,6 @@ class ContainerManager:
             result["container"] = cs.mask_inspect(plan["inspect"], self._secret_keys(plan))
             return result
         inspect = plan["inspect"]
-        desired = plan["desired"]
         if action == "remove":
             self._remove(inspect["Id"], self._stop_timeout(plan), self._keep_volumes(plan),
                          self._kill_signal(plan) if is_running(inspect) else None)

@@ -235,7 +235,7 @@ class VolumeManager:
 
     def _validate(self):
         params = self.params
-        name = validators.check_libvirt_name(params.get("name") or "", "name", "volume name")
+        validators.check_libvirt_name(params.get("name") or "", "name", "volume name")
         given = [k for k in ("src", "size", "backing", "clone_from") if params.get(k) is not None]
         if params.get("state") != "absent" and not given:
             raise ValidationError("src", "nothing says what the volume holds",

@@ -209,7 +209,7 @@ def test_engine_api_routes_reads_to_the_reader_and_builds_the_sdk_once():
     assert api.start("c2") == ("started", "c2") and api._url("/x") == "sdk/x"
     assert built == [1]
     with pytest.raises(AttributeError):
-        api.__deepcopy__  # pylint: disable=pointless-statement
+        api.__deepcopy__  # noqa: B018  # pylint: disable=pointless-statement
 
 
 def test_connect_checks_the_engine_answers(engine, tmp_path):

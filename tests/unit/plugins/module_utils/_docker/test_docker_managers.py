@@ -1,5 +1,6 @@
 """ContainerManager and StackManager against the in-memory fake engine."""
 import pytest
+from docker import errors as docker_errors
 from docker_fake_engine import FakeClient, make_image
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
@@ -86,7 +87,7 @@ def test_rolling_failure_keeps_old(client):
     assert info.value.details["rolled_back"] is True
     assert client.api.inspect_container("c1")["Id"] == old
     assert client.api.inspect_container("c1")["State"]["Running"] is True
-    with pytest.raises(Exception):
+    with pytest.raises(docker_errors.NotFound):
         client.api.inspect_container("c1-hybridops-next")
 
 
