@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
@@ -29,7 +31,7 @@ FORMATS = ("json", "markdown", "html")
 EXTENSIONS = {"json": "json", "markdown": "md", "html": "html"}
 
 
-def render_json(model):
+def render_json(model: Mapping[str, Any]) -> str:
     return json.dumps(model, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -39,12 +41,12 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
-def render_all(model, formats):
+def render_all(model: Mapping[str, Any], formats: Iterable[str]) -> dict[str, bytes]:
     """{format: bytes} for the requested formats."""
     return dict((fmt, RENDERERS[fmt](model).encode("utf-8")) for fmt in formats)
 
 
-def _read(path):
+def _read(path: str) -> bytes | None:
     try:
         with open(path, "rb") as handle:
             return handle.read()
@@ -52,14 +54,14 @@ def _read(path):
         return None
 
 
-def _mode(path):
+def _mode(path: str) -> int | None:
     try:
         return os.stat(path).st_mode & 0o7777
     except OSError:
         return None
 
 
-def write_atomic(path, data, mode=FILE_MODE):
+def write_atomic(path: str, data: bytes, mode: int = FILE_MODE) -> None:
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
     try:
@@ -75,7 +77,7 @@ def write_atomic(path, data, mode=FILE_MODE):
         raise
 
 
-def _validate_output(params):
+def _validate_output(params: Mapping[str, Any]) -> tuple[list[str], str, str]:
     formats = params.get("formats")
     formats = list(FORMATS) if formats is None else list(formats)
     bad = [f for f in formats if f not in FORMATS]
@@ -109,7 +111,7 @@ def _validate_output(params):
     return [f for f in FORMATS if f in formats], basename, dest
 
 
-def _existing_model(path):
+def _existing_model(path: str) -> Any:
     data = _read(path)
     if data is None:
         return None
@@ -119,7 +121,7 @@ def _existing_model(path):
         return None
 
 
-def run_report(params, check_mode=False, diff_mode=False):
+def run_report(params: Mapping[str, Any], check_mode: bool = False, diff_mode: bool = False) -> dict[str, Any]:
     """Result dict of the module: changed, report, files (format -> path), diff when asked."""
     formats, basename, dest = _validate_output(params)
     model = build_report(params)
