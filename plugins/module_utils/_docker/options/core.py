@@ -24,7 +24,7 @@ def _normalize_image(value, spec):
     return value
 
 
-ROWS = [
+ROWS: list[Option] = [
     Option("name", dict(type="str", required=True), normalize=_normalize_name),
     Option("image", dict(type="str"), normalize=_normalize_image),
     Option("comparisons", dict(type="dict")),

@@ -24,6 +24,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.ba
     hc,
     image_cfg,
     set_cfg,
+    set_hc,
     str_dict,
 )
 
@@ -379,7 +380,7 @@ def paused_actual(inspect):
     return bool(((inspect or {}).get("State") or {}).get("Paused"))
 
 
-ROWS = [
+ROWS: list[Option] = [
     Option(
         "entrypoint",
         dict(type="raw"),
@@ -394,7 +395,7 @@ ROWS = [
         normalize=lambda v, s: as_argv(v, "command"),
         expected=_expected_command,
         actual=lambda i: list(cfg(i).get("Cmd") or []),
-        apply=lambda v, b, d=None: b.__setitem__("Cmd", v) if v else None,
+        apply=set_cfg("Cmd", when=bool),
     ),
     Option(
         "restart_policy",
@@ -499,6 +500,6 @@ ROWS = [
         normalize=lambda v, s: bool(v),
         expected=lambda d, img: d["auto_remove"],
         actual=lambda i: bool(hc(i).get("AutoRemove")),
-        apply=lambda v, b, d=None: b["HostConfig"].__setitem__("AutoRemove", True) if v else None,
+        apply=set_hc("AutoRemove", lambda v: True, when=bool),
     ),
 ]

@@ -17,6 +17,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.ba
     hc,
     list_as_set,
     set_cfg,
+    set_hc,
 )
 
 PORT_PROTOCOLS = ("tcp", "udp", "sctp")
@@ -311,7 +312,7 @@ def _normalize_hostname(value, spec):
     return value
 
 
-ROWS = [
+ROWS: list[Option] = [
     Option(
         "ports",
         dict(type="list", elements="raw"),
@@ -581,9 +582,7 @@ ROWS += [
         normalize=_normalize_etc_hosts,
         expected=lambda d, img: d["etc_hosts"],
         actual=_etc_hosts_actual,
-        apply=lambda v, b, d=None: (
-            b["HostConfig"].__setitem__("ExtraHosts", ["%s:%s" % kv for kv in sorted(v.items())]) if v else None
-        ),
+        apply=set_hc("ExtraHosts", lambda v: ["%s:%s" % kv for kv in sorted(v.items())], when=bool),
         view=lambda v, img, d: v or None,
         comparisons=COLLECTION,
     ),
@@ -603,7 +602,7 @@ ROWS += [
         normalize=lambda v, s: bool(v),
         expected=lambda d, img: d["publish_all_ports"],
         actual=lambda i: bool(hc(i).get("PublishAllPorts")),
-        apply=lambda v, b, d=None: b["HostConfig"].__setitem__("PublishAllPorts", True) if v else None,
+        apply=set_hc("PublishAllPorts", lambda v: True, when=bool),
     ),
     # the engine assigns a MAC address when none is given: only a declared one is compared
     Option(
@@ -620,7 +619,7 @@ ROWS += [
         normalize=_normalize_domainname,
         expected=lambda d, img: d["domainname"] or "",
         actual=lambda i: cfg(i).get("Domainname") or "",
-        apply=lambda v, b, d=None: b.__setitem__("Domainname", v) if v else None,
+        apply=set_cfg("Domainname", when=bool),
     ),
 ]
 
@@ -681,7 +680,7 @@ ROWS += [
         check=_check_links,
         expected=lambda d, img: d["links"],
         actual=links_actual,
-        apply=lambda v, b, d=None: b["HostConfig"].__setitem__("Links", list(v)) if v else None,
+        apply=set_hc("Links", list, when=bool),
         view=lambda v, img, d: v or None,
         match=list_as_set,
         comparisons=COLLECTION,

@@ -143,7 +143,7 @@ def check_image_platform(desired, image, ref):
     )
 
 
-ROWS = [
+ROWS: list[Option] = [
     Option(
         "platform",
         dict(type="str"),

@@ -266,7 +266,7 @@ def _scalar(name, key, arg, normalize, default=0, update=True, view=None, in_pla
     )
 
 
-ROWS = [
+ROWS: list[Option] = [
     Option(
         "memory",
         dict(type="str"),

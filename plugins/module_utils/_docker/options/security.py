@@ -444,7 +444,7 @@ def _read_cgroup_rule(text):
         return text
 
 
-ROWS = [
+ROWS: list[Option] = [
     _bool_row("privileged", "Privileged"),
     _list_row("capabilities", "CapAdd", canon=capability, read=_read_cap),
     _list_row("cap_drop", "CapDrop", canon=capability, read=_read_cap),

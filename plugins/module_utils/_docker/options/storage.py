@@ -22,6 +22,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.ba
     hc,
     image_cfg,
     set_cfg,
+    set_hc,
     str_dict,
 )
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.resources import ram_size
@@ -449,14 +450,14 @@ def _check_env_file(desired, spec):
         desired["env"] = dict(desired["env_file"], **desired["env"])
 
 
-ROWS = [
+ROWS: list[Option] = [
     Option(
         "env",
         dict(type="dict"),
         normalize=_normalize_env,
         expected=_expected_env,
         actual=lambda i: parse_env_list(cfg(i).get("Env")),
-        apply=lambda v, b, d=None: b.__setitem__("Env", ["%s=%s" % kv for kv in sorted(v.items())]) if v else None,
+        apply=set_cfg("Env", lambda v: ["%s=%s" % kv for kv in sorted(v.items())], when=bool),
         view=lambda v, img, d: env_view(v, img, d["secret_keys"]),
         comparisons=COLLECTION,
     ),
@@ -511,7 +512,7 @@ ROWS = [
         normalize=_normalize_volumes_from,
         expected=lambda d, img: d["volumes_from"],
         actual=_volumes_from_actual,
-        apply=lambda v, b, d=None: b["HostConfig"].__setitem__("VolumesFrom", list(v)) if v else None,
+        apply=set_hc("VolumesFrom", list, when=bool),
         view=lambda v, img, d: v or None,
         comparisons=COLLECTION,
     ),

@@ -12,6 +12,9 @@ is derived from ``OPTIONS``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from ansible.module_utils.common.validation import (
     check_type_bool,
     check_type_dict,
@@ -37,10 +40,13 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.ba
     STRICT,
 )
 
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import Option
+
 FAMILIES = (core, lifecycle, storage, network, resources, security, platform)
 
-OPTIONS = [row for family in FAMILIES for row in family.ROWS]
-BY_NAME = dict((row.name, row) for row in OPTIONS)
+OPTIONS: list[Option] = [row for family in FAMILIES for row in family.ROWS]
+BY_NAME: dict[str, Option] = dict((row.name, row) for row in OPTIONS)
 if len(BY_NAME) != len(OPTIONS):
     raise ValueError("container option table: an option is declared twice")
 
@@ -49,10 +55,10 @@ SPEC_KEYS = tuple(row.name for row in OPTIONS)
 COMPARED = [row for row in OPTIONS if row.compared]
 # 'image' is compared by ID, outside the rows
 COMPARABLE = ("image",) + tuple(row.name for row in COMPARED)
-DEFAULT_MODES = (STRICT, IGNORE)
+DEFAULT_MODES: tuple[str, ...] = (STRICT, IGNORE)
 
 
-def argument_spec():
+def argument_spec() -> dict[str, dict[str, Any]]:
     """The argument spec of one container (a copy: callers may add to it)."""
     return dict((row.name, dict(row.arg)) for row in OPTIONS)
 
@@ -67,7 +73,7 @@ _TYPE_CHECKS = {
 }
 
 
-def check_types(values):
+def check_types(values: Mapping[str, Any]) -> dict[str, Any]:
     """Apply the table's types and choices to an untyped dict of options (container_stack members).
 
     Returns a copy with converted values; a wrong type fails naming the option (the caller adds the member).
@@ -96,13 +102,13 @@ def check_types(values):
     return result
 
 
-def comparison_modes(name):
+def comparison_modes(name: str) -> tuple[str, ...]:
     if name == "image":
         return (STRICT, IGNORE)
     return BY_NAME[name].comparisons
 
 
-def normalize_comparisons(value):
+def normalize_comparisons(value: Any) -> dict[str, str]:
     """comparisons option -> {option: mode}; '*' sets the default of every option (strict or ignore)."""
     if value is None:
         return {}
@@ -127,7 +133,7 @@ def normalize_comparisons(value):
     return result
 
 
-def comparison_of(desired, name):
+def comparison_of(desired: Mapping[str, Any], name: str) -> str:
     """The mode an option is compared with: its own entry, else '*', else the option's default."""
     modes = desired.get("comparisons") or {}
     if name in modes:
