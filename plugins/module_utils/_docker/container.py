@@ -12,6 +12,7 @@ from __future__ import annotations
 import binascii
 import os
 import time
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
@@ -34,6 +35,9 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.pl
     check_image_platform,
     image_platform,
 )
+
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import EngineClient
 
 STATES = ("present", "started", "stopped", "absent", "healthy")
 RECREATE_MODES = ("auto", "always", "never", "rolling")
@@ -151,7 +155,7 @@ def is_running(inspect):
 class ContainerManager:
     """Converges containers. One instance can be shared by threads (no per-call state)."""
 
-    def __init__(self, client, check_mode=False, images=None):
+    def __init__(self, client: EngineClient, check_mode: bool = False, images: ImageResolver | None = None) -> None:
         self.client = client
         self.api = client.api
         self.check_mode = check_mode
@@ -691,7 +695,7 @@ class ContainerManager:
 
     # ------------------------------------------------------------------ one-shot
 
-    def ensure(self, params, extra_labels=None):
+    def ensure(self, params: dict[str, Any], extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
         name = str(params.get("name") or "").lstrip("/")
         recovered = self.recover(name) if name else []
         plan = self.plan(params, extra_labels=extra_labels)

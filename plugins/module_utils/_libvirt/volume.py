@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
@@ -19,6 +20,9 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes impo
     SizeError,
     parse_size,
 )
+
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
 
 CHUNK = 1024 * 1024
 CHECKSUM_ALGORITHMS = ("sha256", "sha512", "sha1", "md5")
@@ -226,7 +230,7 @@ class VolumeManager:
     """Converge one volume: import from a file (streamed, checksum-idempotent), create empty or
     as a qcow2 overlay, grow, delete. ``run()`` returns the module result."""
 
-    def __init__(self, client, params, check_mode=False, diff_mode=False):
+    def __init__(self, client: LibvirtClient, params: dict[str, Any], check_mode: bool = False, diff_mode: bool = False) -> None:
         self.client = client
         self.params = params
         self.check_mode = check_mode
@@ -263,12 +267,12 @@ class VolumeManager:
             raise ValidationError("checksum", "only applies to src or clone_from", accepted="checksum together with src or clone_from")
         return size, algorithm or "sha256", digest
 
-    def run(self):
+    def run(self) -> dict[str, Any]:
         params = self.params
         size, algorithm, digest = self._validate()
         pool = require_pool(self.client, params.get("pool") or "default")
         vol = self.client.volume(pool, params["name"])
-        before = volume_info(self.client, vol) if vol is not None else None
+        before: Any = volume_info(self.client, vol) if vol is not None else None
         if params.get("state") == "absent":
             return self._absent(vol, before)
         actions = []
@@ -317,7 +321,7 @@ class VolumeManager:
                                       accepted="at least the current capacity")
             if size > before["capacity"]:
                 actions.append("grow")
-        result = {"changed": bool(actions), "actions": actions}
+        result: dict[str, Any] = {"changed": bool(actions), "actions": actions}
         if self.check_mode or not actions:
             after = dict(before or {}, name=params["name"], pool=pool.name())
             if src_sum:
