@@ -37,10 +37,6 @@ class ValidationError(FleetError):
         self.accepted = accepted
 
 
-class NotFoundError(FleetError):
-    """A referenced object (pool, volume, network, domain...) does not exist."""
-
-
 class BackendError(FleetError):
     """The backend (libvirt, Docker) refused an operation; ``msg`` carries its own message."""
 

@@ -19,7 +19,6 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client im
 if TYPE_CHECKING:
     from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
 
-MODES = ("nat", "route", "isolated", "bridge", "open")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 SPEC_KEYS = ("mode", "bridge", "forward_dev", "address", "ipv6_address", "dhcp_ranges", "dhcp_hosts", "domain", "mtu")

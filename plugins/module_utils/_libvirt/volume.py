@@ -161,16 +161,6 @@ def upload_file(client, pool, name, src, fmt="raw"):
     return vol
 
 
-def replace_content(client, pool, vol, src):
-    """Stream ``src`` over an existing volume (resizing it first if needed)."""
-    size = os.path.getsize(src)
-    _stream_into(client, vol, src, size)
-    try:
-        pool.refresh(0)
-    except Exception:  # pylint: disable=broad-except
-        pass
-
-
 def _stream_into(client, vol, src, size):
     stream = client.call("opening stream", client.conn.newStream, 0)
     try:

@@ -48,7 +48,6 @@ PAUSE = "pause"
 STRICT = "strict"
 IGNORE = "ignore"
 ALLOW_MORE_PRESENT = "allow_more_present"
-COMPARISONS = (STRICT, IGNORE, ALLOW_MORE_PRESENT)
 SCALAR = (STRICT, IGNORE)
 COLLECTION = (STRICT, IGNORE, ALLOW_MORE_PRESENT)
 
@@ -254,9 +253,3 @@ def _update_writer(update_key: str, key: Any, transform: Callable[[Any], Any] | 
         body[update_key] = transform(value) if transform else value
 
     return update
-
-
-def check_choice(value: Any, choices: Iterable[Any], option: str) -> Any:
-    if value not in choices:
-        raise ValidationError(option, "unknown value %r" % (value,), accepted=", ".join(str(c) for c in choices))
-    return value

@@ -151,17 +151,6 @@ def format_cpuset(items):
     return ",".join(str(low) if low == high else "%d-%d" % (low, high) for low, high in ranges)
 
 
-def _cpuset_actual(key):
-    def actual(inspect):
-        value = hc(inspect).get(key) or ""
-        try:
-            return cpuset(value, key)
-        except ValidationError:
-            return value
-
-    return actual
-
-
 def _check_cpu(d, spec):
     if d["nano_cpus"] and (d["cpu_period"] or d["cpu_quota"]):
         # the engine refuses NanoCpus together with the CFS period/quota pair
