@@ -60,7 +60,7 @@ def engine(tmp_path):
     path = str(tmp_path / "docker.sock")
     server = FakeEngine(path)
     server.routes["/version"] = (200, {"Version": "20.10.24", "ApiVersion": "1.41"})
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server, path
     server.shutdown()
