@@ -82,7 +82,7 @@ def collection_version(name):
     return None
 
 
-class Runner(object):
+class Runner:
     """Runs plays on localhost with the ansible-playbook beside this Python."""
 
     def __init__(self, workdir=None, extra_env=None):

@@ -86,7 +86,7 @@ def member(name):
             "restart_policy": "no"}
 
 
-class Runner(object):
+class Runner:
     def __init__(self, args):
         self.args = args
         self.workdir = tempfile.mkdtemp(prefix="hybridops-bench-")

@@ -59,7 +59,7 @@ def make_domains(uri, n, running_every):
     return others
 
 
-class Inventory(object):
+class Inventory:
     def __init__(self, uri):
         self.dir = tempfile.mkdtemp(prefix="hybridops-bench-inv-")
         self.cache = os.path.join(self.dir, "cache")

@@ -63,10 +63,16 @@ pick_python() {
   echo "$best"
 }
 
+# the venv exists and was made from the current requirements-dev.txt
+venv_current() {
+  local stamp="$VENV/.hybridops-requirements"
+  [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(cat "$REPO/requirements-dev.txt")" ]
+}
+
 create_venv() {
   local stamp="$VENV/.hybridops-requirements" want
   want=$(cat "$REPO/requirements-dev.txt")
-  if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  if venv_current; then return 0; fi
   local py
   py=$(pick_python)
   log "creating venv $VENV with $py ($("$py" --version))"
@@ -109,8 +115,11 @@ link_collection() {
   ln -sfn "$REPO" "$COLLECTIONS_DIR/ansible_collections/hybridops/fleet"
 }
 
+# HYBRIDOPS_SETUP_APT=0: the caller needs only the venv (unit tests, lint, static checks); the apt
+# packages are then installed only while the venv still has to be made (it needs python3-venv, gcc and
+# libvirt-dev), so that once it exists no apt and no root is needed.
 if [ "${BASH_SOURCE[0]}" = "$0" ] || [ "${HYBRIDOPS_SETUP_RUN:-}" != 1 ]; then
-  install_apt_packages
+  if [ "${HYBRIDOPS_SETUP_APT:-1}" != 0 ] || ! venv_current; then install_apt_packages; fi
   create_venv
   write_get_pip_standin
   link_collection

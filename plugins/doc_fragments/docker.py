@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # Connection to the Docker engine (every container_* module)
     DOCUMENTATION = r'''

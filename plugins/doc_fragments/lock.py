@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # Modules that lock the object they change and handle SIGINT/SIGTERM
     DOCUMENTATION = r'''

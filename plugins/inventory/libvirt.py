@@ -229,13 +229,13 @@ from ansible.errors import AnsibleError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 try:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError
     from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import (
         HAS_LIBVIRT,
         LibvirtClient,
         domain_state,
     )
     from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import vm_facts, vm_matches
-    from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError
 except ImportError:  # pragma: no cover - only when the collection is broken
     HAS_LIBVIRT = False
 

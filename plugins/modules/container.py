@@ -708,7 +708,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
-    CONTAINER_RUN_ARGS, CONTAINER_SPEC_ARGS, ContainerManager)
+    CONTAINER_RUN_ARGS,
+    CONTAINER_SPEC_ARGS,
+    ContainerManager,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, lock_key, run_with_client
 
 

@@ -156,7 +156,6 @@ build_log:
 '''
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
-
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.image import ImageManager
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client

@@ -475,11 +475,14 @@ interrupted:
 '''
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
-
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, run_with_client
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import (
-    MEMBER_SPEC, StackManager, interrupted_message, stack_locks)
+    MEMBER_SPEC,
+    StackManager,
+    interrupted_message,
+    stack_locks,
+)
 
 
 def main():

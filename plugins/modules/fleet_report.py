@@ -198,7 +198,11 @@ changed_files:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error, fail_unexpected
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    FleetError,
+    fail_from_error,
+    fail_unexpected,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.runner import FORMATS, run_report
 
 

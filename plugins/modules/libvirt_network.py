@@ -197,7 +197,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.network import NetworkManager
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, run_with_client
 
-
 RANGE_SPEC = dict(start=dict(type="str", required=True), end=dict(type="str", required=True))
 HOST_SPEC = dict(mac=dict(type="str", required=True), ip=dict(type="str", required=True), name=dict(type="str"))
 

@@ -539,11 +539,14 @@ vm:
 '''
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
-
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import VmManager
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import LOCK_ARGS, URI_ARG, lock_key, run_with_client
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import (
+    LOCK_ARGS,
+    URI_ARG,
+    lock_key,
+    run_with_client,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_spec import VM_OPTIONS
-
 
 ARGUMENT_SPEC = dict(uri=URI_ARG, **VM_OPTIONS, **LOCK_ARGS)
 

@@ -180,8 +180,15 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import (
-    check_vm_filters, hypervisor_facts, list_vms)
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, open_client, run_with_client
+    check_vm_filters,
+    hypervisor_facts,
+    list_vms,
+)
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import (
+    URI_ARG,
+    open_client,
+    run_with_client,
+)
 
 
 def main():

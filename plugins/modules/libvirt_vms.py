@@ -244,11 +244,24 @@ failed_vms:
   elements: str
 '''
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError, fail_from_error
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    FleetError,
+    ValidationError,
+    fail_from_error,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import LOCK_ARGS, URI_ARG, lock_key, run_with_clients
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import (
+    LOCK_ARGS,
+    URI_ARG,
+    lock_key,
+    run_with_clients,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_list import (
-    DEFAULT_WORKERS, ITEM_SPEC, VmListManager, validate_items)
+    DEFAULT_WORKERS,
+    ITEM_SPEC,
+    VmListManager,
+    validate_items,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_spec import CLOUD_INIT_SPEC
 
 # types, choices and defaults of an item are checked by validate_items (so a message names vms[NAME]); the

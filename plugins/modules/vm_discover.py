@@ -236,7 +236,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error, fail_unexpected
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    FleetError,
+    fail_from_error,
+    fail_unexpected,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import discover
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.proc import ProcReader
 

@@ -28,7 +28,7 @@ class ChromiumError(Exception):
     pass
 
 
-class Png(object):
+class Png:
     """Decoded 8-bit PNG (greyscale, RGB, RGBA, grey+alpha; not palette or interlaced)."""
 
     def __init__(self, width, height, channels, rows):
@@ -149,7 +149,7 @@ def _run(args, timeout):
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
-class ChromiumPage(object):
+class ChromiumPage:
     def __init__(self, png_path, dom, png, stderr):
         self.png_path = png_path
         self.dom = dom

@@ -80,7 +80,7 @@ def pid_gone(pid):
     return False
 
 
-class PrivateDockerd(object):
+class PrivateDockerd:
     """A dockerd of the test's own, in a network namespace of its own."""
 
     def __init__(self, root):
@@ -225,7 +225,7 @@ exec /usr/bin/qemu-img "$@"
 """
 
 
-class PrivateLibvirtd(object):
+class PrivateLibvirtd:
     """A session-mode libvirtd as user nobody, with every directory under ``root``."""
 
     def __init__(self, root):

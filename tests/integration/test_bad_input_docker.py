@@ -16,14 +16,12 @@ import shutil
 import tarfile
 import time
 
-import pytest
-
 import bad_input
+import pytest
 from bad_input import ANSIBLE_CHOICES, ANSIBLE_REQUIRED, ANSIBLE_TYPE, ANSIBLE_UNSUPPORTED
 
 # fixtures are imported so pytest finds them
-from test_container_support import (  # noqa: F401 pylint: disable=unused-import
-    PREFIX, docker_client, dump, remove_prefixed, test_images)
+from test_container_support import PREFIX, docker_client, dump, remove_prefixed, test_images  # noqa: F401 pylint: disable=unused-import
 
 BOX = "hybridops-test/box:1"
 P = PREFIX + "bi-"
@@ -275,7 +273,7 @@ def remove_new(client, before):
     for name, cid, _state, _created in now["containers"]:
         if (name, cid) not in [(c[0], c[1]) for c in before["containers"]]:
             client.api.remove_container(cid, force=True, v=True)
-    for name, nid in set(now["networks"]) - set(before["networks"]):
+    for _name, nid in set(now["networks"]) - set(before["networks"]):
         client.api.remove_network(nid)
     for name in set(now["volumes"]) - set(before["volumes"]):
         client.api.remove_volume(name, force=True)

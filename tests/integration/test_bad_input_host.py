@@ -9,9 +9,8 @@ tests/output/bad-input/host.json.
 """
 import os
 
-import pytest
-
 import bad_input
+import pytest
 from bad_input import ANSIBLE_CHOICES, ANSIBLE_TYPE
 
 TEST_GROUP = "matrix"  # beside the host session: its objects carry prefixes of its own (conftest.py)

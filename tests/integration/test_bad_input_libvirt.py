@@ -14,9 +14,8 @@ import os
 import subprocess
 import xml.etree.ElementTree as ET
 
-import pytest
-
 import bad_input
+import pytest
 from bad_input import ANSIBLE_CHOICES, ANSIBLE_REQUIRED, ANSIBLE_TYPE, ANSIBLE_UNSUPPORTED
 
 TEST_GROUP = "matrix"  # beside the host session: its objects carry prefixes of its own (conftest.py)

@@ -7,8 +7,7 @@ import os
 import pytest
 
 # fixtures are imported so pytest finds them
-from test_container_support import (  # noqa: F401 pylint: disable=unused-import
-    PREFIX, docker_client, dump, http_get_retry, test_images)
+from test_container_support import PREFIX, docker_client, dump, http_get_retry, test_images  # noqa: F401 pylint: disable=unused-import
 
 ARCHIVES = {"hybridops-test/web:1": "web1.tar", "hybridops-test/box:1": "box1.tar"}
 

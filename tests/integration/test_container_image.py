@@ -7,8 +7,7 @@ import docker
 import pytest
 
 # fixtures are imported so pytest finds them
-from test_container_support import (  # noqa: F401 pylint: disable=unused-import
-    PREFIX, build_image, clean, docker_client, dump, test_images)
+from test_container_support import PREFIX, build_image, clean, docker_client, dump, test_images  # noqa: F401 pylint: disable=unused-import
 
 REPO = PREFIX + "img"
 

@@ -1,7 +1,6 @@
 """hybridops.fleet.container_info against the lab's real dockerd."""
 # fixtures are imported so pytest finds them
-from test_container_support import (  # noqa: F401 pylint: disable=unused-import
-    PREFIX, clean, docker_client, dump, run_module_file, test_images)
+from test_container_support import PREFIX, clean, docker_client, dump, run_module_file, test_images  # noqa: F401 pylint: disable=unused-import
 
 
 def test_info_filters_health_details_stats(ansible, clean):

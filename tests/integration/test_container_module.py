@@ -5,7 +5,16 @@ import pytest
 
 # fixtures are imported so pytest finds them
 from test_container_support import (  # noqa: F401 pylint: disable=unused-import
-    PREFIX, clean, container_ip, docker_client, dump, http_get, http_get_retry, inspect, test_images)
+    PREFIX,
+    clean,
+    container_ip,
+    docker_client,
+    dump,
+    http_get,
+    http_get_retry,
+    inspect,
+    test_images,
+)
 
 WEB1 = "hybridops-test/web:1"
 WEB2 = "hybridops-test/web:2"
@@ -191,7 +200,7 @@ def test_rolling_replace_success(ansible, clean):
     new = inspect(client, NAME)
     assert new["Id"] != old["Id"] and new["Name"] == "/" + NAME
     assert new["State"]["Health"]["Status"] == "healthy"
-    assert http_get(("http://%s:8080/" % container_ip(new, PREFIX + "net"))) == "web v2"
+    assert http_get("http://%s:8080/" % container_ip(new, PREFIX + "net")) == "web v2"
     assert inspect(client, old["Id"]) is None
     assert inspect(client, NAME + "-hybridops-next") is None
     assert run(ansible, dict(base, image=WEB2))["changed"] is False

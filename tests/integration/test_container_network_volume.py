@@ -1,7 +1,6 @@
 """hybridops.fleet.container_network and container_volume against the lab's real dockerd."""
 # fixtures are imported so pytest finds them
-from test_container_support import (  # noqa: F401 pylint: disable=unused-import
-    PREFIX, clean, container_ip, docker_client, dump, inspect, test_images)
+from test_container_support import PREFIX, clean, container_ip, docker_client, dump, inspect, test_images  # noqa: F401 pylint: disable=unused-import
 
 NET = PREFIX + "fixednet"
 VOL = PREFIX + "keepvol"

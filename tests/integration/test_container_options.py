@@ -16,21 +16,20 @@ whose engine-filled values must never count as drift.
 import fnmatch
 import glob
 import hashlib
+import importlib
 import io
 import json
-import importlib
 import os
 import sys
 import tarfile
 
+import container_option_cases as base
 import docker
+import lab
 import pytest
 
 # fixtures are imported so pytest finds them
 from test_container_support import docker_client, dump, test_images  # noqa: F401 pylint: disable=unused-import
-
-import container_option_cases as base
-import lab
 
 TEST_GROUP = "matrix"  # beside the host session: its objects carry prefixes of its own (conftest.py)
 

@@ -12,8 +12,7 @@ import docker
 import pytest
 
 # fixtures are imported so pytest finds them
-from test_container_support import (  # noqa: F401 pylint: disable=unused-import
-    PREFIX, _rootfs_tar, clean, docker_client, dump, inspect, test_images)
+from test_container_support import PREFIX, _rootfs_tar, clean, docker_client, dump, inspect, test_images  # noqa: F401 pylint: disable=unused-import
 
 WEB1 = "hybridops-test/web:1"
 BOX = "hybridops-test/box:1"
@@ -29,8 +28,8 @@ def run(ansible, args, **kwargs):
 @pytest.fixture(scope="module")
 def tool_image(docker_client):
     """An image with an ENTRYPOINT and an anonymous VOLUME (no registry: built from busybox)."""
-    dockerfile = ("FROM scratch\nADD rootfs.tar /\nVOLUME /cache\n"
-                  'ENTRYPOINT ["sleep"]\nCMD ["3600"]\n').encode()
+    dockerfile = (b"FROM scratch\nADD rootfs.tar /\nVOLUME /cache\n"
+                  b'ENTRYPOINT ["sleep"]\nCMD ["3600"]\n')
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, data in (("Dockerfile", dockerfile), ("rootfs.tar", _rootfs_tar("tool"))):

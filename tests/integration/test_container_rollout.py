@@ -24,7 +24,6 @@ import urllib.request
 
 import jinja2
 import pytest
-
 from test_container_support import docker_client  # noqa: F401 pylint: disable=unused-import
 
 P = "roll-"

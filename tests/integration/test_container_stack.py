@@ -4,7 +4,17 @@ import time
 
 # fixtures are imported so pytest finds them
 from test_container_support import (  # noqa: F401 pylint: disable=unused-import
-    PREFIX, clean, container_ip, docker_client, dump, http_get, http_get_retry, inspect, run_module_file, test_images)
+    PREFIX,
+    clean,
+    container_ip,
+    docker_client,
+    dump,
+    http_get,
+    http_get_retry,
+    inspect,
+    run_module_file,
+    test_images,
+)
 
 WEB1 = "hybridops-test/web:1"
 WEB2 = "hybridops-test/web:2"

@@ -14,9 +14,8 @@ import time
 import urllib.request
 
 import docker
-import pytest
-
 import lab
+import pytest
 
 PREFIX = "hybridops-it-"
 BUSYBOX = "/bin/busybox"

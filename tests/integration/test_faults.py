@@ -12,13 +12,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import threading
+import time
 
 import docker
-import pytest
-
 import faults
+import pytest
 from faults import PrivateDockerd, wait_until
 
 # no shared state with the other groups: runs in the chain that has CPU to spare (see scripts/test)

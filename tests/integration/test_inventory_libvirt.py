@@ -3,10 +3,9 @@ import json
 import os
 import subprocess
 
+import lab
 import libvirt
 import pytest
-
-import lab
 
 FLEET_NS = "https://hybridops.dev/fleet/1"
 STOPPED = ["hybridops-it-inv-stopped-a", "hybridops-it-inv-stopped-b"]

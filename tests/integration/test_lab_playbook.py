@@ -6,10 +6,9 @@ import os
 import sys
 import urllib.request
 
+import lab
 import libvirt
 import pytest
-
-import lab
 
 TEST_GROUP = "own_guests"  # boots two guests of its own (conftest.py: module_group)
 VMS = ["hybridops-it-lab-1", "hybridops-it-lab-2"]

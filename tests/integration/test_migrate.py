@@ -12,9 +12,8 @@ import os
 import time
 import urllib.request
 
-import pytest
-
 import guest_service
+import pytest
 
 UNIT = "hybridops-mig-web"
 PORT = 8090

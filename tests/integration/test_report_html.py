@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(REPO, ".collections"))
 
 import chromium  # noqa: E402
 import report_facts  # noqa: E402
+
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.runner import run_report  # noqa: E402
 
 CHARTS = ("chart-hypervisor-memory", "chart-vm-memory", "chart-containers-per-vm", "chart-consolidation")

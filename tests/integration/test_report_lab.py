@@ -10,7 +10,6 @@ import sys
 import lab  # tests/lab/lab.py (conftest puts it on sys.path)
 import libvirt
 import pytest
-
 from chromium import render_page  # tests/integration/chromium.py
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "report.yml")

@@ -6,9 +6,8 @@ a config file under /etc and a state directory) and removes all of it at the end
 """
 import json
 
-import pytest
-
 import guest_service
+import pytest
 
 UNIT = "hybridops-disc-web"
 PORT = 8088

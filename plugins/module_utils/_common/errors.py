@@ -14,7 +14,7 @@ class FleetError(Exception):
     """Base error. ``details`` are extra keys returned in the failed result."""
 
     def __init__(self, msg, **details):
-        super(FleetError, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
         self.details = details
 
@@ -32,13 +32,9 @@ class ValidationError(FleetError):
         text = "%s: %s" % (option, msg) if option else msg
         if accepted:
             text += " (accepted: %s)" % accepted
-        super(ValidationError, self).__init__(text, option=option, **details)
+        super().__init__(text, option=option, **details)
         self.option = option
         self.accepted = accepted
-
-
-class NotFoundError(FleetError):
-    """A referenced object (pool, volume, network, domain...) does not exist."""
 
 
 class BackendError(FleetError):

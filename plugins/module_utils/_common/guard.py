@@ -161,7 +161,7 @@ def _holder_of(fd):
     return "pid %s (%s, since %s)" % (data.get("pid"), data.get("holder") or "?", data.get("since") or "?")
 
 
-class LockSet(object):
+class LockSet:
     """flock-based locks on ``keys`` (taken in sorted order, so two runs never wait on each other in a circle)."""
 
     def __init__(self, keys, timeout=DEFAULT_LOCK_TIMEOUT, holder="", directory=None):

@@ -32,4 +32,4 @@ class FleetModule(AnsibleModule):
 
     def _log_invocation(self):
         self.no_log_values.update(escaped_forms(self.no_log_values))
-        super(FleetModule, self)._log_invocation()
+        super()._log_invocation()

@@ -22,7 +22,7 @@ class SizeError(ValueError):
     """A value that is not a size. ``reason`` is the short message without the list of accepted forms."""
 
     def __init__(self, reason):
-        super(SizeError, self).__init__("%s; expected %s" % (reason, ACCEPTED_SIZES))
+        super().__init__("%s; expected %s" % (reason, ACCEPTED_SIZES))
         self.reason = reason
 
 

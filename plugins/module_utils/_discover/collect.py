@@ -17,15 +17,23 @@ import re
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
-from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths as pathlib
-from ansible_collections.hybridops.fleet.plugins.module_utils._discover import systemd
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths as pathlib, systemd
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.packages import PackageDB, detect_manager
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.procnet import listening_sockets
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.secrets import (
-    is_secret_name, redact_argv, redact_env, redact_text, scrub,
+    is_secret_name,
+    redact_argv,
+    redact_env,
+    redact_text,
+    scrub,
 )
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.spec import (
-    HARMLESS_DEVICES, assess, guess_image, guess_probe, is_core_unit, propose_container_spec,
+    HARMLESS_DEVICES,
+    assess,
+    guess_image,
+    guess_probe,
+    is_core_unit,
+    propose_container_spec,
 )
 
 

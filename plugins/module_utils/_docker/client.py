@@ -20,9 +20,15 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
-    BackendError, FleetError, ValidationError)
+    BackendError,
+    FleetError,
+    ValidationError,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.engine_http import (
     EngineAPI,
     EngineAPIError,
@@ -31,7 +37,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.engine_htt
 )
 
 
-def _find_sdk():
+def _find_sdk() -> bool:
     try:
         return importlib.util.find_spec("docker") is not None
     except (ImportError, ValueError):  # pragma: no cover - a broken or odd installation
@@ -56,11 +62,11 @@ DOCKER_COMMON_ARGS = dict(
 )
 
 
-def docker_host_from(params):
+def docker_host_from(params: Mapping[str, Any]) -> str:
     return params.get("docker_host") or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
 
 
-def _check_address(host, params):
+def _check_address(host: str, params: Mapping[str, Any]) -> str:
     scheme = host.split("://", 1)[0].lower() if "://" in host else ""
     tls = bool(params.get("tls_ca_cert") or params.get("tls_client_cert"))
     if scheme in ("unix", "npipe", "ssh"):
@@ -68,18 +74,23 @@ def _check_address(host, params):
     if scheme in ("tcp", "https"):
         if not tls:
             raise ValidationError(
-                "docker_host", "%s is a TCP address without TLS; an engine on plain TCP gives root to anyone "
+                "docker_host",
+                "%s is a TCP address without TLS; an engine on plain TCP gives root to anyone "
                 "who can reach it, so it is refused. Give tls_ca_cert (and tls_client_cert/tls_client_key) "
                 "or use unix:// or ssh://" % host,
-                accepted="unix:///path/docker.sock, ssh://user@host, tcp://host:2376 with TLS options")
+                accepted="unix:///path/docker.sock, ssh://user@host, tcp://host:2376 with TLS options",
+            )
         if bool(params.get("tls_client_cert")) != bool(params.get("tls_client_key")):
             raise ValidationError("tls_client_cert", "tls_client_cert and tls_client_key go together")
         return "tcp"
-    raise ValidationError("docker_host", "unsupported address %r" % host,
-                          accepted="unix:///path/docker.sock, ssh://user@host, tcp://host:2376 with TLS options")
+    raise ValidationError(
+        "docker_host",
+        "unsupported address %r" % host,
+        accepted="unix:///path/docker.sock, ssh://user@host, tcp://host:2376 with TLS options",
+    )
 
 
-def _sdk():
+def _sdk() -> ModuleType:
     """The ``docker`` package, imported on first need."""
     try:
         import docker  # pylint: disable=import-outside-toplevel
@@ -88,15 +99,15 @@ def _sdk():
     return docker
 
 
-class EngineClient(object):
+class EngineClient:
     """What managers get: ``api`` (APIClient calls) and the engine's address (for messages)."""
 
-    def __init__(self, api, host):
+    def __init__(self, api: Any, host: str) -> None:
         self.api = api
         self.hybridops_address = host
 
 
-def connect(params, pool_size=None):
+def connect(params: Mapping[str, Any], pool_size: int | None = None) -> EngineClient:
     """Connect to the engine of ``params`` and check that it answers; returns an EngineClient.
 
     ``pool_size``: HTTP connections the SDK keeps open (at least the number of
@@ -118,18 +129,20 @@ def connect(params, pool_size=None):
     return EngineClient(EngineAPI(reader, lambda: _api_client(host, scheme, params, pool_size, api_version)), host)
 
 
-def _api_client(host, scheme, params, pool_size, version):
+def _api_client(host: str, scheme: str, params: Mapping[str, Any], pool_size: int | None, version: str) -> Any:
     docker = _sdk()
-    kwargs = dict(base_url=host.replace("https://", "tcp://", 1), version=version,
-                  timeout=params.get("timeout") or 60)
+    kwargs = dict(base_url=host.replace("https://", "tcp://", 1), version=version, timeout=params.get("timeout") or 60)
     if pool_size and pool_size > 10:
         kwargs["max_pool_size"] = pool_size
     if scheme == "tcp":
         client_cert = None
         if params.get("tls_client_cert"):
             client_cert = (params["tls_client_cert"], params["tls_client_key"])
-        kwargs["tls"] = docker.tls.TLSConfig(client_cert=client_cert, ca_cert=params.get("tls_ca_cert"),
-                                             verify=params.get("tls_ca_cert") if params.get("validate_certs", True) else False)
+        kwargs["tls"] = docker.tls.TLSConfig(
+            client_cert=client_cert,
+            ca_cert=params.get("tls_ca_cert"),
+            verify=params.get("tls_ca_cert") if params.get("validate_certs", True) else False,
+        )
     if scheme == "ssh" and params.get("use_ssh_client"):
         kwargs["use_ssh_client"] = True
     try:
@@ -138,7 +151,7 @@ def _api_client(host, scheme, params, pool_size, version):
         raise BackendError("cannot reach the Docker engine at %s: %s" % (host, _short(exc)), docker_host=host)
 
 
-def _short(exc):
+def _short(exc: BaseException) -> str:
     # requests wraps socket errors several times; name the reason, not the wrapping
     text = str(exc)
     if "No such file or directory" in text:
@@ -150,23 +163,23 @@ def _short(exc):
     return text[:300]
 
 
-def address(client):
+def address(client: object) -> str:
     return getattr(client, "hybridops_address", None) or "the Docker engine"
 
 
-def _sdk_errors():
+def _sdk_errors() -> ModuleType | None:
     # an exception of the SDK can only exist once the SDK has been imported
     return sys.modules.get("docker.errors")
 
 
-def is_not_found(exc):
+def is_not_found(exc: BaseException) -> bool:
     if isinstance(exc, EngineNotFound):
         return True
     errors = _sdk_errors()
     return errors is not None and isinstance(exc, errors.NotFound)
 
 
-def backend_error(client, what, exc):
+def backend_error(client: object, what: str, exc: BaseException) -> BackendError:
     """A BackendError for a failed engine call, with the engine's own explanation."""
     errors = _sdk_errors()
     if isinstance(exc, EngineAPIError) or (errors is not None and isinstance(exc, errors.APIError)):
@@ -181,7 +194,9 @@ def backend_error(client, what, exc):
 _RAISE = object()
 
 
-def call(client, what, func, *args, if_missing=_RAISE, **kwargs):
+def call(
+    client: object, what: str, func: Callable[..., Any], *args: Any, if_missing: Any = _RAISE, **kwargs: Any
+) -> Any:
     """One engine call ``func(*args, **kwargs)``: the one place engine errors are mapped.
 
     A FleetError passes through; any other error becomes a BackendError naming
@@ -198,7 +213,7 @@ def call(client, what, func, *args, if_missing=_RAISE, **kwargs):
         raise backend_error(client, what, exc)
 
 
-def update_container(client, container, body):
+def update_container(client: EngineClient, container: str, body: Mapping[str, Any]) -> Any:
     """POST /containers/{id}/update with an engine-format body (Memory, NanoCpus, RestartPolicy...).
 
     The SDK's ``update_container`` takes only some of these keys as keyword
@@ -211,7 +226,7 @@ def update_container(client, container, body):
     return sdk._result(response, True)
 
 
-def create_container(client, body, name, platform=None):
+def create_container(client: EngineClient, body: Mapping[str, Any], name: str, platform: str | None = None) -> Any:
     """POST /containers/create; ``platform`` (OS/ARCH[/VARIANT]) goes in the query.
 
     SDKs before 6.0 take no platform, so a create with one goes through the SDK's own request
@@ -225,7 +240,7 @@ def create_container(client, body, name, platform=None):
     return sdk._result(response, True)
 
 
-def split_image_ref(ref):
+def split_image_ref(ref: str) -> tuple[str, str]:
     """'repo:tag' / 'repo@sha256:..' -> (repository, tag or digest); tag defaults to latest.
 
     The SDK's parse_repository_tag: a digest after the last '@', else a tag after

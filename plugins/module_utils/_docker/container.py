@@ -12,17 +12,32 @@ from __future__ import annotations
 import binascii
 import os
 import time
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
-    BackendError, FleetError, ValidationError, WaitTimeout)
+    BackendError,
+    FleetError,
+    ValidationError,
+    WaitTimeout,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
+    address,
+    call,
+    create_container,
+    split_image_ref,
+    update_container,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.lifecycle import signal_name
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.platform import (
-    check_image_platform, image_platform)
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    address, call, create_container, split_image_ref, update_container)
+    check_image_platform,
+    image_platform,
+)
+
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import EngineClient
 
 STATES = ("present", "started", "stopped", "absent", "healthy")
 RECREATE_MODES = ("auto", "always", "never", "rolling")
@@ -75,7 +90,7 @@ class RolloutFailed(FleetError):
     """A rolling replace whose new container never became healthy (old one still serving)."""
 
 
-class ImageResolver(object):
+class ImageResolver:
     """Looks up (and, when allowed, pulls) images; caches by reference for a whole run."""
 
     def __init__(self, client, check_mode=False):
@@ -137,10 +152,10 @@ def is_running(inspect):
     return bool(state.get("Running")) and not state.get("Restarting")
 
 
-class ContainerManager(object):
+class ContainerManager:
     """Converges containers. One instance can be shared by threads (no per-call state)."""
 
-    def __init__(self, client, check_mode=False, images=None):
+    def __init__(self, client: EngineClient, check_mode: bool = False, images: ImageResolver | None = None) -> None:
         self.client = client
         self.api = client.api
         self.check_mode = check_mode
@@ -419,7 +434,6 @@ class ContainerManager(object):
             result["container"] = cs.mask_inspect(plan["inspect"], self._secret_keys(plan))
             return result
         inspect = plan["inspect"]
-        desired = plan["desired"]
         if action == "remove":
             self._remove(inspect["Id"], self._stop_timeout(plan), self._keep_volumes(plan),
                          self._kill_signal(plan) if is_running(inspect) else None)
@@ -681,7 +695,7 @@ class ContainerManager(object):
 
     # ------------------------------------------------------------------ one-shot
 
-    def ensure(self, params, extra_labels=None):
+    def ensure(self, params: dict[str, Any], extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
         name = str(params.get("name") or "").lstrip("/")
         recovered = self.recover(name) if name else []
         plan = self.plan(params, extra_labels=extra_labels)

@@ -26,15 +26,44 @@ import copy
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (  # re-exported (__all__)
-    ALLOW_MORE_PRESENT, IGNORE, IN_PLACE, NETWORK, PAUSE, RECREATE, STRICT, cfg as _cfg, clean_path, image_cfg as _image_cfg)
+    ALLOW_MORE_PRESENT,
+    IGNORE,
+    IN_PLACE,
+    NETWORK,
+    PAUSE,
+    RECREATE,
+    STRICT,
+    cfg as _cfg,
+    clean_path,
+    image_cfg as _image_cfg,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.lifecycle import (  # noqa: F401
-    RESTART_POLICIES, format_duration, health_from_api as _health_from_api, health_view, merge_healthcheck,
-    normalize_healthcheck, parse_duration)
+    RESTART_POLICIES,
+    format_duration,
+    health_from_api as _health_from_api,
+    health_view,
+    merge_healthcheck,
+    normalize_healthcheck,
+    parse_duration,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.network import (  # noqa: F401
-    PORT_PROTOCOLS, fixed_host_ports, networks_actual as _networks_actual, networks_in_place, networks_match,
-    normalize_networks, normalize_ports, parse_port, port_parts, port_view as _port_view)
+    PORT_PROTOCOLS,
+    fixed_host_ports,
+    networks_actual as _networks_actual,
+    networks_in_place,
+    networks_match,
+    normalize_networks,
+    normalize_ports,
+    parse_port,
+    port_parts,
+    port_view as _port_view,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.storage import (  # noqa: F401
-    MOUNT_TYPES, SECRET_MASK, normalize_mounts, parse_env_list)
+    MOUNT_TYPES,
+    SECRET_MASK,
+    normalize_mounts,
+    parse_env_list,
+)
 
 # labels the collection puts on containers it manages (never user drift)
 LABEL_STACK = "hybridops.fleet.stack"
@@ -78,7 +107,7 @@ def normalize_spec(spec, require_image=True):
     return desired
 
 
-class Difference(object):
+class Difference:
     def __init__(self, option, before, after, update):
         self.option = option
         self.before = before

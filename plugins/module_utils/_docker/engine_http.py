@@ -74,7 +74,7 @@ def _resource(value):
     return quote(value, safe="/:")
 
 
-class UnixEngineReader(object):
+class UnixEngineReader:
     """GET requests to the engine at ``socket_path``; one keep-alive connection per thread."""
 
     def __init__(self, socket_path, timeout=60):
@@ -186,7 +186,7 @@ class UnixEngineReader(object):
         return self._get("/containers/%s/stats" % _resource(container), params)
 
 
-class EngineAPI(object):
+class EngineAPI:
     """``client.api``: READ_CALLS go to ``reader``; anything else to ``build()``'s APIClient, built once on first use."""
 
     def __init__(self, reader, build):

@@ -15,12 +15,14 @@ import hashlib
 import json
 import os
 import tarfile
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
-    BackendError, ValidationError)
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
-    address, call, split_image_ref)
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError, ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import address, call, split_image_ref
+
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import EngineClient
 
 SOURCES = ("pull", "load", "build")
 CONTEXT_LABEL = "hybridops.fleet.context-hash"
@@ -129,8 +131,8 @@ def _full_ref(ref):
     return "%s:%s" % (repo, tag)
 
 
-class ImageManager(object):
-    def __init__(self, client, check_mode=False):
+class ImageManager:
+    def __init__(self, client: EngineClient, check_mode: bool = False) -> None:
         self.client = client
         self.api = client.api
         self.check_mode = check_mode
@@ -153,7 +155,7 @@ class ImageManager(object):
                 "created": data.get("Created"), "size": data.get("Size"), "labels": config.get("Labels") or {},
                 "architecture": data.get("Architecture"), "os": data.get("Os")}
 
-    def ensure(self, params):
+    def ensure(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params["name"]
         state = params.get("state") or "present"
         checked = validate(params)

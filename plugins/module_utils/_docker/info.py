@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import address, call
+
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import EngineClient
 
 LABEL_FILTER_ACCEPTED = "KEY or KEY=VALUE with a non-empty KEY and no control characters"
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -118,8 +122,8 @@ def limits_from_inspect(data):
     }
 
 
-class InfoCollector(object):
-    def __init__(self, client, max_workers=8):
+class InfoCollector:
+    def __init__(self, client: EngineClient, max_workers: int = 8) -> None:
         self.client = client
         self.api = client.api
         self.max_workers = max_workers
@@ -188,7 +192,7 @@ class InfoCollector(object):
                         "labels": v.get("Labels") or {}} for v in listing.get("Volumes") or []),
                       key=lambda v: v["name"])
 
-    def collect(self, params):
+    def collect(self, params: dict[str, Any]) -> dict[str, Any]:
         validate_filters(params)
         version = call(self.client, "reading the engine version", self.api.version)
         result = {"engine": {"address": address(self.client), "version": version.get("Version"),

@@ -19,11 +19,20 @@ their data: it is removed or recreated only with ``force``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
-    BackendError, FleetError, ValidationError)
+    BackendError,
+    FleetError,
+    ValidationError,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import address, call
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container_spec import LABEL_MANAGED, LABEL_STACK
+
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import EngineClient
 
 
 def _differences(current, desired):
@@ -63,15 +72,20 @@ def require_owned_volume(name, labels, force, action):
                               accepted="force: true to %s it anyway" % action)
 
 
-class _Manager(object):
-    kind = None
+class _Manager:
+    # each subclass sets these: its object kind, how it reads, creates, recreates and removes one
+    kind: str
+    view: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+    create: Callable[[dict[str, Any]], Any]
+    _recreate: Callable[[dict[str, Any], dict[str, Any]], Any]
+    _remove: Callable[[dict[str, Any], dict[str, Any]], Any]
     shortest_name = 2
-    created_labels = {}  # labels every object this manager creates carries (the ownership marker)
+    created_labels: dict[str, str] = {}  # labels every object this manager creates carries (the ownership marker)
 
     def _check_remove(self, current, params, action):
         """Hook: refuse removing/recreating ``current`` (raises ValidationError); the default allows it."""
 
-    def __init__(self, client, check_mode=False):
+    def __init__(self, client: EngineClient, check_mode: bool = False) -> None:
         self.client = client
         self.api = client.api
         self.check_mode = check_mode
@@ -124,12 +138,12 @@ class _Manager(object):
             raise ValidationError("driver", "%r is not a %s driver of %s" % (driver, self.kind, address(self.client)),
                                   accepted=", ".join(sorted(set(known))))
 
-    def ensure(self, params):
+    def ensure(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params["name"]
         if params.get("state") == "absent":
             current = self.get(name)
             before = self.view(current)
-            result = {"changed": False, "actions": []}
+            result: dict[str, Any] = {"changed": False, "actions": []}
             if current is not None:
                 self._check_remove(current, params, "remove")
                 result["changed"] = True
@@ -182,7 +196,7 @@ class NetworkManager(_Manager):
     view = staticmethod(network_view)
 
     def validate(self, params):
-        super(NetworkManager, self).validate(params)
+        super().validate(params)
         if params.get("gateway") and not params.get("subnet"):
             raise ValidationError("gateway", "needs subnet", accepted="subnet and gateway together")
         if params.get("subnet"):

@@ -28,11 +28,19 @@ import time
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, probe, validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
-    BackendError, FleetError, ValidationError)
+    BackendError,
+    FleetError,
+    ValidationError,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import call
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
-    CONTAINER_SPEC_ARGS, PULL_MODES, ContainerManager, RolloutFailed, is_running)
+    CONTAINER_SPEC_ARGS,
+    PULL_MODES,
+    ContainerManager,
+    RolloutFailed,
+    is_running,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._haproxy.runtime import Backend, server_view
 
@@ -131,7 +139,7 @@ def normalize_params(params):
     return dict(params, name=name, proxy=proxy, probe=spec, wait_timeout=params.get("wait_timeout") or 120), options
 
 
-class RolloutManager(object):
+class RolloutManager:
     def __init__(self, client, proxy_client, check_mode=False):
         self.client = client
         self.check_mode = check_mode

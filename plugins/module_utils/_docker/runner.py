@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -18,20 +20,31 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
     DOCKER_IMPORT_ERROR,
     HAS_DOCKER,
+    EngineClient,
     connect,
     docker_host_from,
 )
+
+if TYPE_CHECKING:
+    from ansible.module_utils.basic import AnsibleModule
 
 # the lock_timeout option of modules that lock (documented in doc_fragments/lock.py)
 LOCK_ARGS = dict(lock_timeout=dict(type="int", default=guard.DEFAULT_LOCK_TIMEOUT))
 
 
-def lock_key(params, kind, name):
+def lock_key(params: Mapping[str, Any], kind: str, name: str) -> str:
     """The lock key of one object on the engine ``params`` name (the engine's address is part of it)."""
     return "docker %s %s %s" % (docker_host_from(params), kind, name.lstrip("/"))
 
 
-def run_with_client(module, func, pool_size=None, failure=None, locks=(), mutates=True):
+def run_with_client(
+    module: AnsibleModule,
+    func: Callable[[EngineClient], dict[str, Any]],
+    pool_size: int | None = None,
+    failure: Callable[[dict[str, Any]], str | None] | None = None,
+    locks: Iterable[str] = (),
+    mutates: bool = True,
+) -> None:
     """Connect to the engine, call ``func(client)``, exit_json/fail_json with its result.
 
     ``pool_size``: HTTP connections to keep open (see ``connect``). The result's
@@ -40,8 +53,9 @@ def run_with_client(module, func, pool_size=None, failure=None, locks=(), mutate
     that message and the whole result), or nothing.
     """
     if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker (Docker SDK for Python >= 5.0.3)"),
-                         exception=DOCKER_IMPORT_ERROR)
+        module.fail_json(
+            msg=missing_required_lib("docker (Docker SDK for Python >= 5.0.3)"), exception=DOCKER_IMPORT_ERROR
+        )
     try:
         # 0 or less would be the SDK's "Timeout value out of range" after the engine was asked
         if module.params.get("timeout") is not None:
@@ -65,7 +79,7 @@ def run_with_client(module, func, pool_size=None, failure=None, locks=(), mutate
     module.exit_json(**result)
 
 
-def _holder(module):
+def _holder(module: AnsibleModule) -> str:
     name = getattr(module, "_name", None) or "a module"
     target = module.params.get("name")
     return "%s %s" % (name, target) if target else name

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from ansible.module_utils.common.validation import check_type_bool
 
@@ -24,10 +25,21 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common import gua
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import call, docker_host_from
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
-    CONTAINER_SPEC_ARGS, PULL_MODES, RECREATE_MODES, STATES, ContainerManager, ImageResolver, kill_signal_of, leftovers)
+    CONTAINER_SPEC_ARGS,
+    PULL_MODES,
+    RECREATE_MODES,
+    STATES,
+    ContainerManager,
+    ImageResolver,
+    kill_signal_of,
+    leftovers,
+)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
+
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import EngineClient
 
 MEMBER_KEYS = set(CONTAINER_SPEC_ARGS) | {
     "state", "recreate", "pull", "wait_timeout", "keep_volumes", "restart", "depends_on", "force_kill", "kill_signal"}
@@ -200,8 +212,8 @@ def normalize_members(params, specs=None):
     return result
 
 
-class StackManager(object):
-    def __init__(self, client, check_mode=False, max_workers=8):
+class StackManager:
+    def __init__(self, client: EngineClient, check_mode: bool = False, max_workers: int = 8) -> None:
         self.client = client
         self.api = client.api
         self.check_mode = check_mode
@@ -254,14 +266,14 @@ class StackManager(object):
 
     # ------------------------------------------------------------------ converge
 
-    def converge(self, params):
+    def converge(self, params: dict[str, Any]) -> dict[str, Any]:
         stack = params["name"]
         state = params.get("state") or "present"
         result = {"changed": False, "stack": stack, "containers": {}, "pruned": [], "networks_created": [],
                   "volumes_created": [], "failed_members": [], "skipped_members": [], "changed_members": []}
         if state == "absent":
             return self._remove_stack(stack, params, result)
-        specs = {}
+        specs: dict[str, Any] = {}
         members = normalize_members(params, specs)
         listing = self._list()
         if not self.check_mode:

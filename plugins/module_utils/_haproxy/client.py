@@ -21,7 +21,7 @@ _ERROR_ANSWERS = ("No such", "Can't find", "Unknown command", "Require ", "Permi
                   "Invalid", "'set server", "Not allowed", "is not", "cannot", "Cannot")
 
 
-class RuntimeClient(object):
+class RuntimeClient:
     """HAProxy's runtime API at ``socket_path`` (needs ``level admin`` for the ``set`` commands)."""
 
     def __init__(self, socket_path=DEFAULT_SOCKET, timeout=10):

@@ -74,7 +74,7 @@ def server_view(servers):
     return dict((s["srv_name"], s["admin"]) for s in servers)
 
 
-class Backend(object):
+class Backend:
     """One backend seen through a RuntimeClient: its servers, sessions, and state changes."""
 
     def __init__(self, client, name):

@@ -23,6 +23,8 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import make_diff
@@ -32,19 +34,24 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
     ValidationError,
 )
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import (
-    format_size,
-    parse_size,
     ACCEPTED_SIZES,
     SizeError,
+    format_size,
+    parse_size,
 )
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import cloudinit
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml as dx
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import volume as volumes
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import waiters
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import (
+    cloudinit,
+    domain_xml as dx,
+    volume as volumes,
+    waiters,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import (
     domain_state,
     libvirt,
 )
+
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
 
 STATES = ("present", "running", "stopped", "paused", "absent")
 DISK_SOURCES = ("base", "volume", "path")
@@ -213,7 +220,7 @@ def pool_path(client, pool):
     return node.text if node is not None else None
 
 
-class UndoStack(object):
+class UndoStack:
     """Callables that remove what a half-finished run created (run in reverse on failure)."""
 
     def __init__(self):
@@ -293,18 +300,25 @@ def vm_facts(client, dom, with_ips=True, ip_sources=("lease", "arp"), state=None
 
 # --- the manager ------------------------------------------------------------------------------
 
-class VmManager(object):
+class VmManager:
     """Converge one domain. ``run()`` returns the module result dict (never calls Ansible)."""
 
-    def __init__(self, client, params, check_mode=False, diff_mode=False, run_command=None):
+    def __init__(
+        self,
+        client: LibvirtClient,
+        params: dict[str, Any],
+        check_mode: bool = False,
+        diff_mode: bool = False,
+        run_command: Callable[..., Any] | None = None,
+    ) -> None:
         self.client = client
         self.run_command = run_command
         self.params = params
         self.check_mode = check_mode
         self.diff_mode = diff_mode
         self.name = params["name"]
-        self.warnings = []
-        self.actions = []
+        self.warnings: list[str] = []
+        self.actions: list[str] = []
 
     # resolution --------------------------------------------------------------------------
     def _default_pool(self):
@@ -448,7 +462,7 @@ class VmManager(object):
         return desired, plan
 
     # main entry ------------------------------------------------------------------------------
-    def run(self):
+    def run(self) -> dict[str, Any]:
         try:
             return self._run()
         except guard.Interrupted as exc:

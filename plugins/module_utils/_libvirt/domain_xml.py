@@ -460,7 +460,7 @@ def _machine_equal(current, desired):
     return bool(prefix and current.startswith(prefix))
 
 
-class Field(object):
+class Field:
     """One scalar spec field: key, XML reader/writer, how it is applied live, equality."""
 
     def __init__(self, key, read, write, live="restart", equal=None, doc=""):
@@ -501,11 +501,8 @@ FIELD_MAP = dict((f.key, f) for f in FIELDS)
 LIST_KEYS = ("disks", "networks")
 SPEC_KEYS = [f.key for f in FIELDS] + list(LIST_KEYS)
 
+
 # --- disks -----------------------------------------------------------------------------
-
-DISK_KEYS = ("target", "bus", "device", "format", "path", "readonly")
-
-
 def _disk_path(node):
     source = node.find("source")
     if source is None:
@@ -622,10 +619,6 @@ def assign_targets(disks, taken=()):
 
 
 # --- network interfaces ----------------------------------------------------------------
-
-NIC_KEYS = ("type", "source", "model", "mac")
-
-
 def _nic_source(node):
     source = node.find("source")
     if source is None:

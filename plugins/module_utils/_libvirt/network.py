@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import make_diff
@@ -15,7 +16,9 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml as dx
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import libvirt
 
-MODES = ("nat", "route", "isolated", "bridge", "open")
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 SPEC_KEYS = ("mode", "bridge", "forward_dev", "address", "ipv6_address", "dhcp_ranges", "dhcp_hosts", "domain", "mtu")
@@ -303,16 +306,16 @@ def network_xml(client, net):
         return client.call("reading network %s" % net.name(), net.XMLDesc, 0)
 
 
-class NetworkManager(object):
-    def __init__(self, client, params, check_mode=False, diff_mode=False):
+class NetworkManager:
+    def __init__(self, client: LibvirtClient, params: dict[str, Any], check_mode: bool = False, diff_mode: bool = False) -> None:
         self.client = client
         self.params = params
         self.check_mode = check_mode
         self.diff_mode = diff_mode
         self.name = params["name"]
-        self.actions = []
+        self.actions: list[str] = []
 
-    def run(self):
+    def run(self) -> dict[str, Any]:
         params = self.params
         check_name(params.get("name"))  # before libvirt is asked anything
         net = self.client.network(self.name)
@@ -328,7 +331,7 @@ class NetworkManager(object):
         if params.get("autostart") is not None:
             want_state["autostart"] = params["autostart"]
         if current is None:
-            spec = dict((k, None) for k in SPEC_KEYS)
+            spec: dict[str, Any] = dict((k, None) for k in SPEC_KEYS)
             spec.update({"mode": "nat", "dhcp_ranges": [], "dhcp_hosts": []})
             spec.update(desired)
             if spec.get("address") and not spec.get("dhcp_ranges") and "dhcp_ranges" not in desired and spec["mode"] in ("nat", "route", "isolated"):

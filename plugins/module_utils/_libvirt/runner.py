@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -25,12 +27,15 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client im
     libvirt,
 )
 
+if TYPE_CHECKING:
+    from ansible.module_utils.basic import AnsibleModule
+
 URI_ARG = dict(type="str", default="qemu:///system")
 # the lock_timeout option of modules that lock (documented in doc_fragments/lock.py)
 LOCK_ARGS = dict(lock_timeout=dict(type="int", default=guard.DEFAULT_LOCK_TIMEOUT))
 
 
-def open_client(uri, option="uri"):
+def open_client(uri: str, option: str = "uri") -> LibvirtClient:
     """An open LibvirtClient; a URI that is malformed or does not answer fails naming ``option``."""
     validators.check_libvirt_uri(uri, option)
     try:
@@ -39,12 +44,19 @@ def open_client(uri, option="uri"):
         raise ValidationError(option, exc.msg, accepted=validators.LIBVIRT_URI_ACCEPTED + " that answers")
 
 
-def lock_key(uri, kind, name):
+def lock_key(uri: str, kind: str, name: str) -> str:
     """The lock key of one object (a VM...) behind ``uri``."""
     return "libvirt %s %s %s" % (uri, kind, name)
 
 
-def run_with_client(module, func, uri=None, option="uri", locks=(), mutates=True):
+def run_with_client(
+    module: AnsibleModule,
+    func: Callable[[LibvirtClient], dict[str, Any]],
+    uri: str | None = None,
+    option: str = "uri",
+    locks: Iterable[str] = (),
+    mutates: bool = True,
+) -> None:
     """Open the connection, call ``func(client)``, exit_json/fail_json with its result.
 
     ``option`` names the option the URI came from (in messages about it). ``locks``: keys (see

@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml as dx
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import error_code, libvirt
 
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
 
 # libvirt writes a snapshot's metadata through a temporary <name>.xml.new: with a
 # longer name qemu has already taken the internal snapshot when libvirt fails to
@@ -55,8 +58,8 @@ def snapshot_facts(snap):
     }
 
 
-class SnapshotManager(object):
-    def __init__(self, client, params, check_mode=False):
+class SnapshotManager:
+    def __init__(self, client: LibvirtClient, params: dict[str, Any], check_mode: bool = False) -> None:
         self.client = client
         self.params = params
         self.check_mode = check_mode
@@ -73,7 +76,7 @@ class SnapshotManager(object):
         snaps = self.client.call("listing snapshots", dom.listAllSnapshots, 0)
         return sorted((snapshot_facts(s) for s in snaps), key=lambda f: (f["created"], f["name"]))
 
-    def run(self):
+    def run(self) -> dict[str, Any]:
         params = self.params
         dom = self.client.domain(params["vm"])
         if dom is None:
@@ -85,7 +88,7 @@ class SnapshotManager(object):
             raise ValidationError("name", "is required with state=%s" % state, accepted="a snapshot name")
         if state == "present" and name is not None:
             check_name(name)
-        result = {"changed": False, "actions": []}
+        result: dict[str, Any] = {"changed": False, "actions": []}
         snap = self._lookup(dom, name) if name else None
         if state == "present" and name and snap is None:
             result["changed"] = True

@@ -12,7 +12,7 @@ every plan succeeded are the changes made; so bad input in any item changes noth
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -25,7 +25,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_spec i
 ITEM_SPEC = dict(VM_OPTIONS, uri=dict(type="str"))
 DEFAULT_WORKERS = 4
 
-Item = Dict[str, Any]
+Item = dict[str, Any]
 
 
 def item_label(item: Any, index: int) -> str:
@@ -35,7 +35,7 @@ def item_label(item: Any, index: int) -> str:
     return "vms[%d]" % index
 
 
-def validate_items(items: List[Any], default_uri: str) -> Tuple[List[Item], set]:
+def validate_items(items: list[Any], default_uri: str) -> tuple[list[Item], set]:
     """Each item checked against libvirt_vm's argument spec (types, choices, defaults, nested options).
 
     Returns the normalised items (``uri`` filled in) and the no_log values found in them. Raises
@@ -75,7 +75,7 @@ def prefixed(label: str, exc: FleetError) -> str:
     return "%s: %s" % (label, exc.msg)
 
 
-def summary(results: List[Item], planned_only: bool = False) -> Dict[str, Any]:
+def summary(results: list[Item], planned_only: bool = False) -> dict[str, Any]:
     """The module result from the per-VM results (in the items' order). ``planned_only``: the run stopped after
     the plan pass (a plan failed, so nothing was changed)."""
     failed = [r for r in results if r.get("failed")]
@@ -98,11 +98,11 @@ def summary(results: List[Item], planned_only: bool = False) -> Dict[str, Any]:
     return out
 
 
-class VmListManager(object):
+class VmListManager:
     """Plan, then apply, every VM of the list; ``run()`` returns the module result dict."""
 
-    def __init__(self, clients: Dict[str, Any], items: List[Item], check_mode: bool = False, diff_mode: bool = False,
-                 run_command: Optional[Callable] = None, max_workers: int = DEFAULT_WORKERS):
+    def __init__(self, clients: dict[str, Any], items: list[Item], check_mode: bool = False, diff_mode: bool = False,
+                 run_command: Callable | None = None, max_workers: int = DEFAULT_WORKERS):
         self.clients = clients
         self.items = items
         self.check_mode = check_mode
@@ -151,11 +151,11 @@ class VmListManager(object):
         except FleetError:
             return True
 
-    def _pass(self, check_mode: bool) -> List[Item]:
+    def _pass(self, check_mode: bool) -> list[Item]:
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             return list(pool.map(lambda i: self._one(i, check_mode), range(len(self.items))))
 
-    def run(self) -> Dict[str, Any]:
+    def run(self) -> dict[str, Any]:
         results = self._pass(check_mode=True)
         planned_only = any(r.get("failed") for r in results)
         if planned_only:

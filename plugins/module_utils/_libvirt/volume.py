@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
@@ -19,6 +20,9 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes impo
     SizeError,
     parse_size,
 )
+
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
 
 CHUNK = 1024 * 1024
 CHECKSUM_ALGORITHMS = ("sha256", "sha512", "sha1", "md5")
@@ -157,16 +161,6 @@ def upload_file(client, pool, name, src, fmt="raw"):
     return vol
 
 
-def replace_content(client, pool, vol, src):
-    """Stream ``src`` over an existing volume (resizing it first if needed)."""
-    size = os.path.getsize(src)
-    _stream_into(client, vol, src, size)
-    try:
-        pool.refresh(0)
-    except Exception:  # pylint: disable=broad-except
-        pass
-
-
 def _stream_into(client, vol, src, size):
     stream = client.call("opening stream", client.conn.newStream, 0)
     try:
@@ -222,11 +216,11 @@ def resolve_volume_ref(client, ref, default_pool, option):
 VOLUME_SIZE_MAX = 2 ** 63 - 1  # bytes: the largest file size (off_t) and qemu-img size
 
 
-class VolumeManager(object):
+class VolumeManager:
     """Converge one volume: import from a file (streamed, checksum-idempotent), create empty or
     as a qcow2 overlay, grow, delete. ``run()`` returns the module result."""
 
-    def __init__(self, client, params, check_mode=False, diff_mode=False):
+    def __init__(self, client: LibvirtClient, params: dict[str, Any], check_mode: bool = False, diff_mode: bool = False) -> None:
         self.client = client
         self.params = params
         self.check_mode = check_mode
@@ -235,7 +229,7 @@ class VolumeManager(object):
 
     def _validate(self):
         params = self.params
-        name = validators.check_libvirt_name(params.get("name") or "", "name", "volume name")
+        validators.check_libvirt_name(params.get("name") or "", "name", "volume name")
         given = [k for k in ("src", "size", "backing", "clone_from") if params.get(k) is not None]
         if params.get("state") != "absent" and not given:
             raise ValidationError("src", "nothing says what the volume holds",
@@ -263,12 +257,12 @@ class VolumeManager(object):
             raise ValidationError("checksum", "only applies to src or clone_from", accepted="checksum together with src or clone_from")
         return size, algorithm or "sha256", digest
 
-    def run(self):
+    def run(self) -> dict[str, Any]:
         params = self.params
         size, algorithm, digest = self._validate()
         pool = require_pool(self.client, params.get("pool") or "default")
         vol = self.client.volume(pool, params["name"])
-        before = volume_info(self.client, vol) if vol is not None else None
+        before: Any = volume_info(self.client, vol) if vol is not None else None
         if params.get("state") == "absent":
             return self._absent(vol, before)
         actions = []
@@ -317,7 +311,7 @@ class VolumeManager(object):
                                       accepted="at least the current capacity")
             if size > before["capacity"]:
                 actions.append("grow")
-        result = {"changed": bool(actions), "actions": actions}
+        result: dict[str, Any] = {"changed": bool(actions), "actions": actions}
         if self.check_mode or not actions:
             after = dict(before or {}, name=params["name"], pool=pool.name())
             if src_sum:

@@ -20,12 +20,12 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
     BackendError,
     WaitTimeout,
 )
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import (
     domain_state,
     error_message,
     libvirt,
 )
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml
 
 IP_SOURCES = ("lease", "agent", "arp")
 WAIT_GOALS = ("ip", "ssh", "agent", "cloud_init")  # the wait options that make the module wait at all

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
@@ -29,7 +31,7 @@ FORMATS = ("json", "markdown", "html")
 EXTENSIONS = {"json": "json", "markdown": "md", "html": "html"}
 
 
-def render_json(model):
+def render_json(model: Mapping[str, Any]) -> str:
     return json.dumps(model, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -39,27 +41,27 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
-def render_all(model, formats):
+def render_all(model: Mapping[str, Any], formats: Iterable[str]) -> dict[str, bytes]:
     """{format: bytes} for the requested formats."""
     return dict((fmt, RENDERERS[fmt](model).encode("utf-8")) for fmt in formats)
 
 
-def _read(path):
+def _read(path: str) -> bytes | None:
     try:
         with open(path, "rb") as handle:
             return handle.read()
-    except (IOError, OSError):
+    except OSError:
         return None
 
 
-def _mode(path):
+def _mode(path: str) -> int | None:
     try:
         return os.stat(path).st_mode & 0o7777
     except OSError:
         return None
 
 
-def write_atomic(path, data, mode=FILE_MODE):
+def write_atomic(path: str, data: bytes, mode: int = FILE_MODE) -> None:
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
     try:
@@ -75,13 +77,16 @@ def write_atomic(path, data, mode=FILE_MODE):
         raise
 
 
-def _validate_output(params):
+def _validate_output(params: Mapping[str, Any]) -> tuple[list[str], str, str]:
     formats = params.get("formats")
     formats = list(FORMATS) if formats is None else list(formats)
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
-        raise ValidationError("formats", "unknown format(s) %s" % ", ".join(map(str, bad)) if bad else "is empty",
-                              accepted=", ".join(FORMATS))
+        raise ValidationError(
+            "formats",
+            "unknown format(s) %s" % ", ".join(map(str, bad)) if bad else "is empty",
+            accepted=", ".join(FORMATS),
+        )
     basename = params.get("basename")
     basename = "fleet-report" if basename is None else basename
     # the longest extension is .html; a leading '-' or '.' makes a file that shells and ls treat as special
@@ -97,13 +102,16 @@ def _validate_output(params):
         # the parent is not normalised, so 'missing/../out' is refused as mkdir would refuse it
         parent = os.path.dirname(dest.rstrip("/")) or "."
         if not os.path.isdir(parent):
-            raise ValidationError("dest", "%s does not exist and neither does its parent directory %s" % (dest, parent),
-                                  accepted=DEST_ACCEPTED)
+            raise ValidationError(
+                "dest",
+                "%s does not exist and neither does its parent directory %s" % (dest, parent),
+                accepted=DEST_ACCEPTED,
+            )
     # keep the documented order, whatever order was asked
     return [f for f in FORMATS if f in formats], basename, dest
 
 
-def _existing_model(path):
+def _existing_model(path: str) -> Any:
     data = _read(path)
     if data is None:
         return None
@@ -113,7 +121,7 @@ def _existing_model(path):
         return None
 
 
-def run_report(params, check_mode=False, diff_mode=False):
+def run_report(params: Mapping[str, Any], check_mode: bool = False, diff_mode: bool = False) -> dict[str, Any]:
     """Result dict of the module: changed, report, files (format -> path), diff when asked."""
     formats, basename, dest = _validate_output(params)
     model = build_report(params)
@@ -122,13 +130,20 @@ def run_report(params, check_mode=False, diff_mode=False):
     differing = sorted(fmt for fmt in formats if _read(files[fmt]) != rendered[fmt])
     # same bytes, wrong mode (a report written before reports were 0600): only chmod
     loose = sorted(fmt for fmt in formats if fmt not in differing and _mode(files[fmt]) != FILE_MODE)
-    result = {"changed": bool(differing or loose), "report": model, "files": files,
-              "changed_files": [files[f] for f in sorted(differing + loose)]}
+    result = {
+        "changed": bool(differing or loose),
+        "report": model,
+        "files": files,
+        "changed_files": [files[f] for f in sorted(differing + loose)],
+    }
     if diff_mode:
         before = _existing_model(os.path.join(dest, "%s.json" % basename))
-        result["diff"] = {"before": before if before is not None else {}, "after": model,
-                          "before_header": os.path.join(dest, "%s.json" % basename),
-                          "after_header": os.path.join(dest, "%s.json" % basename)}
+        result["diff"] = {
+            "before": before if before is not None else {},
+            "after": model,
+            "before_header": os.path.join(dest, "%s.json" % basename),
+            "after_header": os.path.join(dest, "%s.json" % basename),
+        }
     if check_mode or not result["changed"]:
         return result
     created = False
@@ -141,12 +156,16 @@ def run_report(params, check_mode=False, diff_mode=False):
             write_atomic(files[fmt], rendered[fmt])
         for fmt in loose:
             os.chmod(files[fmt], FILE_MODE)
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         if created:  # undo: no empty or half-written directory is left behind
             for fmt in formats:
                 if os.path.exists(files[fmt]):
                     os.unlink(files[fmt])
             os.rmdir(dest)
-        raise ValidationError("dest", "cannot write the report into %s: %s" % (dest, exc),
-                              accepted="a directory the module can write", files=files)
+        raise ValidationError(
+            "dest",
+            "cannot write the report into %s: %s" % (dest, exc),
+            accepted="a directory the module can write",
+            files=files,
+        )
     return result

@@ -15,8 +15,27 @@ collects them.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Optional
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
+
+if TYPE_CHECKING:
+    # a normalised container spec (option name -> value), an engine inspect document, a create/update body
+    Spec = Mapping[str, Any]
+    Inspect = Mapping[str, Any]
+    Body = dict[str, Any]
+    # the callables a row is made of (see Option)
+    Normalize = Callable[[Any, Spec], Any]
+    Check = Callable[[dict[str, Any], Spec], None]
+    Expected = Callable[[Spec, Optional[Inspect]], Any]
+    # actual(inspect), or actual(inspect, image, desired) for a row that reads_image
+    Reader = Callable[..., Any]
+    Apply = Callable[[Any, Body, Spec], Any]
+    UpdateWriter = Callable[[Spec, Body], None]
+    InPlaceWhen = Callable[[Spec, Any, Any], bool]
+    View = Callable[[Any, Any, Spec], Any]
+    Matcher = Callable[[Any, Any], bool]
 
 # update kinds
 RECREATE = "recreate"
@@ -29,37 +48,41 @@ PAUSE = "pause"
 STRICT = "strict"
 IGNORE = "ignore"
 ALLOW_MORE_PRESENT = "allow_more_present"
-COMPARISONS = (STRICT, IGNORE, ALLOW_MORE_PRESENT)
 SCALAR = (STRICT, IGNORE)
 COLLECTION = (STRICT, IGNORE, ALLOW_MORE_PRESENT)
 
 
-def cfg(inspect):
+def cfg(inspect: Inspect | None) -> dict[str, Any]:
     return (inspect or {}).get("Config") or {}
 
 
-def hc(inspect):
+def hc(inspect: Inspect | None) -> dict[str, Any]:
     return (inspect or {}).get("HostConfig") or {}
 
 
-def image_cfg(image):
+def image_cfg(image: Inspect | None) -> dict[str, Any]:
     return (image or {}).get("Config") or {}
 
 
-def identity(value, spec=None):
+def identity(value: Any, spec: Spec | None = None) -> Any:
     return value
 
 
-def set_cfg(key, transform=None):
-    """Create-body writer: Config[key] = value (skipped when the desired value is None)."""
+def set_cfg(
+    key: str, transform: Callable[[Any], Any] | None = None, when: Callable[[Any], bool] | None = None
+) -> Apply:
+    """Create-body writer: Config[key] = value (skipped unless ``when(value)``; default: not None)."""
+    when = when or (lambda value: value is not None)
+
     def apply(value, body, d=None):
-        if value is None:
+        if not when(value):
             return
         body[key] = transform(value) if transform else value
+
     return apply
 
 
-def set_hc(key, transform=None, when=None):
+def set_hc(key: str, transform: Callable[[Any], Any] | None = None, when: Callable[[Any], bool] | None = None) -> Apply:
     """Create-body writer: HostConfig[key] = value (skipped unless ``when(value)``; default: not None)."""
     when = when or (lambda value: value is not None)
 
@@ -67,24 +90,27 @@ def set_hc(key, transform=None, when=None):
         if not when(value):
             return
         body["HostConfig"][key] = transform(value) if transform else value
+
     return apply
 
 
-def no_apply(value, body, d=None):
+def no_apply(value: Any, body: Body, d: Spec | None = None) -> None:
     return None
 
 
-def hc_value(key, default=None, transform=None):
+def hc_value(key: str, default: Any = None, transform: Callable[[Any], Any] | None = None) -> Reader:
     """Inspect reader: HostConfig[key], with the engine's empty forms read as ``default``."""
+
     def actual(inspect):
         value = hc(inspect).get(key)
         if value is None or value == "" or value == [] or value == {}:
             value = default
         return transform(value) if (transform and value is not None) else value
+
     return actual
 
 
-def clean_path(path):
+def clean_path(path: object) -> str:
     """An absolute path the way the engine stores it ('/tmp/' -> '/tmp', '/a//b/.' -> '/a/b')."""
     text = str(path or "")
     if not text.startswith("/"):
@@ -94,7 +120,7 @@ def clean_path(path):
     return "/" + cleaned.lstrip("/")
 
 
-def str_dict(value, option):
+def str_dict(value: Any, option: str) -> dict[str, str] | None:
     """A dict of strings (numbers become strings; a YAML boolean is refused: quote it)."""
     if value is None:
         return None
@@ -106,15 +132,16 @@ def str_dict(value, option):
             item = ""
         elif isinstance(item, bool):
             # YAML yes/true would otherwise become 'True'; say it explicitly
-            raise ValidationError(option, "value of %s is a boolean; quote it to pass a string" % key,
-                                  accepted="strings or numbers")
+            raise ValidationError(
+                option, "value of %s is a boolean; quote it to pass a string" % key, accepted="strings or numbers"
+            )
         elif not isinstance(item, (str, int, float)):
             raise ValidationError(option, "value of %s must be a string, got %r" % (key, item))
         result[str(key)] = str(item)
     return result
 
 
-def subset_match(expected, actual):
+def subset_match(expected: Any, actual: Any) -> bool:
     """allow_more_present: every expected item (dict key/value, list element) is present."""
     if isinstance(expected, dict):
         actual = actual or {}
@@ -125,12 +152,12 @@ def subset_match(expected, actual):
     return expected == actual
 
 
-def list_as_set(expected, actual):
+def list_as_set(expected: Iterable[Any] | None, actual: Iterable[Any] | None) -> bool:
     """Lists whose order the engine does not keep (capabilities, security options...)."""
     return sorted(expected or [], key=repr) == sorted(actual or [], key=repr)
 
 
-class Option(object):
+class Option:
     """One module option: argument spec, normalise, expected/actual, create body, update, compare, view.
 
     ``normalize(value, spec) -> canonical`` (raise ValidationError naming the option path) fills
@@ -145,18 +172,37 @@ class Option(object):
     that one's). Rows without ``expected`` are plumbing (compared through another row or not at all).
     """
 
-    def __init__(self, name, arg, normalize=None, key=None, check=None, expected=None, actual=None,
-                 apply=None, update=None, update_key=None, update_transform=None, update_kind=None,
-                 in_place_when=None, view=None, match=None, match_more=None, comparisons=SCALAR,
-                 comparison=STRICT, implied_by=None, reads_image=False):
+    def __init__(
+        self,
+        name: str,
+        arg: Mapping[str, Any],
+        normalize: Normalize | None = None,
+        key: str | bool | None = None,
+        check: Check | None = None,
+        expected: Expected | None = None,
+        actual: Reader | None = None,
+        apply: Apply | None = None,
+        update: UpdateWriter | None = None,
+        update_key: str | None = None,
+        update_transform: Callable[[Any], Any] | None = None,
+        update_kind: str | None = None,
+        in_place_when: InPlaceWhen | None = None,
+        view: View | None = None,
+        match: Matcher | None = None,
+        match_more: Matcher | None = None,
+        comparisons: Iterable[str] = SCALAR,
+        comparison: str = STRICT,
+        implied_by: str | None = None,
+        reads_image: bool = False,
+    ) -> None:
         self.name = name
         self.arg = dict(arg)
         # key=False: plumbing that another row reads from the raw spec (not stored in the desired dict)
-        self.key = name if key is None else key
+        self.key: Any = name if key is None else key
         self.normalize = normalize or identity
         self.check = check
         self.expected = expected
-        self.actual = actual
+        self.actual: Any = actual  # None on plumbing rows (read() is for compared rows)
         self.apply = apply or no_apply
         if update is None and update_key is not None:
             update = _update_writer(update_key, self.key, update_transform)
@@ -179,36 +225,31 @@ class Option(object):
             raise ValueError("option %s: default comparison %s is not one of %s" % (name, comparison, comparisons))
 
     @property
-    def compared(self):
+    def compared(self) -> bool:
         return self.expected is not None
 
-    def read(self, inspect, image=None, desired=None):
+    def read(self, inspect: Inspect | None, image: Inspect | None = None, desired: Spec | None = None) -> Any:
         """What inspect shows for this option (``actual``; rows that read the image get it and the desired spec too)."""
         return self.actual(inspect, image, desired or {}) if self.reads_image else self.actual(inspect)
 
-    def follows(self, desired):
+    def follows(self, desired: Spec) -> str | None:
         """The leader option name when this option's value is derived from it (omitted from the spec)."""
         return self.implied_by if self.implied_by and desired.get(self.key) is None else None
 
-    def matches(self, mode, expected, actual):
+    def matches(self, mode: str, expected: Any, actual: Any) -> bool:
         if mode == IGNORE:
             return True
         if mode == ALLOW_MORE_PRESENT:
             return self.match_more(expected, actual)
         return self.match(expected, actual)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Option(%s)" % self.name
 
 
-def _update_writer(update_key, key, transform):
+def _update_writer(update_key: str, key: Any, transform: Callable[[Any], Any] | None) -> UpdateWriter:
     def update(d, body):
         value = d[key]
         body[update_key] = transform(value) if transform else value
+
     return update
-
-
-def check_choice(value, choices, option):
-    if value not in choices:
-        raise ValidationError(option, "unknown value %r" % (value,), accepted=", ".join(str(c) for c in choices))
-    return value

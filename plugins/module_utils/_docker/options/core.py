@@ -9,8 +9,8 @@ The image is compared by ID (``compare`` in container_spec), not by a row's expe
 
 from __future__ import annotations
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import Option
 
 
@@ -24,7 +24,7 @@ def _normalize_image(value, spec):
     return value
 
 
-ROWS = [
+ROWS: list[Option] = [
     Option("name", dict(type="str", required=True), normalize=_normalize_name),
     Option("image", dict(type="str"), normalize=_normalize_image),
     Option("comparisons", dict(type="dict")),

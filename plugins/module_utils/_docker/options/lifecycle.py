@@ -14,17 +14,26 @@ import re
 import shlex
 import signal
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (
-    PAUSE, Option, cfg, clean_path, hc, image_cfg, set_cfg, str_dict)
+    PAUSE,
+    Option,
+    cfg,
+    clean_path,
+    hc,
+    image_cfg,
+    set_cfg,
+    set_hc,
+    str_dict,
+)
 
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 
 # --------------------------------------------------------------------------- durations
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
-_DURATION_NS = {"ns": 1, "us": 1000, "ms": 1000000, "s": 10 ** 9, "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
+_DURATION_NS = {"ns": 1, "us": 1000, "ms": 1000000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 DURATION_ACCEPTED = "seconds as a number or a string like 30s, 1m30s, 500ms"
 
 
@@ -37,10 +46,10 @@ def parse_duration(value, option):
     if isinstance(value, (int, float)):
         if value < 0:
             raise ValidationError(option, "%r is negative" % (value,), accepted="a duration >= 0")
-        return int(value * 10 ** 9)
+        return int(value * 10**9)
     text = str(value).strip()
     if re.match(r"^\d+(\.\d+)?$", text):
-        return int(float(text) * 10 ** 9)
+        return int(float(text) * 10**9)
     pos = 0
     total = 0
     for match in _DURATION_RE.finditer(text):
@@ -58,11 +67,11 @@ def format_duration(nanos):
     if not nanos:
         return None
     nanos = int(nanos)
-    if nanos % 10 ** 9:
-        if nanos % 10 ** 6 == 0:
-            return "%dms" % (nanos // 10 ** 6)
+    if nanos % 10**9:
+        if nanos % 10**6 == 0:
+            return "%dms" % (nanos // 10**6)
         return "%dns" % nanos
-    seconds = nanos // 10 ** 9
+    seconds = nanos // 10**9
     parts = []
     for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
         if seconds >= size:
@@ -79,8 +88,11 @@ def as_argv(value, option):
         try:
             return shlex.split(value)
         except ValueError as exc:
-            raise ValidationError(option, "cannot split %r into arguments: %s" % (value, exc),
-                                  accepted="a list of strings or a shell-like string")
+            raise ValidationError(
+                option,
+                "cannot split %r into arguments: %s" % (value, exc),
+                accepted="a list of strings or a shell-like string",
+            )
     if isinstance(value, (list, tuple)):
         return [str(item) for item in value]
     raise ValidationError(option, "must be a list of strings or a string, got %r" % (value,))
@@ -105,8 +117,10 @@ def _expected_command(d, img):
 # --------------------------------------------------------------------------- healthcheck
 
 HEALTH_KEYS = ("test", "interval", "timeout", "retries", "start_period")
-HEALTH_ACCEPTED = ("a dict with test (list or shell string; ['NONE'] disables), interval, timeout, "
-                   "start_period (durations like 10s), retries (int), or disable: true")
+HEALTH_ACCEPTED = (
+    "a dict with test (list or shell string; ['NONE'] disables), interval, timeout, "
+    "start_period (durations like 10s), retries (int), or disable: true"
+)
 
 
 def normalize_healthcheck(value, spec=None):
@@ -197,11 +211,17 @@ def health_view(health):
 def _health_apply(value, body, d=None):
     if value is None:
         return
-    body["Healthcheck"] = {"Test": value["test"], "Interval": value["interval"], "Timeout": value["timeout"],
-                           "Retries": value["retries"], "StartPeriod": value["start_period"]}
+    body["Healthcheck"] = {
+        "Test": value["test"],
+        "Interval": value["interval"],
+        "Timeout": value["timeout"],
+        "Retries": value["retries"],
+        "StartPeriod": value["start_period"],
+    }
 
 
 # --------------------------------------------------------------------------- restart policy
+
 
 def _normalize_restart(value, spec):
     restart = value or "no"
@@ -247,6 +267,7 @@ def _restart_update(d, body):
 
 # --------------------------------------------------------------------------- logging
 
+
 def _normalize_log_options(value, spec):
     options = str_dict(value, "log_options")
     if options and not spec.get("log_driver"):
@@ -273,12 +294,16 @@ def _log_options_view(value, img, d):
 
 # --------------------------------------------------------------------------- simple scalars
 
+
 def _normalize_working_dir(value, spec):
     if value is None:
         return None
     if not str(value).startswith("/"):
-        raise ValidationError("working_dir", "%r is not an absolute path" % (value,),
-                              accepted="an absolute path in the container, e.g. /srv/app")
+        raise ValidationError(
+            "working_dir",
+            "%r is not an absolute path" % (value,),
+            accepted="an absolute path in the container, e.g. /srv/app",
+        )
     return clean_path(value)
 
 
@@ -307,7 +332,9 @@ def signal_name(value, option):
         text = "SIG" + text
     if text in _SIGNALS or re.match(r"^SIGRTM(IN|AX)([+-]\d+)?$", text):
         return text
-    raise ValidationError(option, "%r is not a signal" % (value,), accepted="a signal name (SIGTERM, TERM) or number (15)")
+    raise ValidationError(
+        option, "%r is not a signal" % (value,), accepted="a signal name (SIGTERM, TERM) or number (15)"
+    )
 
 
 def _expected_stop_signal(d, img):
@@ -319,12 +346,18 @@ def _expected_stop_signal(d, img):
 
 def _config_bool(name, key):
     """A Config boolean; omitted is the engine's false."""
-    return Option(name, dict(type="bool"), normalize=lambda v, s: bool(v), expected=lambda d, img: d[name],
-                  actual=lambda i: bool(cfg(i).get(key)),
-                  apply=lambda v, b, d=None: b.__setitem__(key, True) if v else None)
+    return Option(
+        name,
+        dict(type="bool"),
+        normalize=lambda v, s: bool(v),
+        expected=lambda d, img: d[name],
+        actual=lambda i: bool(cfg(i).get(key)),
+        apply=lambda v, b, d=None: b.__setitem__(key, True) if v else None,
+    )
 
 
 # --------------------------------------------------------------------------- paused
+
 
 def _normalize_paused(value, spec):
     if value is None:
@@ -335,8 +368,11 @@ def _normalize_paused(value, spec):
         raise ValidationError("paused", "%r is not a boolean" % (value,), accepted="true or false")
     state = spec.get("state") or "started"
     if paused and state != "started":
-        raise ValidationError("paused", "true needs state=started (a %s container cannot be paused)" % state,
-                              accepted="paused: true with state: started, or paused: false with any state")
+        raise ValidationError(
+            "paused",
+            "true needs state=started (a %s container cannot be paused)" % state,
+            accepted="paused: true with state: started, or paused: false with any state",
+        )
     return paused
 
 
@@ -344,54 +380,126 @@ def paused_actual(inspect):
     return bool(((inspect or {}).get("State") or {}).get("Paused"))
 
 
-ROWS = [
-    Option("entrypoint", dict(type="raw"), normalize=lambda v, s: as_argv(v, "entrypoint"),
-           expected=_expected_entrypoint, actual=lambda i: list(cfg(i).get("Entrypoint") or []),
-           apply=set_cfg("Entrypoint")),
-    Option("command", dict(type="raw"), normalize=lambda v, s: as_argv(v, "command"),
-           expected=_expected_command, actual=lambda i: list(cfg(i).get("Cmd") or []),
-           apply=lambda v, b, d=None: b.__setitem__("Cmd", v) if v else None),
-    Option("restart_policy", dict(type="str", choices=list(RESTART_POLICIES)), normalize=_normalize_restart,
-           expected=lambda d, img: d["restart_policy"], actual=_restart_actual,
-           apply=_restart_apply, update=_restart_update),
-    Option("restart_retries", dict(type="int"), normalize=_normalize_retries,
-           expected=lambda d, img: d["restart_retries"], actual=_restart_retries_actual,
-           update=_restart_update),
-    Option("healthcheck", dict(type="dict", options=dict(
-        test=dict(type="raw"),
-        interval=dict(type="str"),
-        timeout=dict(type="str"),
-        start_period=dict(type="str"),
-        retries=dict(type="int"),
-        disable=dict(type="bool", default=False),
-    )), normalize=normalize_healthcheck, expected=_expected_health,
+ROWS: list[Option] = [
+    Option(
+        "entrypoint",
+        dict(type="raw"),
+        normalize=lambda v, s: as_argv(v, "entrypoint"),
+        expected=_expected_entrypoint,
+        actual=lambda i: list(cfg(i).get("Entrypoint") or []),
+        apply=set_cfg("Entrypoint"),
+    ),
+    Option(
+        "command",
+        dict(type="raw"),
+        normalize=lambda v, s: as_argv(v, "command"),
+        expected=_expected_command,
+        actual=lambda i: list(cfg(i).get("Cmd") or []),
+        apply=set_cfg("Cmd", when=bool),
+    ),
+    Option(
+        "restart_policy",
+        dict(type="str", choices=list(RESTART_POLICIES)),
+        normalize=_normalize_restart,
+        expected=lambda d, img: d["restart_policy"],
+        actual=_restart_actual,
+        apply=_restart_apply,
+        update=_restart_update,
+    ),
+    Option(
+        "restart_retries",
+        dict(type="int"),
+        normalize=_normalize_retries,
+        expected=lambda d, img: d["restart_retries"],
+        actual=_restart_retries_actual,
+        update=_restart_update,
+    ),
+    Option(
+        "healthcheck",
+        dict(
+            type="dict",
+            options=dict(
+                test=dict(type="raw"),
+                interval=dict(type="str"),
+                timeout=dict(type="str"),
+                start_period=dict(type="str"),
+                retries=dict(type="int"),
+                disable=dict(type="bool", default=False),
+            ),
+        ),
+        normalize=normalize_healthcheck,
+        expected=_expected_health,
         actual=lambda i: health_from_api(cfg(i).get("Healthcheck")) or {},
-        apply=_health_apply, view=lambda v, img, d: health_view(v)),
-    Option("user", dict(type="str"),
-           expected=lambda d, img: d["user"] if d["user"] is not None else (image_cfg(img).get("User") or ""),
-           actual=lambda i: cfg(i).get("User") or "", apply=set_cfg("User")),
-    Option("working_dir", dict(type="str"), normalize=_normalize_working_dir,
-           expected=lambda d, img: (d["working_dir"] if d["working_dir"] is not None
-                                    else clean_path(image_cfg(img).get("WorkingDir") or "")),
-           actual=lambda i: clean_path(cfg(i).get("WorkingDir") or ""), apply=set_cfg("WorkingDir")),
-    Option("log_driver", dict(type="str"), expected=lambda d, img: d["log_driver"],
-           actual=lambda i: (hc(i).get("LogConfig") or {}).get("Type") or "", apply=_log_apply),
-    Option("log_options", dict(type="dict"), normalize=_normalize_log_options,
-           expected=lambda d, img: d["log_options"] if d["log_driver"] else None,
-           actual=lambda i: dict((hc(i).get("LogConfig") or {}).get("Config") or {}),
-           match=_log_options_match, view=_log_options_view),
-    Option("stop_timeout", dict(type="int"), normalize=_normalize_stop_timeout,
-           expected=lambda d, img: d["stop_timeout"], actual=lambda i: cfg(i).get("StopTimeout"),
-           apply=set_cfg("StopTimeout")),
-    Option("stop_signal", dict(type="str"), normalize=lambda v, s: signal_name(v, "stop_signal"),
-           expected=_expected_stop_signal, actual=lambda i: signal_name(cfg(i).get("StopSignal"), "StopSignal") or "",
-           apply=set_cfg("StopSignal"), view=lambda v, img, d: v or None),
+        apply=_health_apply,
+        view=lambda v, img, d: health_view(v),
+    ),
+    Option(
+        "user",
+        dict(type="str"),
+        expected=lambda d, img: d["user"] if d["user"] is not None else (image_cfg(img).get("User") or ""),
+        actual=lambda i: cfg(i).get("User") or "",
+        apply=set_cfg("User"),
+    ),
+    Option(
+        "working_dir",
+        dict(type="str"),
+        normalize=_normalize_working_dir,
+        expected=lambda d, img: (
+            d["working_dir"] if d["working_dir"] is not None else clean_path(image_cfg(img).get("WorkingDir") or "")
+        ),
+        actual=lambda i: clean_path(cfg(i).get("WorkingDir") or ""),
+        apply=set_cfg("WorkingDir"),
+    ),
+    Option(
+        "log_driver",
+        dict(type="str"),
+        expected=lambda d, img: d["log_driver"],
+        actual=lambda i: (hc(i).get("LogConfig") or {}).get("Type") or "",
+        apply=_log_apply,
+    ),
+    Option(
+        "log_options",
+        dict(type="dict"),
+        normalize=_normalize_log_options,
+        expected=lambda d, img: d["log_options"] if d["log_driver"] else None,
+        actual=lambda i: dict((hc(i).get("LogConfig") or {}).get("Config") or {}),
+        match=_log_options_match,
+        view=_log_options_view,
+    ),
+    Option(
+        "stop_timeout",
+        dict(type="int"),
+        normalize=_normalize_stop_timeout,
+        expected=lambda d, img: d["stop_timeout"],
+        actual=lambda i: cfg(i).get("StopTimeout"),
+        apply=set_cfg("StopTimeout"),
+    ),
+    Option(
+        "stop_signal",
+        dict(type="str"),
+        normalize=lambda v, s: signal_name(v, "stop_signal"),
+        expected=_expected_stop_signal,
+        actual=lambda i: signal_name(cfg(i).get("StopSignal"), "StopSignal") or "",
+        apply=set_cfg("StopSignal"),
+        view=lambda v, img, d: v or None,
+    ),
     _config_bool("tty", "Tty"),
     _config_bool("interactive", "OpenStdin"),
     # pause/unpause in place (the manager pauses a new or restarted container after starting it)
-    Option("paused", dict(type="bool"), normalize=_normalize_paused, expected=lambda d, img: d["paused"],
-           actual=paused_actual, update_kind=PAUSE),
-    Option("auto_remove", dict(type="bool"), normalize=lambda v, s: bool(v), expected=lambda d, img: d["auto_remove"],
-           actual=lambda i: bool(hc(i).get("AutoRemove")),
-           apply=lambda v, b, d=None: b["HostConfig"].__setitem__("AutoRemove", True) if v else None),
+    Option(
+        "paused",
+        dict(type="bool"),
+        normalize=_normalize_paused,
+        expected=lambda d, img: d["paused"],
+        actual=paused_actual,
+        update_kind=PAUSE,
+    ),
+    Option(
+        "auto_remove",
+        dict(type="bool"),
+        normalize=lambda v, s: bool(v),
+        expected=lambda d, img: d["auto_remove"],
+        actual=lambda i: bool(hc(i).get("AutoRemove")),
+        apply=set_hc("AutoRemove", lambda v: True, when=bool),
+    ),
 ]

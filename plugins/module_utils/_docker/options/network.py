@@ -7,30 +7,42 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (
-    COLLECTION, NETWORK, Option, cfg, hc, list_as_set, set_cfg)
+    COLLECTION,
+    NETWORK,
+    Option,
+    cfg,
+    hc,
+    list_as_set,
+    set_cfg,
+    set_hc,
+)
 
 PORT_PROTOCOLS = ("tcp", "udp", "sctp")
 
 # --------------------------------------------------------------------------- ports
 
 _PORT_RE = re.compile(
-    r"^(?:(?P<ip>\[[0-9a-fA-F:.]+\]|\d{1,3}(?:\.\d{1,3}){3}):)?"      # host ip (v4, or [v6])
-    r"(?:(?P<host>(?:\d+(?:-\d+)?)?):)?"            # host port or range (may be empty)
-    r"(?P<cont>\d+(?:-\d+)?)"                         # container port or range
-    r"(?:/(?P<proto>[a-zA-Z]+))?$")
-PORT_ACCEPTED = ("'[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]', e.g. '80', '8080:80', "
-                 "'127.0.0.1:8080:80/tcp', '127.0.0.1::80', '8000-8001:80-81'; PROTO is tcp, udp or sctp")
+    r"^(?:(?P<ip>\[[0-9a-fA-F:.]+\]|\d{1,3}(?:\.\d{1,3}){3}):)?"  # host ip (v4, or [v6])
+    r"(?:(?P<host>(?:\d+(?:-\d+)?)?):)?"  # host port or range (may be empty)
+    r"(?P<cont>\d+(?:-\d+)?)"  # container port or range
+    r"(?:/(?P<proto>[a-zA-Z]+))?$"
+)
+PORT_ACCEPTED = (
+    "'[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]', e.g. '80', '8080:80', "
+    "'127.0.0.1:8080:80/tcp', '127.0.0.1::80', '8000-8001:80-81'; PROTO is tcp, udp or sctp"
+)
 
 
 def _port_range(text, item, option):
     low, _sep, high = text.partition("-")
     low, high = int(low), int(high or low)
     if not (1 <= low <= high <= 65535):
-        raise ValidationError(option, "%r: port numbers must be 1-65535 and ranges ascending" % item,
-                              accepted=PORT_ACCEPTED)
+        raise ValidationError(
+            option, "%r: port numbers must be 1-65535 and ranges ascending" % item, accepted=PORT_ACCEPTED
+        )
     return list(range(low, high + 1))
 
 
@@ -51,8 +63,11 @@ def parse_port(item, option="ports"):
         try:
             validators.check_ip(ip, option, version=6 if bracketed else 4)
         except ValidationError:
-            raise ValidationError(option, "%r: host IP %r is not a valid %s address" % (item, ip, "IPv6" if bracketed else "IPv4"),
-                                  accepted="an IPv4 address or a bracketed IPv6 address in " + PORT_ACCEPTED)
+            raise ValidationError(
+                option,
+                "%r: host IP %r is not a valid %s address" % (item, ip, "IPv6" if bracketed else "IPv4"),
+                accepted="an IPv4 address or a bracketed IPv6 address in " + PORT_ACCEPTED,
+            )
     if ip in ("0.0.0.0", "::"):
         ip = ""
     proto = (match.group("proto") or "tcp").lower()
@@ -63,8 +78,9 @@ def parse_port(item, option="ports"):
     if host_text:
         host = _port_range(host_text, item, option)
         if len(host) != len(cont):
-            raise ValidationError(option, "%r: host and container port ranges differ in length" % item,
-                                  accepted=PORT_ACCEPTED)
+            raise ValidationError(
+                option, "%r: host and container port ranges differ in length" % item, accepted=PORT_ACCEPTED
+            )
     else:
         host = [""] * len(cont)
     return ["%s:%s:%d/%s" % (ip, h, c, proto) for h, c in zip(host, cont)]
@@ -84,8 +100,9 @@ def normalize_ports(value, spec=None):
         if host:
             key = (ip, host, proto)
             if key in seen and seen[key] != entry:
-                raise ValidationError("ports", "host port %s/%s is published twice (%s and %s)"
-                                      % (host, key[2], seen[key], entry))
+                raise ValidationError(
+                    "ports", "host port %s/%s is published twice (%s and %s)" % (host, key[2], seen[key], entry)
+                )
             seen[key] = entry
     return sorted(set(result))
 
@@ -161,32 +178,42 @@ def normalize_networks(value, spec=None):
         # default bridge at its next start; `none` is the engine's stable form of it
         value = [NO_NETWORK]
     if not isinstance(value, (list, tuple)):
-        raise ValidationError("networks", "must be a list of network names or dicts with name, aliases, ipv4_address, "
-                              "ipv6_address")
+        raise ValidationError(
+            "networks", "must be a list of network names or dicts with name, aliases, ipv4_address, ipv6_address"
+        )
     result = []
     seen = set()
     for item in value:
         if isinstance(item, str):
             item = {"name": item}
         if not isinstance(item, dict) or not item.get("name"):
-            raise ValidationError("networks", "each item needs a name, got %r" % (item,),
-                                  accepted="a network name or a dict with name, aliases, ipv4_address, ipv6_address")
+            raise ValidationError(
+                "networks",
+                "each item needs a name, got %r" % (item,),
+                accepted="a network name or a dict with name, aliases, ipv4_address, ipv6_address",
+            )
         unknown = set(item) - {"name", "aliases", "ipv4_address", "ipv6_address"}
         if unknown:
-            raise ValidationError("networks", "unknown keys %s" % ", ".join(sorted(unknown)),
-                                  accepted="name, aliases, ipv4_address, ipv6_address")
+            raise ValidationError(
+                "networks",
+                "unknown keys %s" % ", ".join(sorted(unknown)),
+                accepted="name, aliases, ipv4_address, ipv6_address",
+            )
         if item["name"] in seen:
             raise ValidationError("networks", "network %s is listed twice" % item["name"])
         seen.add(item["name"])
         if item["name"] in STACK_MODES and len(value) > 1:
             raise ValidationError("networks", "network %s cannot be combined with other networks" % item["name"])
-        net = {"name": str(item["name"]),
-               "aliases": sorted(set(str(a) for a in item.get("aliases") or [])),
-               "ipv4_address": item.get("ipv4_address") or None}
+        net = {
+            "name": str(item["name"]),
+            "aliases": sorted(set(str(a) for a in item.get("aliases") or [])),
+            "ipv4_address": item.get("ipv4_address") or None,
+        }
         if item.get("ipv6_address"):
             # the engine's form of the address ('fd00:0::5' is 'fd00::5'); only set when given
-            net["ipv6_address"] = str(validators.check_ip(str(item["ipv6_address"]), "networks.%s.ipv6_address"
-                                                          % net["name"], version=6))
+            net["ipv6_address"] = str(
+                validators.check_ip(str(item["ipv6_address"]), "networks.%s.ipv6_address" % net["name"], version=6)
+            )
         result.append(net)
     return result
 
@@ -200,8 +227,11 @@ def networks_actual(inspect):
     for name, data in sorted(nets.items()):
         data = data or {}
         ipam = data.get("IPAMConfig") or {}
-        net = {"name": name, "aliases": sorted(data.get("Aliases") or []),
-               "ipv4_address": ipam.get("IPv4Address") or None}
+        net = {
+            "name": name,
+            "aliases": sorted(data.get("Aliases") or []),
+            "ipv4_address": ipam.get("IPv4Address") or None,
+        }
         if ipam.get("IPv6Address"):
             net["ipv6_address"] = ipam["IPv6Address"]
         result.append(net)
@@ -282,18 +312,41 @@ def _normalize_hostname(value, spec):
     return value
 
 
-ROWS = [
-    Option("ports", dict(type="list", elements="raw"), normalize=normalize_ports, check=_check_ports,
-           expected=lambda d, img: d["ports"], actual=ports_actual, apply=_ports_apply,
-           view=lambda v, img, d: port_view(v), comparisons=COLLECTION),
-    Option("hostname", dict(type="str"), normalize=_normalize_hostname, expected=lambda d, img: d["hostname"],
-           actual=lambda i: cfg(i).get("Hostname") or "", apply=set_cfg("Hostname")),
-    Option("networks", dict(type="list", elements="raw"), normalize=normalize_networks,
-           expected=lambda d, img: d["networks"], actual=networks_actual, apply=_networks_apply,
-           update=lambda d, body: None, update_kind=NETWORK,
-           view=lambda v, img, d: net_view(v, d), match=networks_match,
-           match_more=lambda exp, act: networks_match(exp, act, more=True),
-           in_place_when=lambda d, exp, act: networks_in_place(exp, act), comparisons=COLLECTION),
+ROWS: list[Option] = [
+    Option(
+        "ports",
+        dict(type="list", elements="raw"),
+        normalize=normalize_ports,
+        check=_check_ports,
+        expected=lambda d, img: d["ports"],
+        actual=ports_actual,
+        apply=_ports_apply,
+        view=lambda v, img, d: port_view(v),
+        comparisons=COLLECTION,
+    ),
+    Option(
+        "hostname",
+        dict(type="str"),
+        normalize=_normalize_hostname,
+        expected=lambda d, img: d["hostname"],
+        actual=lambda i: cfg(i).get("Hostname") or "",
+        apply=set_cfg("Hostname"),
+    ),
+    Option(
+        "networks",
+        dict(type="list", elements="raw"),
+        normalize=normalize_networks,
+        expected=lambda d, img: d["networks"],
+        actual=networks_actual,
+        apply=_networks_apply,
+        update=lambda d, body: None,
+        update_kind=NETWORK,
+        view=lambda v, img, d: net_view(v, d),
+        match=networks_match,
+        match_more=lambda exp, act: networks_match(exp, act, more=True),
+        in_place_when=lambda d, exp, act: networks_in_place(exp, act),
+        comparisons=COLLECTION,
+    ),
 ]
 
 
@@ -309,7 +362,7 @@ def _normalize_network_mode(value, spec):
     if value is None:
         return None
     text = str(value).strip()
-    if not text or (text.startswith(CONTAINER_MODE) and not text[len(CONTAINER_MODE):]):
+    if not text or (text.startswith(CONTAINER_MODE) and not text[len(CONTAINER_MODE) :]):
         raise ValidationError("network_mode", "%r is not a network mode" % (value,), accepted=NETWORK_MODE_ACCEPTED)
     return "bridge" if text == "default" else text
 
@@ -322,15 +375,20 @@ def _check_network_mode(desired, spec):
         return
     stack_mode = mode in STACK_MODES or mode.startswith(CONTAINER_MODE)
     if stack_mode and nets and not (len(nets) == 1 and nets[0]["name"] == mode):
-        raise ValidationError("network_mode", "%s cannot be combined with networks (%s)"
-                              % (mode, ", ".join(n["name"] for n in nets)),
-                              accepted="networks omitted (or [%s]) with network_mode %s" % (mode, mode))
+        raise ValidationError(
+            "network_mode",
+            "%s cannot be combined with networks (%s)" % (mode, ", ".join(n["name"] for n in nets)),
+            accepted="networks omitted (or [%s]) with network_mode %s" % (mode, mode),
+        )
     if stack_mode and desired.get("ports"):
         raise ValidationError("ports", "cannot publish ports with network_mode %s" % mode)
     if nets and not stack_mode and nets[0]["name"] != mode:
         # networks are strict here: the container is on exactly those, created on the first
-        raise ValidationError("network_mode", "%s must be the first of networks (%s), the network the container "
-                              "is created on" % (mode, nets[0]["name"]), accepted=NETWORK_MODE_ACCEPTED)
+        raise ValidationError(
+            "network_mode",
+            "%s must be the first of networks (%s), the network the container is created on" % (mode, nets[0]["name"]),
+            accepted=NETWORK_MODE_ACCEPTED,
+        )
 
 
 def expected_network_mode(d, img):
@@ -373,6 +431,7 @@ def _ip_list(option, version=None):
         for index, item in enumerate(value):
             result.append(str(validators.check_ip(str(item).strip(), "%s[%d]" % (option, index), version=version)))
         return result
+
     return normalize
 
 
@@ -390,15 +449,22 @@ def _name_list(option, check=None):
                 check(str(item).strip(), "%s[%d]" % (option, index))
             result.append(str(item).strip())
         return result
+
     return normalize
 
 
 def _ordered_list_row(name, key, normalize):
     """A HostConfig list whose order counts (resolvers are asked in order); omitted is the engine's empty list."""
-    return Option(name, dict(type="list", elements="str"), normalize=normalize,
-                  expected=lambda d, img: list(d[name] or []), actual=lambda i: list(hc(i).get(key) or []),
-                  apply=lambda v, b, d=None: b["HostConfig"].__setitem__(key, list(v)) if v else None,
-                  view=lambda v, img, d: v or None, comparisons=COLLECTION)
+    return Option(
+        name,
+        dict(type="list", elements="str"),
+        normalize=normalize,
+        expected=lambda d, img: list(d[name] or []),
+        actual=lambda i: list(hc(i).get(key) or []),
+        apply=lambda v, b, d=None: b["HostConfig"].__setitem__(key, list(v)) if v else None,
+        view=lambda v, img, d: v or None,
+        comparisons=COLLECTION,
+    )
 
 
 def _normalize_etc_hosts(value, spec):
@@ -434,8 +500,11 @@ def _normalize_exposed(value, spec):
         port, _sep, proto = text.partition("/")
         proto = (proto or "tcp").lower()
         if isinstance(item, bool) or proto not in PORT_PROTOCOLS or not re.match(r"^\d+(-\d+)?$", port):
-            raise ValidationError(option, "%r is not a container port" % (item,),
-                                  accepted="PORT[/PROTO] or a range PORT-PORT[/PROTO]; PROTO is tcp, udp or sctp")
+            raise ValidationError(
+                option,
+                "%r is not a container port" % (item,),
+                accepted="PORT[/PROTO] or a range PORT-PORT[/PROTO]; PROTO is tcp, udp or sctp",
+            )
         for number in _port_range(port, text, option):
             result.add("%d/%s" % (number, proto))
     return sorted(result)
@@ -481,7 +550,9 @@ def _normalize_mac(value, spec):
         return None
     text = str(value).strip().lower().replace("-", ":")
     if not _MAC_RE.match(text):
-        raise ValidationError("mac_address", "%r is not a MAC address" % (value,), accepted="six hex bytes, e.g. 02:42:ac:11:00:02")
+        raise ValidationError(
+            "mac_address", "%r is not a MAC address" % (value,), accepted="six hex bytes, e.g. 02:42:ac:11:00:02"
+        )
     return text
 
 
@@ -492,29 +563,64 @@ def _normalize_domainname(value, spec):
 
 
 ROWS += [
-    Option("network_mode", dict(type="str"), normalize=_normalize_network_mode, check=_check_network_mode,
-           expected=expected_network_mode, actual=network_mode_actual, apply=_network_mode_apply,
-           view=_network_mode_view),
+    Option(
+        "network_mode",
+        dict(type="str"),
+        normalize=_normalize_network_mode,
+        check=_check_network_mode,
+        expected=expected_network_mode,
+        actual=network_mode_actual,
+        apply=_network_mode_apply,
+        view=_network_mode_view,
+    ),
     _ordered_list_row("dns_servers", "Dns", _ip_list("dns_servers")),
     _ordered_list_row("dns_search_domains", "DnsSearch", _name_list("dns_search_domains", validators.check_dns_name)),
     _ordered_list_row("dns_opts", "DnsOptions", _name_list("dns_opts")),
-    Option("etc_hosts", dict(type="dict"), normalize=_normalize_etc_hosts, expected=lambda d, img: d["etc_hosts"],
-           actual=_etc_hosts_actual,
-           apply=lambda v, b, d=None: b["HostConfig"].__setitem__(
-               "ExtraHosts", ["%s:%s" % kv for kv in sorted(v.items())]) if v else None,
-           view=lambda v, img, d: v or None, comparisons=COLLECTION),
-    Option("exposed_ports", dict(type="list", elements="raw"), normalize=_normalize_exposed,
-           expected=_expected_exposed, actual=lambda i: sorted(cfg(i).get("ExposedPorts") or {}),
-           apply=_exposed_apply, view=_exposed_view, comparisons=COLLECTION),
-    Option("publish_all_ports", dict(type="bool"), normalize=lambda v, s: bool(v),
-           expected=lambda d, img: d["publish_all_ports"], actual=lambda i: bool(hc(i).get("PublishAllPorts")),
-           apply=lambda v, b, d=None: b["HostConfig"].__setitem__("PublishAllPorts", True) if v else None),
+    Option(
+        "etc_hosts",
+        dict(type="dict"),
+        normalize=_normalize_etc_hosts,
+        expected=lambda d, img: d["etc_hosts"],
+        actual=_etc_hosts_actual,
+        apply=set_hc("ExtraHosts", lambda v: ["%s:%s" % kv for kv in sorted(v.items())], when=bool),
+        view=lambda v, img, d: v or None,
+        comparisons=COLLECTION,
+    ),
+    Option(
+        "exposed_ports",
+        dict(type="list", elements="raw"),
+        normalize=_normalize_exposed,
+        expected=_expected_exposed,
+        actual=lambda i: sorted(cfg(i).get("ExposedPorts") or {}),
+        apply=_exposed_apply,
+        view=_exposed_view,
+        comparisons=COLLECTION,
+    ),
+    Option(
+        "publish_all_ports",
+        dict(type="bool"),
+        normalize=lambda v, s: bool(v),
+        expected=lambda d, img: d["publish_all_ports"],
+        actual=lambda i: bool(hc(i).get("PublishAllPorts")),
+        apply=set_hc("PublishAllPorts", lambda v: True, when=bool),
+    ),
     # the engine assigns a MAC address when none is given: only a declared one is compared
-    Option("mac_address", dict(type="str"), normalize=_normalize_mac, expected=lambda d, img: d["mac_address"],
-           actual=lambda i: (cfg(i).get("MacAddress") or "").lower(), apply=set_cfg("MacAddress")),
-    Option("domainname", dict(type="str"), normalize=_normalize_domainname,
-           expected=lambda d, img: d["domainname"] or "", actual=lambda i: cfg(i).get("Domainname") or "",
-           apply=lambda v, b, d=None: b.__setitem__("Domainname", v) if v else None),
+    Option(
+        "mac_address",
+        dict(type="str"),
+        normalize=_normalize_mac,
+        expected=lambda d, img: d["mac_address"],
+        actual=lambda i: (cfg(i).get("MacAddress") or "").lower(),
+        apply=set_cfg("MacAddress"),
+    ),
+    Option(
+        "domainname",
+        dict(type="str"),
+        normalize=_normalize_domainname,
+        expected=lambda d, img: d["domainname"] or "",
+        actual=lambda i: cfg(i).get("Domainname") or "",
+        apply=set_cfg("Domainname", when=bool),
+    ),
 ]
 
 
@@ -548,10 +654,13 @@ def _check_links(desired, spec):
     mode = desired.get("network_mode")
     others = [n["name"] for n in desired.get("networks") or [] if n["name"] not in DEFAULT_MODES]
     if (mode is not None and mode not in DEFAULT_MODES) or others:
-        raise ValidationError("links", "legacy links work on the default bridge network only (network_mode %s, "
-                              "networks %s)" % (mode or "bridge", ", ".join(others) or "bridge"),
-                              accepted="network_mode bridge (or omitted) without other networks; on a user-defined "
-                                       "network use networks[].aliases instead")
+        raise ValidationError(
+            "links",
+            "legacy links work on the default bridge network only (network_mode %s, "
+            "networks %s)" % (mode or "bridge", ", ".join(others) or "bridge"),
+            accepted="network_mode bridge (or omitted) without other networks; on a user-defined "
+            "network use networks[].aliases instead",
+        )
 
 
 def links_actual(inspect):
@@ -564,8 +673,16 @@ def links_actual(inspect):
 
 
 ROWS += [
-    Option("links", dict(type="list", elements="str"), normalize=_normalize_links, check=_check_links,
-           expected=lambda d, img: d["links"], actual=links_actual,
-           apply=lambda v, b, d=None: b["HostConfig"].__setitem__("Links", list(v)) if v else None,
-           view=lambda v, img, d: v or None, match=list_as_set, comparisons=COLLECTION),
+    Option(
+        "links",
+        dict(type="list", elements="str"),
+        normalize=_normalize_links,
+        check=_check_links,
+        expected=lambda d, img: d["links"],
+        actual=links_actual,
+        apply=set_hc("Links", list, when=bool),
+        view=lambda v, img, d: v or None,
+        match=list_as_set,
+        comparisons=COLLECTION,
+    ),
 ]

@@ -24,10 +24,18 @@ ACCEPTED = "OS[/ARCH[/VARIANT]] like linux/amd64, linux/arm64, linux/arm/v7"
 _PART = re.compile(r"^[a-z0-9_-]+$")
 _OS_ALIASES = {"macos": "darwin"}
 _ARCH_ALIASES = {
-    "x86_64": ("amd64", None), "x86-64": ("amd64", None), "amd64": ("amd64", None),
-    "aarch64": ("arm64", None), "arm64": ("arm64", None),
-    "i386": ("386", None), "i686": ("386", None), "386": ("386", None),
-    "armhf": ("arm", "v7"), "armel": ("arm", "v6"), "armv7l": ("arm", "v7"), "armv6l": ("arm", "v6"),
+    "x86_64": ("amd64", None),
+    "x86-64": ("amd64", None),
+    "amd64": ("amd64", None),
+    "aarch64": ("arm64", None),
+    "arm64": ("arm64", None),
+    "i386": ("386", None),
+    "i686": ("386", None),
+    "386": ("386", None),
+    "armhf": ("arm", "v7"),
+    "armel": ("arm", "v6"),
+    "armv7l": ("arm", "v7"),
+    "armv6l": ("arm", "v6"),
 }
 # the variant an architecture has when none is named (containerd's defaults)
 _DEFAULT_VARIANT = {"amd64": "v1", "arm64": "v8", "arm": "v7"}
@@ -79,9 +87,12 @@ def image_platform(image):
     if not image.get("Os") and not image.get("Architecture"):
         return None
     try:
-        return format_platform(parse_platform("/".join(
-            p for p in (image.get("Os") or "linux", image.get("Architecture"), image.get("Variant")) if p),
-            "image platform"))
+        return format_platform(
+            parse_platform(
+                "/".join(p for p in (image.get("Os") or "linux", image.get("Architecture"), image.get("Variant")) if p),
+                "image platform",
+            )
+        )
     except ValidationError:
         return "/".join(p for p in (image.get("Os"), image.get("Architecture"), image.get("Variant")) if p)
 
@@ -124,12 +135,23 @@ def check_image_platform(desired, image, ref):
     have = image_platform(image)
     if not wanted or image is None or have is None or platform_match(wanted, have):
         return
-    raise ValidationError("platform", "is %s, but image %s on the engine is built for %s" % (wanted, ref, have),
-                          accepted="the platform of the image on the engine (load or build the image for %s "
-                                   "with hybridops.fleet.container_image)" % wanted)
+    raise ValidationError(
+        "platform",
+        "is %s, but image %s on the engine is built for %s" % (wanted, ref, have),
+        accepted="the platform of the image on the engine (load or build the image for %s "
+        "with hybridops.fleet.container_image)" % wanted,
+    )
 
 
-ROWS = [
-    Option("platform", dict(type="str"), normalize=normalize_platform, expected=lambda d, img: d["platform"],
-           actual=platform_actual, reads_image=True, match=platform_match, match_more=platform_match),
+ROWS: list[Option] = [
+    Option(
+        "platform",
+        dict(type="str"),
+        normalize=normalize_platform,
+        expected=lambda d, img: d["platform"],
+        actual=platform_actual,
+        reads_image=True,
+        match=platform_match,
+        match_more=platform_match,
+    ),
 ]

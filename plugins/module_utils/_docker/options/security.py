@@ -15,11 +15,19 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import format_size
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (
-    COLLECTION, Option, clean_path, hc, list_as_set, set_hc, str_dict, subset_match)
+    COLLECTION,
+    Option,
+    clean_path,
+    hc,
+    list_as_set,
+    set_hc,
+    str_dict,
+    subset_match,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.resources import ram_size
 
 # the engine's default shared memory size (/dev/shm) without --shm-size or daemon default-shm-size
@@ -31,13 +39,17 @@ DAEMON_IPC_DEFAULTS = ("private", "shareable")
 
 def _bool_row(name, key, invert=False, default=False):
     """A HostConfig boolean; omitted is the engine's ``default``."""
+
     def to_api(value):
         return (not value) if invert else value
 
-    return Option(name, dict(type="bool"),
-                  expected=lambda d, img: d[name] if d[name] is not None else default,
-                  actual=lambda i: (not bool(hc(i).get(key))) if invert else bool(hc(i).get(key)),
-                  apply=set_hc(key, transform=to_api, when=lambda v: v is not None and v != default))
+    return Option(
+        name,
+        dict(type="bool"),
+        expected=lambda d, img: d[name] if d[name] is not None else default,
+        actual=lambda i: (not bool(hc(i).get(key))) if invert else bool(hc(i).get(key)),
+        apply=set_hc(key, transform=to_api, when=lambda v: v is not None and v != default),
+    )
 
 
 def _str_list(option, canon=None):
@@ -54,21 +66,30 @@ def _str_list(option, canon=None):
             if item not in result:
                 result.append(item)
         return sorted(result)
+
     return normalize
 
 
 def _list_row(name, key, canon=None, read=None, actual=None, apply=None, expected=None):
     """A HostConfig list whose order the engine does not keep (a set): omitted is empty."""
+
     def read_list(inspect):
         items = hc(inspect).get(key) or []
         if read:
             items = [read(item) for item in items]
         return sorted(set(items))
 
-    return Option(name, dict(type="list", elements="str"), normalize=_str_list(name, canon),
-                  expected=expected or (lambda d, img: d[name]), actual=actual or read_list,
-                  apply=apply or set_hc(key, when=bool), match=list_as_set, match_more=subset_match,
-                  comparisons=COLLECTION)
+    return Option(
+        name,
+        dict(type="list", elements="str"),
+        normalize=_str_list(name, canon),
+        expected=expected or (lambda d, img: d[name]),
+        actual=actual or read_list,
+        apply=apply or set_hc(key, when=bool),
+        match=list_as_set,
+        match_more=subset_match,
+        comparisons=COLLECTION,
+    )
 
 
 # --------------------------------------------------------------------------- capabilities
@@ -84,7 +105,9 @@ def capability(text, option):
     if not upper.startswith("CAP_"):
         upper = "CAP_" + upper
     if not _CAP_RE.match(upper):
-        raise ValidationError(option, "%r is not a capability name" % text, accepted="names like NET_ADMIN or CAP_NET_ADMIN, or ALL")
+        raise ValidationError(
+            option, "%r is not a capability name" % text, accepted="names like NET_ADMIN or CAP_NET_ADMIN, or ALL"
+        )
     return upper
 
 
@@ -96,6 +119,7 @@ def _read_cap(item):
 
 
 # --------------------------------------------------------------------------- security options
+
 
 def security_opt(text, option):
     """'seccomp:unconfined' (the legacy separator) -> 'seccomp=unconfined'; 'no-new-privileges:true' stays."""
@@ -125,7 +149,7 @@ def _security_opts_actual(inspect):
 
 
 def _expected_security_opts(d, img):
-    if (d["privileged"] or d["ipc_mode"] == "host" or d["pid_mode"] == "host"):
+    if d["privileged"] or d["ipc_mode"] == "host" or d["pid_mode"] == "host":
         return [item for item in d["security_opts"] if item != ENGINE_LABEL_DISABLE]
     return d["security_opts"]
 
@@ -152,7 +176,9 @@ def _ulimits(value, spec):
         except ValueError:
             raise ValidationError(where, "%r: limits must be integers" % item, accepted=ULIMIT_ACCEPTED)
         if soft < -1 or hard < -1 or (hard != -1 and (soft == -1 or soft > hard)):
-            raise ValidationError(where, "%r: the soft limit must not exceed the hard one" % item, accepted=ULIMIT_ACCEPTED)
+            raise ValidationError(
+                where, "%r: the soft limit must not exceed the hard one" % item, accepted=ULIMIT_ACCEPTED
+            )
         if parts[0] in result:
             raise ValidationError(where, "ulimit %s is given twice" % parts[0])
         result[parts[0]] = (soft, hard)
@@ -160,18 +186,23 @@ def _ulimits(value, spec):
 
 
 def _ulimits_actual(inspect):
-    return sorted("%s:%d:%d" % (u.get("Name"), int(u.get("Soft") or 0), int(u.get("Hard") or 0))
-                  for u in hc(inspect).get("Ulimits") or [])
+    return sorted(
+        "%s:%d:%d" % (u.get("Name"), int(u.get("Soft") or 0), int(u.get("Hard") or 0))
+        for u in hc(inspect).get("Ulimits") or []
+    )
 
 
 def _ulimits_apply(value, body, d=None):
     if value:
         body["HostConfig"]["Ulimits"] = [
             {"Name": name, "Soft": int(soft), "Hard": int(hard)}
-            for name, soft, hard in (item.split(":") for item in value)]
+            for name, soft, hard in (item.split(":") for item in value)
+        ]
 
 
-DEVICE_ACCEPTED = "strings HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]] like /dev/fuse or /dev/sdc:/dev/xvdc:r (PERMISSIONS of r, w, m)"
+DEVICE_ACCEPTED = (
+    "strings HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]] like /dev/fuse or /dev/sdc:/dev/xvdc:r (PERMISSIONS of r, w, m)"
+)
 
 
 def device(text, option):
@@ -196,21 +227,30 @@ def device(text, option):
 
 
 def _devices_actual(inspect):
-    return sorted("%s:%s:%s" % (clean_path(d.get("PathOnHost")), clean_path(d.get("PathInContainer") or d.get("PathOnHost")),
-                                "".join(p for p in "rwm" if p in (d.get("CgroupPermissions") or "rwm")))
-                  for d in hc(inspect).get("Devices") or [])
+    return sorted(
+        "%s:%s:%s"
+        % (
+            clean_path(d.get("PathOnHost")),
+            clean_path(d.get("PathInContainer") or d.get("PathOnHost")),
+            "".join(p for p in "rwm" if p in (d.get("CgroupPermissions") or "rwm")),
+        )
+        for d in hc(inspect).get("Devices") or []
+    )
 
 
 def _devices_apply(value, body, d=None):
     if value:
         body["HostConfig"]["Devices"] = [
             {"PathOnHost": host, "PathInContainer": cont, "CgroupPermissions": perms}
-            for host, cont, perms in (item.split(":") for item in value)]
+            for host, cont, perms in (item.split(":") for item in value)
+        ]
 
 
 DEVICE_REQUEST_KEYS = ("driver", "count", "device_ids", "capabilities", "options")
-DEVICE_REQUEST_ACCEPTED = ("dicts with driver (e.g. nvidia), count (-1: all), device_ids (list), "
-                           "capabilities (list of lists, e.g. [[gpu]]), options (dict)")
+DEVICE_REQUEST_ACCEPTED = (
+    "dicts with driver (e.g. nvidia), count (-1: all), device_ids (list), "
+    "capabilities (list of lists, e.g. [[gpu]]), options (dict)"
+)
 
 
 def _device_requests(value, spec):
@@ -228,28 +268,49 @@ def _device_requests(value, spec):
             count = int(validators.check_int(count, where + ".count", minimum=-1))
         ids = [str(x) for x in item.get("device_ids") or []]
         if count and ids:
-            raise ValidationError(where, "count and device_ids are mutually exclusive", accepted=DEVICE_REQUEST_ACCEPTED)
+            raise ValidationError(
+                where, "count and device_ids are mutually exclusive", accepted=DEVICE_REQUEST_ACCEPTED
+            )
         caps = item.get("capabilities") or []
         if not isinstance(caps, (list, tuple)) or not all(isinstance(c, (list, tuple)) for c in caps):
             raise ValidationError(where + ".capabilities", "must be a list of lists", accepted="e.g. [[gpu, utility]]")
-        result.append({"driver": str(item.get("driver") or ""), "count": count or 0, "device_ids": ids,
-                       "capabilities": [sorted(str(c) for c in group) for group in caps],
-                       "options": str_dict(item.get("options"), where + ".options") or {}})
+        result.append(
+            {
+                "driver": str(item.get("driver") or ""),
+                "count": count or 0,
+                "device_ids": ids,
+                "capabilities": [sorted(str(c) for c in group) for group in caps],
+                "options": str_dict(item.get("options"), where + ".options") or {},
+            }
+        )
     return result
 
 
 def _device_requests_actual(inspect):
-    return [{"driver": r.get("Driver") or "", "count": int(r.get("Count") or 0), "device_ids": list(r.get("DeviceIDs") or []),
-             "capabilities": [sorted(group) for group in r.get("Capabilities") or []],
-             "options": dict(r.get("Options") or {})}
-            for r in hc(inspect).get("DeviceRequests") or []]
+    return [
+        {
+            "driver": r.get("Driver") or "",
+            "count": int(r.get("Count") or 0),
+            "device_ids": list(r.get("DeviceIDs") or []),
+            "capabilities": [sorted(group) for group in r.get("Capabilities") or []],
+            "options": dict(r.get("Options") or {}),
+        }
+        for r in hc(inspect).get("DeviceRequests") or []
+    ]
 
 
 def _device_requests_apply(value, body, d=None):
     if value:
         body["HostConfig"]["DeviceRequests"] = [
-            {"Driver": r["driver"], "Count": r["count"], "DeviceIDs": r["device_ids"] or None,
-             "Capabilities": r["capabilities"] or None, "Options": r["options"] or None} for r in value]
+            {
+                "Driver": r["driver"],
+                "Count": r["count"],
+                "DeviceIDs": r["device_ids"] or None,
+                "Capabilities": r["capabilities"] or None,
+                "Options": r["options"] or None,
+            }
+            for r in value
+        ]
 
 
 TMPFS_ACCEPTED = "strings /PATH[:OPTIONS] like /run or /run:size=64m,mode=1777 (docker run --tmpfs)"
@@ -309,6 +370,7 @@ def _tmpfs_view(value, img, d):
             key, sep, val = part.partition("=")
             shown.append("size=%s" % format_size(int(val)) if key == "size" and val.isdigit() else part)
         return path + (":" + ",".join(shown) if shown else "")
+
     return [one(path, opts) for path, opts in sorted((value or {}).items())]
 
 
@@ -336,20 +398,28 @@ def _namespace(option, allowed):
         if text in allowed or (text.startswith("container:") and "container:" in allowed and len(text) > 10):
             return text
         raise ValidationError(option, "unknown mode %r" % (value,), accepted=NAMESPACE_ACCEPTED[option])
+
     return normalize
 
 
 def _ns_row(name, key, allowed, daemon_defaults=("",)):
     """A namespace mode; omitted is the container's own namespace (whatever default the daemon chose)."""
+
     def match(expected, actual):
         if expected == "":
             return (actual or "") in daemon_defaults
         return expected == (actual or "")
 
-    return Option(name, dict(type="str"), normalize=_namespace(name, allowed),
-                  expected=lambda d, img: d[name] if d[name] is not None else "",
-                  actual=lambda i: hc(i).get(key) or "", apply=set_hc(key), match=match,
-                  view=lambda v, img, d: v or None)
+    return Option(
+        name,
+        dict(type="str"),
+        normalize=_namespace(name, allowed),
+        expected=lambda d, img: d[name] if d[name] is not None else "",
+        actual=lambda i: hc(i).get(key) or "",
+        apply=set_hc(key),
+        match=match,
+        view=lambda v, img, d: v or None,
+    )
 
 
 # --------------------------------------------------------------------------- device cgroup rules
@@ -374,57 +444,126 @@ def _read_cgroup_rule(text):
         return text
 
 
-ROWS = [
+ROWS: list[Option] = [
     _bool_row("privileged", "Privileged"),
     _list_row("capabilities", "CapAdd", canon=capability, read=_read_cap),
     _list_row("cap_drop", "CapDrop", canon=capability, read=_read_cap),
-    _list_row("security_opts", "SecurityOpt", canon=security_opt, actual=_security_opts_actual,
-              expected=_expected_security_opts),
+    _list_row(
+        "security_opts",
+        "SecurityOpt",
+        canon=security_opt,
+        actual=_security_opts_actual,
+        expected=_expected_security_opts,
+    ),
     _bool_row("read_only", "ReadonlyRootfs"),
     # Init null means the daemon's default (daemon.json "init", false unless set)
     _bool_row("init", "Init"),
-    Option("ulimits", dict(type="list", elements="str"), normalize=_ulimits, expected=lambda d, img: d["ulimits"],
-           actual=_ulimits_actual, apply=_ulimits_apply, match=list_as_set, comparisons=COLLECTION),
-    Option("sysctls", dict(type="dict"), normalize=lambda v, s: str_dict(v, "sysctls") or {},
-           expected=lambda d, img: d["sysctls"], actual=lambda i: dict(hc(i).get("Sysctls") or {}),
-           apply=set_hc("Sysctls", when=bool), comparisons=COLLECTION),
+    Option(
+        "ulimits",
+        dict(type="list", elements="str"),
+        normalize=_ulimits,
+        expected=lambda d, img: d["ulimits"],
+        actual=_ulimits_actual,
+        apply=_ulimits_apply,
+        match=list_as_set,
+        comparisons=COLLECTION,
+    ),
+    Option(
+        "sysctls",
+        dict(type="dict"),
+        normalize=lambda v, s: str_dict(v, "sysctls") or {},
+        expected=lambda d, img: d["sysctls"],
+        actual=lambda i: dict(hc(i).get("Sysctls") or {}),
+        apply=set_hc("Sysctls", when=bool),
+        comparisons=COLLECTION,
+    ),
     _list_row("devices", "Devices", canon=device, actual=_devices_actual, apply=_devices_apply),
     _list_row("device_cgroup_rules", "DeviceCgroupRules", canon=device_cgroup_rule, read=_read_cgroup_rule),
-    Option("device_requests", dict(type="list", elements="dict", options=dict(
-        driver=dict(type="str"), count=dict(type="int"), device_ids=dict(type="list", elements="str"),
-        capabilities=dict(type="list", elements="list"), options=dict(type="dict"))),
-        normalize=_device_requests, expected=lambda d, img: d["device_requests"], actual=_device_requests_actual,
-        apply=_device_requests_apply),
-    Option("shm_size", dict(type="str"), normalize=lambda v, s: ram_size(v, "shm_size"),
-           expected=lambda d, img: d["shm_size"] or DEFAULT_SHM_SIZE,
-           actual=lambda i: int(hc(i).get("ShmSize") or DEFAULT_SHM_SIZE), apply=set_hc("ShmSize", when=bool),
-           view=lambda v, img, d: format_size(v) if v else None),
-    Option("tmpfs", dict(type="list", elements="str"), normalize=_tmpfs, check=_check_tmpfs,
-           expected=lambda d, img: d["tmpfs"], actual=_tmpfs_actual, apply=set_hc("Tmpfs", when=bool),
-           view=_tmpfs_view, comparisons=COLLECTION),
+    Option(
+        "device_requests",
+        dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                driver=dict(type="str"),
+                count=dict(type="int"),
+                device_ids=dict(type="list", elements="str"),
+                capabilities=dict(type="list", elements="list"),
+                options=dict(type="dict"),
+            ),
+        ),
+        normalize=_device_requests,
+        expected=lambda d, img: d["device_requests"],
+        actual=_device_requests_actual,
+        apply=_device_requests_apply,
+    ),
+    Option(
+        "shm_size",
+        dict(type="str"),
+        normalize=lambda v, s: ram_size(v, "shm_size"),
+        expected=lambda d, img: d["shm_size"] or DEFAULT_SHM_SIZE,
+        actual=lambda i: int(hc(i).get("ShmSize") or DEFAULT_SHM_SIZE),
+        apply=set_hc("ShmSize", when=bool),
+        view=lambda v, img, d: format_size(v) if v else None,
+    ),
+    Option(
+        "tmpfs",
+        dict(type="list", elements="str"),
+        normalize=_tmpfs,
+        check=_check_tmpfs,
+        expected=lambda d, img: d["tmpfs"],
+        actual=_tmpfs_actual,
+        apply=set_hc("Tmpfs", when=bool),
+        view=_tmpfs_view,
+        comparisons=COLLECTION,
+    ),
     # omitted: the daemon's default-runtime, whatever it is
-    Option("runtime", dict(type="str"), expected=lambda d, img: d["runtime"],
-           actual=lambda i: hc(i).get("Runtime") or "", apply=set_hc("Runtime")),
+    Option(
+        "runtime",
+        dict(type="str"),
+        expected=lambda d, img: d["runtime"],
+        actual=lambda i: hc(i).get("Runtime") or "",
+        apply=set_hc("Runtime"),
+    ),
     _list_row("groups", "GroupAdd"),
     _ns_row("userns_mode", "UsernsMode", ("host",)),
-    _ns_row("ipc_mode", "IpcMode", ("private", "shareable", "host", "none", "container:"),
-            daemon_defaults=("",) + DAEMON_IPC_DEFAULTS),
+    _ns_row(
+        "ipc_mode",
+        "IpcMode",
+        ("private", "shareable", "host", "none", "container:"),
+        daemon_defaults=("",) + DAEMON_IPC_DEFAULTS,
+    ),
     _ns_row("pid_mode", "PidMode", ("host", "container:")),
     _ns_row("uts_mode", "UTSMode", ("host",)),
     # omitted: the daemon's default (private on cgroup v2, host on v1)
-    Option("cgroupns_mode", dict(type="str", choices=list(CGROUPNS_MODES)),
-           normalize=lambda v, s: None if v is None else _choice(v, CGROUPNS_MODES, "cgroupns_mode"),
-           expected=lambda d, img: d["cgroupns_mode"], actual=lambda i: hc(i).get("CgroupnsMode") or "",
-           apply=set_hc("CgroupnsMode")),
-    Option("cgroup_parent", dict(type="str"), expected=lambda d, img: d["cgroup_parent"] or "",
-           actual=lambda i: hc(i).get("CgroupParent") or "", apply=set_hc("CgroupParent", when=bool),
-           view=lambda v, img, d: v or None),
+    Option(
+        "cgroupns_mode",
+        dict(type="str", choices=list(CGROUPNS_MODES)),
+        normalize=lambda v, s: None if v is None else _choice(v, CGROUPNS_MODES, "cgroupns_mode"),
+        expected=lambda d, img: d["cgroupns_mode"],
+        actual=lambda i: hc(i).get("CgroupnsMode") or "",
+        apply=set_hc("CgroupnsMode"),
+    ),
+    Option(
+        "cgroup_parent",
+        dict(type="str"),
+        expected=lambda d, img: d["cgroup_parent"] or "",
+        actual=lambda i: hc(i).get("CgroupParent") or "",
+        apply=set_hc("CgroupParent", when=bool),
+        view=lambda v, img, d: v or None,
+    ),
     # community.docker's name: oom_killer=false is --oom-kill-disable
     _bool_row("oom_killer", "OomKillDisable", invert=True, default=True),
-    Option("oom_score_adj", dict(type="int"),
-           normalize=lambda v, s: None if v is None else int(validators.check_int(v, "oom_score_adj", minimum=-1000, maximum=1000)),
-           expected=lambda d, img: d["oom_score_adj"] or 0, actual=lambda i: int(hc(i).get("OomScoreAdj") or 0),
-           apply=set_hc("OomScoreAdj", when=bool)),
+    Option(
+        "oom_score_adj",
+        dict(type="int"),
+        normalize=lambda v, s: (
+            None if v is None else int(validators.check_int(v, "oom_score_adj", minimum=-1000, maximum=1000))
+        ),
+        expected=lambda d, img: d["oom_score_adj"] or 0,
+        actual=lambda i: int(hc(i).get("OomScoreAdj") or 0),
+        apply=set_hc("OomScoreAdj", when=bool),
+    ),
 ]
 
 

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import format_size
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.base import (
-    COLLECTION, Option, cfg, clean_path, hc, image_cfg, set_cfg, str_dict)
+    COLLECTION,
+    Option,
+    cfg,
+    clean_path,
+    hc,
+    image_cfg,
+    set_cfg,
+    set_hc,
+    str_dict,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options.resources import ram_size
 
 MOUNT_TYPES = ("bind", "volume", "tmpfs")
@@ -40,7 +49,9 @@ def _normalize_env(value, spec):
             validators.check_env_key(key, option)
     both = set(env) & set(secret_env)
     if both:
-        raise ValidationError("secret_env", "keys %s are also in env; give each variable once" % ", ".join(sorted(both)))
+        raise ValidationError(
+            "secret_env", "keys %s are also in env; give each variable once" % ", ".join(sorted(both))
+        )
     merged = dict(env)
     merged.update(secret_env)
     return merged
@@ -79,12 +90,14 @@ def labels_view(labels, img):
 
 # --------------------------------------------------------------------------- mounts
 
-MOUNT_ACCEPTED = ("mounts: dicts with type (bind, volume, tmpfs), source (host path or volume name; "
-                  "not for tmpfs; a volume without one is anonymous), target (absolute path), read_only, "
-                  "propagation, selinux (z or Z), no_copy, labels, volume_driver, volume_options (volume mounts), "
-                  "tmpfs_size, tmpfs_mode (tmpfs mounts); volumes: strings 'SOURCE:/target[:OPTIONS]' where an "
-                  "absolute SOURCE is a bind mount, otherwise a named volume, or '/target' alone (an anonymous "
-                  "volume); OPTIONS are comma-separated ro, rw, z, Z, nocopy and a propagation mode")
+MOUNT_ACCEPTED = (
+    "mounts: dicts with type (bind, volume, tmpfs), source (host path or volume name; "
+    "not for tmpfs; a volume without one is anonymous), target (absolute path), read_only, "
+    "propagation, selinux (z or Z), no_copy, labels, volume_driver, volume_options (volume mounts), "
+    "tmpfs_size, tmpfs_mode (tmpfs mounts); volumes: strings 'SOURCE:/target[:OPTIONS]' where an "
+    "absolute SOURCE is a bind mount, otherwise a named volume, or '/target' alone (an anonymous "
+    "volume); OPTIONS are comma-separated ro, rw, z, Z, nocopy and a propagation mode"
+)
 PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 # the engine's propagation for a bind mount that names none
 DEFAULT_PROPAGATION = "rprivate"
@@ -100,8 +113,9 @@ def _tmpfs_mode(value, option):
         text = text[2:]
     if isinstance(value, bool) or not text or any(c not in "01234567" for c in text) or not 0 < int(text, 8) <= 0o7777:
         # 0 is what the engine stores for "no mode given" (it then uses 1777): a mode is above 0
-        raise ValidationError(option, "tmpfs_mode %r is not an octal mode above 0" % (value,),
-                              accepted="octal like 1777 or 0700")
+        raise ValidationError(
+            option, "tmpfs_mode %r is not an octal mode above 0" % (value,), accepted="octal like 1777 or 0700"
+        )
     return "%o" % int(text, 8)
 
 
@@ -145,14 +159,17 @@ def _mount(mtype, source, target, read_only, option, propagation=None, selinux=N
     elif not source and mtype == "bind":
         raise ValidationError(option, "a bind mount needs a source (target %s)" % target, accepted=MOUNT_ACCEPTED)
     elif mtype == "bind" and not str(source).startswith("/"):
-        raise ValidationError(option, "bind mount source %r must be an absolute host path" % (source,),
-                              accepted=MOUNT_ACCEPTED)
+        raise ValidationError(
+            option, "bind mount source %r must be an absolute host path" % (source,), accepted=MOUNT_ACCEPTED
+        )
     if propagation not in (None, "") and propagation not in PROPAGATIONS:
         raise ValidationError(option, "unknown propagation %r" % (propagation,), accepted=", ".join(PROPAGATIONS))
     if propagation and mtype != "bind":
         raise ValidationError(option, "propagation is for bind mounts only (target %s)" % target)
     if selinux not in (None, "") and selinux not in SELINUX_LABELS:
-        raise ValidationError(option, "unknown SELinux label mode %r" % (selinux,), accepted="z (shared) or Z (private)")
+        raise ValidationError(
+            option, "unknown SELinux label mode %r" % (selinux,), accepted="z (shared) or Z (private)"
+        )
     if selinux and mtype == "tmpfs":
         raise ValidationError(option, "a tmpfs mount takes no SELinux label (target %s)" % target)
     if no_copy and mtype != "volume":
@@ -168,8 +185,9 @@ def _mount(mtype, source, target, read_only, option, propagation=None, selinux=N
         mount["no_copy"] = True
     if extra:
         if selinux and any(extra.get(k) for k in ("labels", "volume_driver", "volume_options")):
-            raise ValidationError(option, "a mount with selinux is a bind string, which takes no volume options "
-                                  "(target %s)" % target)
+            raise ValidationError(
+                option, "a mount with selinux is a bind string, which takes no volume options (target %s)" % target
+            )
         _volume_extras(mount, extra, option)
     return mount
 
@@ -188,15 +206,26 @@ def parse_volume(item, option="volumes"):
     modes = [m for m in (parts[2].split(",") if len(parts) == 3 else []) if m]
     unknown = [m for m in modes if m not in ("ro", "rw", "nocopy") + PROPAGATIONS + SELINUX_LABELS + IGNORED_MODES]
     if unknown or ("ro" in modes and "rw" in modes):
-        raise ValidationError(option, "cannot parse %r (options %s)" % (item, ", ".join(unknown) or "ro and rw"),
-                              accepted=MOUNT_ACCEPTED)
+        raise ValidationError(
+            option, "cannot parse %r (options %s)" % (item, ", ".join(unknown) or "ro and rw"), accepted=MOUNT_ACCEPTED
+        )
     propagation = [m for m in modes if m in PROPAGATIONS]
     selinux = [m for m in modes if m in SELINUX_LABELS]
     if len(propagation) > 1 or len(selinux) > 1:
-        raise ValidationError(option, "%r names more than one propagation or SELinux mode" % item, accepted=MOUNT_ACCEPTED)
+        raise ValidationError(
+            option, "%r names more than one propagation or SELinux mode" % item, accepted=MOUNT_ACCEPTED
+        )
     mtype = "bind" if source.startswith("/") else "volume"
-    return _mount(mtype, source, target, "ro" in modes, option, propagation=(propagation or [None])[0],
-                  selinux=(selinux or [None])[0], no_copy="nocopy" in modes)
+    return _mount(
+        mtype,
+        source,
+        target,
+        "ro" in modes,
+        option,
+        propagation=(propagation or [None])[0],
+        selinux=(selinux or [None])[0],
+        no_copy="nocopy" in modes,
+    )
 
 
 VOLUME_EXTRA_KEYS = ("labels", "volume_driver", "volume_options", "tmpfs_size", "tmpfs_mode")
@@ -212,17 +241,28 @@ def normalize_mounts(mounts, volumes):
         unknown = set(item) - MOUNT_KEYS
         if unknown:
             raise ValidationError(option, "unknown keys %s" % ", ".join(sorted(unknown)), accepted=MOUNT_ACCEPTED)
-        result.append(_mount(item.get("type") or "volume", item.get("source"), item.get("target"),
-                             item.get("read_only"), option, propagation=item.get("propagation"),
-                             selinux=item.get("selinux"), no_copy=bool(item.get("no_copy")),
-                             extra=dict((k, item.get(k)) for k in VOLUME_EXTRA_KEYS)))
+        result.append(
+            _mount(
+                item.get("type") or "volume",
+                item.get("source"),
+                item.get("target"),
+                item.get("read_only"),
+                option,
+                propagation=item.get("propagation"),
+                selinux=item.get("selinux"),
+                no_copy=bool(item.get("no_copy")),
+                extra=dict((k, item.get(k)) for k in VOLUME_EXTRA_KEYS),
+            )
+        )
     for index, item in enumerate(volumes or []):
         result.append(parse_volume(item, "volumes[%d]" % index))
     targets = {}
     for mount in result:
         if mount["target"] in targets:
-            raise ValidationError("mounts", "target %s is mounted twice (mounts and volumes together "
-                                  "must name each target once)" % mount["target"])
+            raise ValidationError(
+                "mounts",
+                "target %s is mounted twice (mounts and volumes together must name each target once)" % mount["target"],
+            )
         targets[mount["target"]] = mount
     return sorted(result, key=lambda m: m["target"])
 
@@ -231,8 +271,16 @@ def _bind_mount(source, target, opts):
     propagation = [o for o in opts if o in PROPAGATIONS]
     selinux = [o for o in opts if o in SELINUX_LABELS]
     mtype = "bind" if source.startswith("/") else "volume"
-    return _mount(mtype, source, target, "ro" in opts, "HostConfig.Binds", propagation=(propagation or [None])[0],
-                  selinux=(selinux or [None])[0], no_copy="nocopy" in opts)
+    return _mount(
+        mtype,
+        source,
+        target,
+        "ro" in opts,
+        "HostConfig.Binds",
+        propagation=(propagation or [None])[0],
+        selinux=(selinux or [None])[0],
+        no_copy="nocopy" in opts,
+    )
 
 
 def mounts_actual(inspect):
@@ -241,8 +289,12 @@ def mounts_actual(inspect):
     for mount in host.get("Mounts") or []:
         mtype = mount.get("Type") or "volume"
         source = mount.get("Source") or ""
-        item = {"type": mtype, "source": clean_path(source) if mtype == "bind" else source,
-                "target": clean_path(mount.get("Target")), "read_only": bool(mount.get("ReadOnly"))}
+        item = {
+            "type": mtype,
+            "source": clean_path(source) if mtype == "bind" else source,
+            "target": clean_path(mount.get("Target")),
+            "read_only": bool(mount.get("ReadOnly")),
+        }
         propagation = (mount.get("BindOptions") or {}).get("Propagation")
         if propagation and propagation != DEFAULT_PROPAGATION:
             item["propagation"] = propagation
@@ -270,8 +322,14 @@ def mounts_actual(inspect):
             result.append(_bind_mount(source, target, opts))
         except ValidationError:
             # a bind made by another tool in a form this module does not write: compared as written
-            result.append({"type": "bind" if source.startswith("/") else "volume", "source": clean_path(source),
-                           "target": clean_path(target), "read_only": "ro" in opts})
+            result.append(
+                {
+                    "type": "bind" if source.startswith("/") else "volume",
+                    "source": clean_path(source),
+                    "target": clean_path(target),
+                    "read_only": "ro" in opts,
+                }
+            )
     return sorted(result, key=lambda m: m["target"])
 
 
@@ -293,8 +351,10 @@ def _mounts_apply(mounts, body, d=None):
             # the Mounts API has no SELinux relabelling: such a mount is a bind string
             body["HostConfig"].setdefault("Binds", []).append(_bind_string(m))
             continue
-        item = dict([("Type", m["type"]), ("Target", m["target"]), ("ReadOnly", m["read_only"])]
-                    + ([("Source", m["source"])] if m["type"] != "tmpfs" and m["source"] else []))
+        item = dict(
+            [("Type", m["type"]), ("Target", m["target"]), ("ReadOnly", m["read_only"])]
+            + ([("Source", m["source"])] if m["type"] != "tmpfs" and m["source"] else [])
+        )
         if m.get("propagation"):
             item["BindOptions"] = {"Propagation": m["propagation"]}
         volume = {}
@@ -303,8 +363,10 @@ def _mounts_apply(mounts, body, d=None):
         if m.get("labels"):
             volume["Labels"] = dict(m["labels"])
         if m.get("volume_driver") or m.get("volume_options"):
-            volume["DriverConfig"] = dict([("Name", m.get("volume_driver") or "")] + (
-                [("Options", dict(m["volume_options"]))] if m.get("volume_options") else []))
+            volume["DriverConfig"] = dict(
+                [("Name", m.get("volume_driver") or "")]
+                + ([("Options", dict(m["volume_options"]))] if m.get("volume_options") else [])
+            )
         if volume:
             item["VolumeOptions"] = volume
         tmpfs = {}
@@ -320,6 +382,7 @@ def _mounts_apply(mounts, body, d=None):
 
 
 # --------------------------------------------------------------------------- volumes_from, env_file (family B)
+
 
 def _normalize_volumes_from(value, spec):
     if value is None:
@@ -356,8 +419,11 @@ def parse_env_file(text, option="env_file"):
         key, sep, value = stripped.partition("=")
         key = key.rstrip()
         if not sep:
-            raise ValidationError(option, "line %d is not KEY=VALUE: %r" % (number, line[:80]),
-                                  accepted="lines KEY=VALUE, blank lines and # comments")
+            raise ValidationError(
+                option,
+                "line %d is not KEY=VALUE: %r" % (number, line[:80]),
+                accepted="lines KEY=VALUE, blank lines and # comments",
+            )
         validators.check_env_key(key, "%s line %d" % (option, number))
         result[key] = value
     return result
@@ -370,9 +436,12 @@ def _normalize_env_file(value, spec):
     try:
         with open(path) as handle:
             return parse_env_file(handle.read())
-    except (IOError, OSError) as exc:
-        raise ValidationError("env_file", "cannot read %s: %s" % (path, exc.strerror or exc),
-                              accepted="a readable file on the managed host with KEY=VALUE lines")
+    except OSError as exc:
+        raise ValidationError(
+            "env_file",
+            "cannot read %s: %s" % (path, exc.strerror or exc),
+            accepted="a readable file on the managed host with KEY=VALUE lines",
+        )
 
 
 def _check_env_file(desired, spec):
@@ -381,38 +450,72 @@ def _check_env_file(desired, spec):
         desired["env"] = dict(desired["env_file"], **desired["env"])
 
 
-ROWS = [
-    Option("env", dict(type="dict"), normalize=_normalize_env, expected=_expected_env,
-           actual=lambda i: parse_env_list(cfg(i).get("Env")),
-           apply=lambda v, b, d=None: b.__setitem__("Env", ["%s=%s" % kv for kv in sorted(v.items())]) if v else None,
-           view=lambda v, img, d: env_view(v, img, d["secret_keys"]), comparisons=COLLECTION),
+ROWS: list[Option] = [
+    Option(
+        "env",
+        dict(type="dict"),
+        normalize=_normalize_env,
+        expected=_expected_env,
+        actual=lambda i: parse_env_list(cfg(i).get("Env")),
+        apply=set_cfg("Env", lambda v: ["%s=%s" % kv for kv in sorted(v.items())], when=bool),
+        view=lambda v, img, d: env_view(v, img, d["secret_keys"]),
+        comparisons=COLLECTION,
+    ),
     # compared through env (its values are part of the container's environment)
-    Option("secret_env", dict(type="dict", no_log=True), key="secret_keys",
-           normalize=lambda v, s: sorted(str_dict(v, "secret_env") or {})),
-    Option("labels", dict(type="dict"), normalize=lambda v, s: str_dict(v, "labels") or {},
-           expected=_expected_labels, actual=lambda i: dict(cfg(i).get("Labels") or {}),
-           apply=set_cfg("Labels"), view=lambda v, img, d: labels_view(v, img), comparisons=COLLECTION),
-    Option("mounts", dict(type="list", elements="dict", options=dict(
-        type=dict(type="str", choices=list(MOUNT_TYPES), default="volume"),
-        source=dict(type="str"),
-        target=dict(type="str", required=True),
-        read_only=dict(type="bool", default=False),
-        propagation=dict(type="str", choices=list(PROPAGATIONS)),
-        selinux=dict(type="str", choices=list(SELINUX_LABELS)),
-        no_copy=dict(type="bool", default=False),
-        labels=dict(type="dict"),
-        volume_driver=dict(type="str"),
-        volume_options=dict(type="dict"),
-        tmpfs_size=dict(type="str"),
-        tmpfs_mode=dict(type="str"),
-    )), normalize=lambda v, s: normalize_mounts(v, s.get("volumes")),
-        expected=lambda d, img: d["mounts"], actual=mounts_actual, apply=_mounts_apply, comparisons=COLLECTION),
+    Option(
+        "secret_env",
+        dict(type="dict", no_log=True),
+        key="secret_keys",
+        normalize=lambda v, s: sorted(str_dict(v, "secret_env") or {}),
+    ),
+    Option(
+        "labels",
+        dict(type="dict"),
+        normalize=lambda v, s: str_dict(v, "labels") or {},
+        expected=_expected_labels,
+        actual=lambda i: dict(cfg(i).get("Labels") or {}),
+        apply=set_cfg("Labels"),
+        view=lambda v, img, d: labels_view(v, img),
+        comparisons=COLLECTION,
+    ),
+    Option(
+        "mounts",
+        dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                type=dict(type="str", choices=list(MOUNT_TYPES), default="volume"),
+                source=dict(type="str"),
+                target=dict(type="str", required=True),
+                read_only=dict(type="bool", default=False),
+                propagation=dict(type="str", choices=list(PROPAGATIONS)),
+                selinux=dict(type="str", choices=list(SELINUX_LABELS)),
+                no_copy=dict(type="bool", default=False),
+                labels=dict(type="dict"),
+                volume_driver=dict(type="str"),
+                volume_options=dict(type="dict"),
+                tmpfs_size=dict(type="str"),
+                tmpfs_mode=dict(type="str"),
+            ),
+        ),
+        normalize=lambda v, s: normalize_mounts(v, s.get("volumes")),
+        expected=lambda d, img: d["mounts"],
+        actual=mounts_actual,
+        apply=_mounts_apply,
+        comparisons=COLLECTION,
+    ),
     # compared through mounts (the short form of the same list)
     Option("volumes", dict(type="list", elements="str"), key=False),
-    Option("volumes_from", dict(type="list", elements="str"), normalize=_normalize_volumes_from,
-           expected=lambda d, img: d["volumes_from"], actual=_volumes_from_actual,
-           apply=lambda v, b, d=None: b["HostConfig"].__setitem__("VolumesFrom", list(v)) if v else None,
-           view=lambda v, img, d: v or None, comparisons=COLLECTION),
+    Option(
+        "volumes_from",
+        dict(type="list", elements="str"),
+        normalize=_normalize_volumes_from,
+        expected=lambda d, img: d["volumes_from"],
+        actual=_volumes_from_actual,
+        apply=set_hc("VolumesFrom", list, when=bool),
+        view=lambda v, img, d: v or None,
+        comparisons=COLLECTION,
+    ),
     # compared through env (the file's variables are part of the container's environment)
     Option("env_file", dict(type="str"), normalize=_normalize_env_file, check=_check_env_file),
 ]

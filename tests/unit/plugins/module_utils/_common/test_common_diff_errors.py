@@ -51,7 +51,7 @@ def test_validation_error_message_names_option_and_accepted():
     assert isinstance(exc, FleetError)
 
 
-class FakeModule(object):
+class FakeModule:
     def fail_json(self, **kwargs):
         self.failed = kwargs
         raise SystemExit(1)

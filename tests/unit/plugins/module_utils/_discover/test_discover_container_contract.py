@@ -3,7 +3,6 @@ import os
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
 from discover_replay import ReplayReader, load, replay_run, replay_which
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import discover

@@ -7,7 +7,6 @@ qemu-guest-agent, systemd-networkd, journald, sshd; no test service).
 import os
 
 import pytest
-
 from discover_replay import ReplayReader, load, replay_run, replay_which
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import discover

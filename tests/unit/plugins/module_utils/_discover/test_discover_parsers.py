@@ -2,7 +2,6 @@
 import os
 
 import pytest
-
 from discover_replay import load
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover import packages, paths, proc, procnet, systemd

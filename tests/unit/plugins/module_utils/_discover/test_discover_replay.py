@@ -10,12 +10,10 @@ import json
 import os
 
 import pytest
-
 from discover_replay import ReplayReader, load, replay_run, replay_which
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError
-from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import (
-    SystemdMissingError, discover)
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import SystemdMissingError, discover
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.systemd import SHOW_PROPERTIES
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "debian12-guest.json")

@@ -3,7 +3,13 @@ final scrub), the rest of the string or command line is kept. Then the look-alik
 import pytest
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.secrets import (
-    MARKER, is_secret_name, redact_argv, redact_env, redact_text, scrub)
+    MARKER,
+    is_secret_name,
+    redact_argv,
+    redact_env,
+    redact_text,
+    scrub,
+)
 
 M = MARKER
 

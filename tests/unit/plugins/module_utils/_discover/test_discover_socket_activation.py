@@ -9,7 +9,6 @@ fixtures/debian12-guest-socket-activation.json: hybridops-disc-sa.socket
 import os
 
 import pytest
-
 from discover_replay import ReplayReader, load, replay_run, replay_which
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover import systemd

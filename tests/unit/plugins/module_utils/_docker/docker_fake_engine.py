@@ -72,7 +72,7 @@ def daemon_merge(body, image):
     return user
 
 
-class FakeAPI(object):
+class FakeAPI:
     def __init__(self):
         self.images = {}
         self._containers = {}
@@ -375,7 +375,7 @@ class FakeAPI(object):
         return [c for c in self.calls if c[0] not in ("inspect_image", "inspect_container", "containers")]
 
 
-class FakeClient(object):
+class FakeClient:
     def __init__(self):
         self.api = FakeAPI()
         self.hybridops_address = "unix:///fake/docker.sock"

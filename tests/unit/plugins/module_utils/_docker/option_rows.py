@@ -1,10 +1,10 @@
 """Helpers for the option-row unit tests: a spec through the table, into the fake engine, and compared back."""
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
-
 from docker_fake_engine import FakeAPI, make_image
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 
-class Rows(object):
+
+class Rows:
     """One test image; ``desired``/``container``/``diffs``/``body`` of a spec on it (container name c1)."""
 
     def __init__(self, ref):

@@ -3,7 +3,9 @@ import os
 import re
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
-    CONTAINER_RUN_ARGS, CONTAINER_SPEC_ARGS)
+    CONTAINER_RUN_ARGS,
+    CONTAINER_SPEC_ARGS,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import MEMBER_SPEC
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "docs", "containers.md")

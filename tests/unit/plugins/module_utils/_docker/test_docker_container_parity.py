@@ -4,15 +4,13 @@ Each test is a symptom a converted docker_container playbook hit (false recreate
 applied, refused values, noisy diffs); the integration suite repeats them on a real engine.
 """
 import pytest
+from docker_fake_engine import FakeClient, make_image
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes import parse_ram_size, parse_size
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cmod
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cmod, container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import ContainerManager
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import StackManager
-
-from docker_fake_engine import FakeClient, make_image
 
 WEB = make_image("web:1", cmd=["httpd"], healthcheck={"Test": ["CMD", "true"], "Interval": 10 ** 9})
 BOX = make_image("box:1", cmd=["sleep", "1000"])

@@ -1,14 +1,12 @@
 """Pure spec <-> inspect functions: normalise, compare (incl. image-default cases), bodies."""
 import copy
-
 import re
 
 import pytest
+from docker_fake_engine import FakeAPI, daemon_merge, make_image
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
-
-from docker_fake_engine import FakeAPI, daemon_merge, make_image
 
 IMAGE = make_image(
     "hybridops-test/web:1",

@@ -13,8 +13,7 @@ import pytest
 from docker import utils as docker_utils
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import client as dclient
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import engine_http
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker import client as dclient, engine_http
 
 COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", ".collections"))
 
@@ -61,7 +60,7 @@ def engine(tmp_path):
     path = str(tmp_path / "docker.sock")
     server = FakeEngine(path)
     server.routes["/version"] = (200, {"Version": "20.10.24", "ApiVersion": "1.41"})
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server, path
     server.shutdown()
@@ -210,7 +209,7 @@ def test_engine_api_routes_reads_to_the_reader_and_builds_the_sdk_once():
     assert api.start("c2") == ("started", "c2") and api._url("/x") == "sdk/x"
     assert built == [1]
     with pytest.raises(AttributeError):
-        api.__deepcopy__  # pylint: disable=pointless-statement
+        api.__deepcopy__  # noqa: B018  # pylint: disable=pointless-statement
 
 
 def test_connect_checks_the_engine_answers(engine, tmp_path):

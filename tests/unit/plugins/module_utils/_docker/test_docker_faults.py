@@ -1,10 +1,10 @@
 """The engine going away in the middle of a change: the error says what failed first and what is left."""
 import pytest
+from docker import errors as docker_errors
+from docker_fake_engine import FakeClient, make_image
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cmod
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import ContainerManager, RolloutFailed
-
-from docker_fake_engine import FakeClient, make_image
 
 HEALTH = {"Test": ["CMD", "true"], "Interval": 10 ** 9}
 
@@ -63,7 +63,7 @@ def test_a_leftover_replacement_is_removed_by_the_next_run_whatever_it_does(clie
     assert client.api.inspect_container("c1-hybridops-next")
     done = manager.ensure(dict(params, name="c1"))
     assert done["changed"] is True and done["removed_leftover"] == "c1-hybridops-next"
-    with pytest.raises(Exception):
+    with pytest.raises(docker_errors.NotFound):
         client.api.inspect_container("c1-hybridops-next")
     assert "removed_leftover" not in manager.ensure(dict(params, name="c1"))
     assert manager.ensure(dict(params, name="c1"))["changed"] is False

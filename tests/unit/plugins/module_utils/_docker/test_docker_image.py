@@ -6,7 +6,11 @@ import tarfile
 import pytest
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.image import archive_manifest, context_hash, validate
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.image import (
+    archive_manifest,
+    context_hash,
+    validate,
+)
 
 
 def write_archive(path, manifest, mode="w"):

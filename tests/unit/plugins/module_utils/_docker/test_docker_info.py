@@ -1,6 +1,9 @@
 """Pure helpers of container_info."""
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.info import (
-    container_summary, health_from_status, usage_from_stats)
+    container_summary,
+    health_from_status,
+    usage_from_stats,
+)
 
 
 def test_health_from_status():

@@ -1,12 +1,11 @@
 """ContainerManager lifecycle: by name alone, restart: true, auto-removed containers being replaced."""
 import pytest
 from docker import errors as docker_errors
+from docker_fake_engine import FakeClient, make_image
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cmod
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import ContainerManager
-
-from docker_fake_engine import FakeClient, make_image
 
 BOX = make_image("box:1", cmd=["sleep", "1000"])
 

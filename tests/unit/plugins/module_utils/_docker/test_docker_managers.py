@@ -1,13 +1,12 @@
 """ContainerManager and StackManager against the in-memory fake engine."""
 import pytest
+from docker import errors as docker_errors
+from docker_fake_engine import FakeClient, make_image
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cmod
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cmod, container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import ContainerManager, RolloutFailed
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import StackManager, order_members
-
-from docker_fake_engine import FakeClient, make_image
 
 WEB = make_image("web:1", cmd=["httpd"], healthcheck={"Test": ["CMD", "true"], "Interval": 10 ** 9})
 WEB2 = make_image("web:2", cmd=["httpd", "-v"], healthcheck={"Test": ["CMD", "true"], "Interval": 10 ** 9})
@@ -88,7 +87,7 @@ def test_rolling_failure_keeps_old(client):
     assert info.value.details["rolled_back"] is True
     assert client.api.inspect_container("c1")["Id"] == old
     assert client.api.inspect_container("c1")["State"]["Running"] is True
-    with pytest.raises(Exception):
+    with pytest.raises(docker_errors.NotFound):
         client.api.inspect_container("c1-hybridops-next")
 
 
@@ -244,8 +243,7 @@ def test_unknown_network_fails_before_any_change(client):
 
 
 def test_network_and_volume_managers(client):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import (
-        NetworkManager, VolumeManager)
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
     predicted = NetworkManager(client, check_mode=True).ensure({"name": "n2", "state": "present"})
     assert predicted["changed"] is True and predicted["actions"] == ["create"]
     assert client.api.mutations() == []
@@ -269,8 +267,7 @@ def test_network_and_volume_managers(client):
     ("volume", {"labels": "team=a"}, "labels"),
 ])
 def test_network_and_volume_options_checked_before_any_change(client, kind, params, option):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import (
-        NetworkManager, VolumeManager)
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
     manager = {"network": NetworkManager, "volume": VolumeManager}[kind](client)
     with pytest.raises(ValidationError) as info:
         manager.ensure(dict({"name": "x1", "state": "present", "force": True}, **params))

@@ -4,8 +4,7 @@ import importlib
 import pytest
 import yaml
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cm
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import stack
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cm, stack
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table
 
 DOC_KEYS = ("type", "elements", "choices", "no_log", "aliases", "required", "default")

@@ -1,12 +1,11 @@
 """Family A rows (security/runtime, resources): normalise, read back, compare, bodies, comparisons."""
 import pytest
+from docker_fake_engine import make_image
+from option_rows import Rows
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import resources, security, table
-
-from docker_fake_engine import make_image
-from option_rows import Rows
 
 ROWS = Rows("hybridops-test/a:1")
 IMAGE = ROWS.image

@@ -2,12 +2,11 @@
 import copy
 
 import pytest
+from option_rows import Rows
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import lifecycle, storage
-
-from option_rows import Rows
 
 ROWS = Rows("hybridops-test/b:1")
 IMAGE = ROWS.image

@@ -6,16 +6,17 @@ that carry them out (pause/unpause in place, the platform query parameter, docke
 import copy
 
 import pytest
-
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cmod
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker import stack
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import ContainerManager
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import platform, table
-
 from docker_fake_engine import FakeClient, make_image
 from option_rows import Rows
+
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker import (
+    container as cmod,
+    container_spec as cs,
+    stack,
+)
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import ContainerManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import platform, table
 
 ROWS = Rows("hybridops-test/c:1")
 desired = ROWS.desired

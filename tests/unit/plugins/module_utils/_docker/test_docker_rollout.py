@@ -160,7 +160,7 @@ def test_module_docs_match_the_argument_spec():
     assert rollout.ROLLOUT_ARGS["container"]["options"]["secret_env"]["no_log"] is True
 
 
-class FakeBackend(object):
+class FakeBackend:
     """Sessions of a draining server as HAProxy would report them, one value per poll."""
 
     def __init__(self, sessions):

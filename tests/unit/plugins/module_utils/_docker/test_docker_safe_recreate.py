@@ -1,13 +1,18 @@
 """Recreates that never lose the working container, leftovers of killed runs, interrupted stacks (fake engine)."""
 import pytest
+from docker_fake_engine import FakeClient, make_image
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container as cmod
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
-    NEW_MARK, OLD_MARK, ContainerManager, ReplaceFailed, leftovers, temporary_name)
+    NEW_MARK,
+    OLD_MARK,
+    ContainerManager,
+    ReplaceFailed,
+    leftovers,
+    temporary_name,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import StackManager, interrupted_message
-
-from docker_fake_engine import FakeClient, make_image
 
 BOX = make_image("box:1", cmd=["sleep", "1000"])
 

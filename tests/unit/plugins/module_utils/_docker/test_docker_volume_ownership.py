@@ -1,12 +1,10 @@
 """Volume ownership: what the collection did not create is removed or recreated only with force."""
 import pytest
+from docker_fake_engine import FakeClient
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import (
-    VolumeManager, owned_volume)
-
-from docker_fake_engine import FakeClient
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import VolumeManager, owned_volume
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import importlib
 
 import pytest
 import yaml
-
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 MODULES = ["libvirt_vm", "libvirt_vm_info", "libvirt_volume", "libvirt_network", "libvirt_snapshot"]
@@ -13,7 +12,7 @@ TASK_KEYS = {"name", "loop", "register", "until", "retries", "delay", "async", "
 
 class CapturedSpec(Exception):
     def __init__(self, kwargs):
-        super(CapturedSpec, self).__init__("spec")
+        super().__init__("spec")
         self.kwargs = kwargs
 
 

@@ -8,7 +8,10 @@ import pytest
 libvirt = pytest.importorskip("libvirt")
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (  # noqa: E402
-    BackendError, ValidationError, WaitTimeout)
+    BackendError,
+    ValidationError,
+    WaitTimeout,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import cloudinit, waiters  # noqa: E402
 
 MAC = "52:54:00:aa:bb:cc"
@@ -16,12 +19,12 @@ XML = ("<domain><name>g</name><devices><interface type='network'><mac address='%
        "<model type='virtio'/></interface><serial type='pty'><log file='%%s'/></serial></devices></domain>" % MAC)
 
 
-class FakeClient(object):
+class FakeClient:
     def call(self, _what, func, *args):
         return func(*args)
 
 
-class FakeDom(object):
+class FakeDom:
     """Answers per source from scripted lists (one entry per poll; the last one repeats)."""
 
     def __init__(self, answers, log="/nonexistent.log", state=1):
@@ -54,7 +57,7 @@ class FakeDom(object):
         return {"eth0": {"hwaddr": MAC, "addrs": [{"type": libvirt.VIR_IP_ADDR_TYPE_IPV4, "addr": answer, "prefix": 24}]}}
 
 
-class FakeTime(object):
+class FakeTime:
     def __init__(self):
         self.now = 0.0
         self.sleeps = []
@@ -110,7 +113,7 @@ def test_stopped_domain_fails_at_once():
         waiters.wait_for_guest(FakeClient(), dom, {"ip": True}, sleep=lambda s: None, clock=lambda: 0)
 
 
-class FakeGuestFiles(object):
+class FakeGuestFiles:
     """Stands in for agent_read_file: scripted guest files, one answer per read of a path (last repeats)."""
 
     def __init__(self, files):

@@ -2,11 +2,10 @@
 import copy
 
 import pytest
+import report_facts as facts
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._report import model as m
-
-import report_facts as facts
 
 DEBIAN_MEMINFO = """MemTotal:        1008012 kB
 MemFree:          521340 kB

@@ -5,12 +5,12 @@ import random
 import re
 from html.parser import HTMLParser
 
+import report_facts as facts
+
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.model import build_report
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.render_html import render_html
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.render_markdown import render_markdown
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.runner import render_json
-
-import report_facts as facts
 
 
 class Collector(HTMLParser):
