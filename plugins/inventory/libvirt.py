@@ -195,7 +195,7 @@ compose:
   ansible_become: true
 containers: true
 containers_become: true          # docker ps through sudo -n, as the composed ansible_user
-
+---
 # fleet.libvirt.yml
 plugin: hybridops.fleet.libvirt
 uris:
