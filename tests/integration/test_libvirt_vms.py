@@ -17,16 +17,8 @@ POOL = os.environ.get("HYBRIDOPS_LIBVIRT_POOL", "hybridops")
 NETWORK = os.environ.get("HYBRIDOPS_LIBVIRT_NETWORK", "default")
 TEST_URI = "test:///default"  # a second hypervisor: real libvirt code, in the module's own process
 PREFIX = "hybridops-it-vms-"  # the conn fixture (conftest.py) removes what carries it
-BASE = PREFIX + "base.qcow2"
+BASE = PREFIX + "base.qcow2"  # the base_volume fixture (conftest.py) makes it
 NAMES = [PREFIX + "a", PREFIX + "b", PREFIX + "c"]
-
-
-@pytest.fixture(scope="module")
-def base(conn):
-    pool = conn.storagePoolLookupByName(POOL)
-    xml = ("<volume><name>%s</name><capacity unit='bytes'>%d</capacity>"
-           "<target><format type='qcow2'/></target></volume>") % (BASE, 1024 ** 3)
-    return pool.createXML(xml, 0)
 
 
 def vm(name, **over):
@@ -51,7 +43,7 @@ def volumes(conn):
     return sorted(v for v in pool.listVolumes() if v.startswith(PREFIX) and v != BASE)
 
 
-def test_a_list_converges_in_one_task(ansible, conn, base):
+def test_a_list_converges_in_one_task(ansible, conn, base_volume):
     items = [vm(n) for n in NAMES]
     predicted = run(ansible, items, check=True, diff=True)
     assert predicted.get("failed") is not True, predicted.get("msg")
@@ -88,7 +80,7 @@ def test_a_list_converges_in_one_task(ansible, conn, base):
     assert run(ansible, items)["changed"] is False
 
 
-def test_bad_input_in_one_item_changes_nothing(ansible, conn, base):
+def test_bad_input_in_one_item_changes_nothing(ansible, conn, base_volume):
     before = domains(conn)
     items = [vm(PREFIX + "new1"), vm(PREFIX + "new2", state="sleeping")]
     result = run(ansible, items)
@@ -107,7 +99,7 @@ def test_bad_input_in_one_item_changes_nothing(ansible, conn, base):
     assert domains(conn) == before and PREFIX + "new1-root.qcow2" not in volumes(conn)
 
 
-def test_a_vm_the_hypervisor_rejects_fails_alone(ansible, conn, base):
+def test_a_vm_the_hypervisor_rejects_fails_alone(ansible, conn, base_volume):
     items = [vm(PREFIX + "good"), vm(PREFIX + "bad", machine="no-such-machine-type")]
     result = run(ansible, items)
     assert result["failed"] is True and result["failed_vms"] == [PREFIX + "bad"], result
@@ -118,7 +110,7 @@ def test_a_vm_the_hypervisor_rejects_fails_alone(ansible, conn, base):
     assert PREFIX + "bad-root.qcow2" not in volumes(conn) and PREFIX + "good-root.qcow2" in volumes(conn)
 
 
-def test_two_hypervisors_and_removal(ansible, conn, base):
+def test_two_hypervisors_and_removal(ansible, conn, base_volume):
     name = PREFIX + "twin"
     items = [vm(name), {"name": name, "uri": TEST_URI, "memory": "128MiB", "pool": "default-pool"}]
     result = run(ansible, items, diff=True)
