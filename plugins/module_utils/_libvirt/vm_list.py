@@ -49,7 +49,8 @@ def validate_items(items: list[Any], default_uri: str) -> tuple[list[Item], set]
     for index, item in enumerate(items):
         label = item_label(item, index)
         if not isinstance(item, dict):
-            raise ValidationError(label, "must be a dictionary of libvirt_vm options, got %r" % (item,))
+            raise ValidationError(label, "must be a dictionary, got %r" % (item,),
+                                  accepted="a dictionary of the options of hybridops.fleet.libvirt_vm")
         checked = validator.validate(item)
         secrets.update(checked._no_log_values)  # pylint: disable=protected-access
         if checked.error_messages:
