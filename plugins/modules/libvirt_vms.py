@@ -244,9 +244,9 @@ failed_vms:
   elements: str
 '''
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     FleetError,
-    ValidationError,
     fail_from_error,
 )
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
@@ -281,9 +281,7 @@ ARGUMENT_SPEC = dict(
 def main():
     module = FleetModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        if module.params["max_workers"] < 1:
-            raise ValidationError("max_workers", "must be at least 1, got %d" % module.params["max_workers"],
-                                  accepted="an integer of at least 1")
+        validators.check_int(module.params["max_workers"], "max_workers", minimum=1)
         # the unset suboptions are None here; the item spec's defaults apply to what is not given
         given = [dict((k, v) for k, v in item.items() if v is not None) for item in module.params["vms"]]
         items, secrets = validate_items(given, module.params["uri"])
