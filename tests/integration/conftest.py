@@ -91,6 +91,9 @@ def parse_recap(stdout):
     return recap
 
 
+ACTION_PLUGINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "action_plugins")
+
+
 class AnsibleRunner:
     """Runs tasks in a real ansible-playbook process and returns each task's registered result."""
 
@@ -139,12 +142,11 @@ class AnsibleRunner:
             "name": "save results",
             "delegate_to": "localhost",
             "check_mode": False,
-            "ansible.builtin.copy": {
+            "save_results": {  # action_plugins/save_results.py: no module run
                 "dest": run_dir + "/{{ inventory_hostname }}.json",
                 "content": "[" + ",".join(
                     "{{ hybridops_result_%d | default({'skipped': true}) | to_json }}" % i
                     for i in range(len(tasks))) + "]",
-                "mode": "0600",
             },
         })
         play = [{"name": "integration", "hosts": hosts, "gather_facts": gather_facts,
@@ -161,7 +163,8 @@ class AnsibleRunner:
             cmd += ["-e", json.dumps(extra_vars)]
         env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=os.environ.get("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
                    if not inventory else os.environ.get("ANSIBLE_PYTHON_INTERPRETER", "auto_silent"),
-                   ANSIBLE_DEPRECATION_WARNINGS="False", **dict(ANSIBLE_ENV, **(env or {})))
+                   ANSIBLE_DEPRECATION_WARNINGS="False", ANSIBLE_ACTION_PLUGINS=ACTION_PLUGINS,
+                   **dict(ANSIBLE_ENV, **(env or {})))
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 stdin=subprocess.DEVNULL,  # ansible-core wants a blocking stdin
                                 start_new_session=new_session)
