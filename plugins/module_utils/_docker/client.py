@@ -9,10 +9,11 @@ request is one engine operation (the high-level ``containers.list()`` inspects
 every container it lists).
 
 On a ``unix://`` engine the SDK is not even imported until a call needs it:
-``client.api`` is an ``engine_http.EngineAPI`` whose read calls (listings and
-inspects) are plain HTTP over the socket, so a run that changes nothing never
-pays the SDK's import (requests, urllib3, paramiko). ``ssh://`` and ``tcp://``
-engines use the SDK for everything.
+``client.api`` is an ``engine_http.EngineAPI`` whose calls (listings, inspects,
+creates, starts, stops, removals, network and volume changes, tags, loads) are
+plain HTTP over the socket, so only a pull or a build pays the SDK's import
+(requests, urllib3, paramiko). ``ssh://`` and ``tcp://`` engines use the SDK
+for everything.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.engine_htt
     EngineAPI,
     EngineAPIError,
     EngineNotFound,
-    UnixEngineReader,
+    UnixEngineHTTP,
 )
 
 
@@ -119,14 +120,14 @@ def connect(params: Mapping[str, Any], pool_size: int | None = None) -> EngineCl
     if scheme != "unix":
         return EngineClient(_api_client(host, scheme, params, pool_size, "auto"), host)
     # unix://var/run/docker.sock is the legacy spelling of unix:///var/run/docker.sock (the SDK takes both)
-    reader = UnixEngineReader("/" + host.split("://", 1)[1].lstrip("/"), params.get("timeout") or 60)
+    http = UnixEngineHTTP("/" + host.split("://", 1)[1].lstrip("/"), params.get("timeout") or 60)
     try:
-        version = reader.version()
+        version = http.version()
     except Exception as exc:
         raise BackendError("cannot reach the Docker engine at %s: %s" % (host, _short(exc)), docker_host=host)
     # the version the engine just reported is what the SDK's "auto" would ask it again
     api_version = (version or {}).get("ApiVersion") or "auto"
-    return EngineClient(EngineAPI(reader, lambda: _api_client(host, scheme, params, pool_size, api_version)), host)
+    return EngineClient(EngineAPI(http, lambda: _api_client(host, scheme, params, pool_size, api_version)), host)
 
 
 def _api_client(host: str, scheme: str, params: Mapping[str, Any], pool_size: int | None, version: str) -> Any:
@@ -217,11 +218,13 @@ def update_container(client: EngineClient, container: str, body: Mapping[str, An
     """POST /containers/{id}/update with an engine-format body (Memory, NanoCpus, RestartPolicy...).
 
     The SDK's ``update_container`` takes only some of these keys as keyword
-    arguments, so the body goes through the SDK's own request helpers here, the
-    one place that knows about them.
+    arguments, so on an SDK client the body goes through the SDK's own request
+    helpers here, the one place that knows about them.
     """
     api = client.api
-    sdk = api.sdk if isinstance(api, EngineAPI) else api
+    if isinstance(api, EngineAPI):
+        return api.http.update_container_body(container, body)
+    sdk = api
     response = sdk._post_json(sdk._url("/containers/{0}/update", container), data=body)
     return sdk._result(response, True)
 
@@ -233,9 +236,11 @@ def create_container(client: EngineClient, body: Mapping[str, Any], name: str, p
     helpers here (as ``update_container`` does); one without uses the public call.
     """
     api = client.api
+    if isinstance(api, EngineAPI):
+        return api.http.create_container_from_config(body, name, platform)
     if not platform:
         return api.create_container_from_config(body, name)
-    sdk = api.sdk if isinstance(api, EngineAPI) else api
+    sdk = api
     response = sdk._post_json(sdk._url("/containers/create"), data=body, params={"name": name, "platform": platform})
     return sdk._result(response, True)
 

@@ -39,6 +39,31 @@ class EngineHandler(http.server.BaseHTTPRequestHandler):
             # like an engine dropping an idle kept-alive connection, without saying so
             self.close_connection = True
 
+    def _write(self):
+        parsed = urllib.parse.urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if self.headers.get("Transfer-Encoding") == "chunked":
+            raw = b""
+            while True:
+                size = int(self.rfile.readline().strip(), 16)
+                raw += self.rfile.read(size)
+                self.rfile.readline()
+                if not size:
+                    break
+        else:
+            raw = self.rfile.read(length)
+        body = json.loads(raw) if self.headers.get("Content-Type") == "application/json" and raw else raw
+        self.server.writes.append((self.command, parsed.path, urllib.parse.parse_qsl(parsed.query), body))
+        status, answer = self.server.routes.get(parsed.path, (204, None))
+        data = answer if isinstance(answer, bytes) else (json.dumps(answer).encode() if answer is not None else b"")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_POST = do_DELETE = _write  # noqa: N815  # pylint: disable=invalid-name
+
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         pass
 
@@ -50,6 +75,7 @@ class FakeEngine(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     def __init__(self, path):
         self.routes = {}
         self.requests = []
+        self.writes = []
         self.connections = 0
         self.close_after_each = False
         super().__init__(path, EngineHandler)
@@ -105,7 +131,7 @@ def test_read_calls_send_the_sdks_query(engine):
         "/volumes/data": (200, {"Name": "data"}),
         "/images/json": (200, [{"Id": "sha256:1"}]),
     })
-    reader = engine_http.UnixEngineReader(path, timeout=5)
+    reader = engine_http.UnixEngineHTTP(path, timeout=5)
     assert reader.containers(all=True, filters={"label": "s=1"}) == [{"Id": "0123456789abcdef", "Names": ["/web"]}]
     assert server.requests[-1] == ("/containers/json", {"limit": "-1", "all": "1", "size": "0", "trunc_cmd": "0",
                                                         "filters": '{"label": ["s=1"]}'})
@@ -136,7 +162,7 @@ def test_errors_are_not_found_or_api_errors_with_the_engines_message(engine):
     server, path = engine
     server.routes["/containers/gone/json"] = (404, {"message": "No such container: gone"})
     server.routes["/images/bad/json"] = (500, {"message": "layer does not exist"})
-    client = dclient.EngineClient(engine_http.UnixEngineReader(path, timeout=5), "unix://" + path)
+    client = dclient.EngineClient(engine_http.UnixEngineHTTP(path, timeout=5), "unix://" + path)
     with pytest.raises(engine_http.EngineNotFound) as info:
         client.api.inspect_container("gone")
     assert dclient.is_not_found(info.value)
@@ -155,7 +181,7 @@ def test_a_dropped_keepalive_connection_is_retried(engine):
     server, path = engine
     server.routes["/containers/json"] = (200, [])
     server.close_after_each = True
-    reader = engine_http.UnixEngineReader(path, timeout=5)
+    reader = engine_http.UnixEngineHTTP(path, timeout=5)
     for attempt in range(3):
         assert reader.containers(all=True) == [], attempt
     assert server.connections == 3
@@ -164,7 +190,7 @@ def test_a_dropped_keepalive_connection_is_retried(engine):
 def test_one_connection_per_thread(engine):
     server, path = engine
     server.routes["/containers/json"] = (200, [])
-    reader = engine_http.UnixEngineReader(path, timeout=5)
+    reader = engine_http.UnixEngineHTTP(path, timeout=5)
     barrier = threading.Barrier(4)
 
     def work():
@@ -185,8 +211,8 @@ def test_engine_api_routes_reads_to_the_reader_and_builds_the_sdk_once():
             return ["read", all]
 
     class Sdk:
-        def start(self, cid):
-            return ("started", cid)
+        def pull(self, cid):
+            return ("pulled", cid)
 
         def _url(self, path):
             return "sdk" + path
@@ -201,12 +227,12 @@ def test_engine_api_routes_reads_to_the_reader_and_builds_the_sdk_once():
 
     api = engine_http.EngineAPI(Reader(), build)
     assert api.containers(all=True) == ["read", True] and built == []
-    threads = [threading.Thread(target=api.start, args=("c%d" % index,)) for index in range(8)]
+    threads = [threading.Thread(target=api.pull, args=("c%d" % index,)) for index in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert api.start("c2") == ("started", "c2") and api._url("/x") == "sdk/x"
+    assert api.pull("c2") == ("pulled", "c2") and api._url("/x") == "sdk/x"
     assert built == [1]
     with pytest.raises(AttributeError):
         api.__deepcopy__  # noqa: B018  # pylint: disable=pointless-statement
@@ -218,7 +244,7 @@ def test_connect_checks_the_engine_answers(engine, tmp_path):
     assert isinstance(client.api, engine_http.EngineAPI) and client.hybridops_address == "unix://" + path
     # the legacy two-slash spelling names the same absolute socket
     legacy = dclient.connect({"docker_host": "unix:/" + path, "timeout": 5})
-    assert legacy.api.reader.socket_path == path
+    assert legacy.api.http.socket_path == path
     # a socket nobody listens on
     dead = str(tmp_path / "dead.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -234,7 +260,103 @@ def test_connect_checks_the_engine_answers(engine, tmp_path):
     assert "socket not found" in str(info.value)
 
 
-def test_the_sdk_is_built_on_the_first_mutating_call(engine, monkeypatch):
+def _engine_bool(value):
+    # how the engine reads a boolean query value (httputils.BoolValue)
+    return value.strip().lower() not in ("", "0", "no", "false", "none")
+
+
+def _normalised(writes):
+    """Writes with the SDK's /vX.Y prefix gone and boolean query values read as the engine reads them."""
+    result = []
+    for method, path, query, body in writes:
+        if path.startswith("/v1."):
+            path = "/" + path.split("/", 2)[2]
+        query = sorted((k, _engine_bool(v) if v in ("True", "False", "1", "0") else v) for k, v in query)
+        result.append((method, path, query, body))
+    return result
+
+
+WRITE_CALLS = [
+    ("create_container_from_config", ({"Image": "busybox", "Cmd": ["true"], "Hostname": None}, "web"), {}),
+    ("start", ("web",), {}),
+    ("stop", ("web",), {"timeout": 3}),
+    ("stop", ("web",), {}),
+    ("kill", ("web",), {"signal": "SIGTERM"}),
+    ("kill", ("web",), {"signal": 9}),
+    ("restart", ("web",), {"timeout": 4}),
+    ("pause", ("web",), {}),
+    ("unpause", ("web",), {}),
+    ("rename", ("web", "web-old"), {}),
+    ("remove_container", ("web",), {"force": True, "v": True}),
+    ("remove_container", ("web",), {}),
+    ("connect_container_to_network", ("web", "front"), {"aliases": ["a"], "ipv4_address": "10.0.0.5"}),
+    ("connect_container_to_network", ("web", "front"), {"ipv6_address": "fd00::5"}),
+    ("connect_container_to_network", ("web", "front"), {}),
+    ("disconnect_container_from_network", ("web", "front"), {"force": True}),
+    ("disconnect_container_from_network", ("web", "front"), {}),
+    ("create_network", ("front",), {"driver": "bridge", "internal": True, "labels": {"a": "b"}, "options": None,
+                                    "ipam": {"Driver": "default", "Config": [{"Subnet": "10.9.0.0/24"}]}}),
+    ("create_network", ("back",), {"driver": "bridge", "internal": False, "labels": None}),
+    ("remove_network", ("front",), {}),
+    ("create_volume", ("data",), {"driver": "local", "driver_opts": {"type": "tmpfs"}, "labels": {"a": "b"}}),
+    ("create_volume", ("data",), {"driver": "local", "driver_opts": None, "labels": {}}),
+    ("remove_volume", ("data",), {}),
+    ("tag", ("sha256:1234", "team/web", "2"), {"force": True}),
+    ("remove_image", ("team/web:2",), {"force": True}),
+]
+
+
+@pytest.mark.parametrize("name, args, kwargs", WRITE_CALLS, ids=["%s-%d" % (c[0], i) for i, c in enumerate(WRITE_CALLS)])
+def test_write_calls_send_what_the_sdk_sends(engine, name, args, kwargs):
+    """Each write call against the same fake engine through the SDK's APIClient and through ours: the same
+    method, path, query (as the engine reads it) and JSON body."""
+    import docker  # pylint: disable=import-outside-toplevel
+    server, path = engine
+    server.routes.update({"/containers/create": (201, {"Id": "abc", "Warnings": []}),
+                          "/v1.41/containers/create": (201, {"Id": "abc", "Warnings": []}),
+                          "/networks/create": (201, {"Id": "net1"}), "/v1.41/networks/create": (201, {"Id": "net1"}),
+                          "/volumes/create": (201, {"Name": "data"}), "/v1.41/volumes/create": (201, {"Name": "data"}),
+                          "/images/team/web:2": (200, [{"Untagged": "team/web:2"}]),
+                          "/v1.41/images/team/web:2": (200, [{"Untagged": "team/web:2"}]),
+                          "/images/sha256:1234/tag": (201, None), "/v1.41/images/sha256:1234/tag": (201, None)})
+    sdk = docker.APIClient(base_url="unix://" + path, version="1.41", timeout=5)
+    expected = getattr(sdk, name)(*args, **kwargs)
+    ours = getattr(engine_http.UnixEngineHTTP(path, timeout=5), name)(*args, **kwargs)
+    sdk_write, our_write = _normalised(server.writes)
+    assert our_write == sdk_write
+    assert ours == expected
+
+
+def test_update_and_create_with_a_platform_go_over_http(engine):
+    server, path = engine
+    server.routes["/containers/create"] = (201, {"Id": "abc", "Warnings": []})
+    server.routes["/containers/web/update"] = (200, {"Warnings": []})
+    client = dclient.connect({"docker_host": "unix://" + path, "timeout": 5})
+    assert dclient.create_container(client, {"Image": "busybox"}, "web", platform="linux/arm64")["Id"] == "abc"
+    assert dclient.update_container(client, "web", {"Memory": 1024, "RestartPolicy": {"Name": "no"}}) == {"Warnings": []}
+    assert server.writes == [
+        ("POST", "/containers/create", [("name", "web"), ("platform", "linux/arm64")], {"Image": "busybox"}),
+        ("POST", "/containers/web/update", [], {"Memory": 1024, "RestartPolicy": {"Name": "no"}})]
+    assert client.api._sdk is None  # the SDK was never needed
+
+
+def test_load_streams_the_archive_and_returns_its_messages(engine, tmp_path):
+    server, path = engine
+    archive = tmp_path / "images.tar"
+    archive.write_bytes(b"x" * 70000)
+    server.routes["/images/load"] = (200, b'{"stream":"Loaded image: web:1\\n"}\r\n{"stream":"Loaded image: web:2\\n"}\r\n')
+    http = engine_http.UnixEngineHTTP(path, timeout=5)
+    with open(archive, "rb") as handle:
+        messages = http.load_image(handle)
+    assert messages == [{"stream": "Loaded image: web:1\n"}, {"stream": "Loaded image: web:2\n"}]
+    method, where, query, body = server.writes[-1]
+    assert (method, where, query, body) == ("POST", "/images/load", [], b"x" * 70000)
+    server.routes["/images/load"] = (500, {"message": "archive/tar: invalid tar header"})
+    with open(archive, "rb") as handle, pytest.raises(engine_http.EngineAPIError, match="invalid tar header"):
+        http.load_image(handle)
+
+
+def test_the_sdk_is_built_on_the_first_pull_or_build(engine, monkeypatch):
     path = engine[1]
     built = []
 
@@ -244,6 +366,8 @@ def test_the_sdk_is_built_on_the_first_mutating_call(engine, monkeypatch):
     monkeypatch.setattr(dclient, "_api_client", api_client)
     client = dclient.connect({"docker_host": "unix://" + path, "timeout": 5}, pool_size=12)
     assert client.api.version()["ApiVersion"] == "1.41" and built == []
+    client.api.start("web")
+    assert built == []
     assert client.api.sdk == "sdk-client"
     # the SDK is told the API version the engine reported (no second version request)
     assert built == [("unix://" + path, "unix", 12, "1.41")]
