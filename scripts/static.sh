@@ -18,6 +18,7 @@ fi
 # the files ruff format keeps formatted
 FORMATTED=(
   plugins/module_utils/_docker/client.py
+  plugins/module_utils/_docker/engine_http.py
   plugins/module_utils/_docker/runner.py
   plugins/module_utils/_docker/options
   plugins/module_utils/_libvirt/client.py

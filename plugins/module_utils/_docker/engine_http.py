@@ -24,12 +24,40 @@ import threading
 from urllib.parse import quote, urlencode
 
 # the APIClient calls UnixEngineHTTP makes itself; everything else goes to the SDK
-STDLIB_CALLS = frozenset((
-    "containers", "inspect_container", "images", "inspect_image", "networks", "inspect_network", "volumes",
-    "inspect_volume", "version", "stats", "info", "plugins",
-    "create_container_from_config", "start", "stop", "kill", "restart", "pause", "unpause", "rename",
-    "remove_container", "connect_container_to_network", "disconnect_container_from_network",
-    "create_network", "remove_network", "create_volume", "remove_volume", "tag", "remove_image", "load_image"))
+STDLIB_CALLS = frozenset(
+    (
+        "containers",
+        "inspect_container",
+        "images",
+        "inspect_image",
+        "networks",
+        "inspect_network",
+        "volumes",
+        "inspect_volume",
+        "version",
+        "stats",
+        "info",
+        "plugins",
+        "create_container_from_config",
+        "start",
+        "stop",
+        "kill",
+        "restart",
+        "pause",
+        "unpause",
+        "rename",
+        "remove_container",
+        "connect_container_to_network",
+        "disconnect_container_from_network",
+        "create_network",
+        "remove_network",
+        "create_volume",
+        "remove_volume",
+        "tag",
+        "remove_image",
+        "load_image",
+    )
+)
 
 
 class EngineAPIError(Exception):
@@ -195,10 +223,26 @@ class UnixEngineHTTP:
 
     # ------------------------------------------------------------------ docker.APIClient's read calls
 
-    def containers(self, quiet=False, all=False, trunc=False, latest=False,  # pylint: disable=redefined-builtin
-                   since=None, before=None, limit=-1, size=False, filters=None):
-        params = {"limit": 1 if latest else limit, "all": 1 if all else 0, "size": 1 if size else 0,
-                  "trunc_cmd": 1 if trunc else 0, "since": since, "before": before}
+    def containers(
+        self,
+        quiet=False,
+        all=False,
+        trunc=False,
+        latest=False,  # pylint: disable=redefined-builtin
+        since=None,
+        before=None,
+        limit=-1,
+        size=False,
+        filters=None,
+    ):
+        params = {
+            "limit": 1 if latest else limit,
+            "all": 1 if all else 0,
+            "size": 1 if size else 0,
+            "trunc_cmd": 1 if trunc else 0,
+            "since": since,
+            "before": before,
+        }
         if filters:
             params["filters"] = convert_filters(filters)
         result = self._get("/containers/json", params)
@@ -258,7 +302,6 @@ class UnixEngineHTTP:
             params["one-shot"] = "true" if one_shot else "false"
         return self._get("/containers/%s/stats" % _resource(container), params)
 
-
     def info(self):
         return self._get("/info")
 
@@ -300,8 +343,18 @@ class UnixEngineHTTP:
     def remove_container(self, container, v=False, link=False, force=False):  # pylint: disable=invalid-name
         self._write("DELETE", "/containers/%s" % _resource(container), {"v": v, "link": link, "force": force})
 
-    def connect_container_to_network(self, container, net_id, ipv4_address=None, ipv6_address=None, aliases=None,
-                                     links=None, link_local_ips=None, driver_opt=None, mac_address=None):
+    def connect_container_to_network(
+        self,
+        container,
+        net_id,
+        ipv4_address=None,
+        ipv6_address=None,
+        aliases=None,
+        links=None,
+        link_local_ips=None,
+        driver_opt=None,
+        mac_address=None,
+    ):
         endpoint = {}
         if aliases:
             endpoint["Aliases"] = aliases
@@ -321,7 +374,9 @@ class UnixEngineHTTP:
             endpoint["MacAddress"] = mac_address
         if driver_opt:
             endpoint["DriverOpts"] = driver_opt
-        self._post("/networks/%s/connect" % _resource(net_id), data={"Container": container, "EndpointConfig": endpoint})
+        self._post(
+            "/networks/%s/connect" % _resource(net_id), data={"Container": container, "EndpointConfig": endpoint}
+        )
 
     def disconnect_container_from_network(self, container, net_id, force=False):
         data = {"Container": container}
@@ -329,10 +384,31 @@ class UnixEngineHTTP:
             data["Force"] = True
         self._post("/networks/%s/disconnect" % _resource(net_id), data=data)
 
-    def create_network(self, name, driver=None, options=None, ipam=None, check_duplicate=None, internal=False,
-                       labels=None, enable_ipv6=False, attachable=None, scope=None, ingress=None):
-        data = {"Name": name, "Driver": driver, "Options": options, "IPAM": ipam, "CheckDuplicate": check_duplicate,
-                "Labels": labels, "Attachable": attachable, "Ingress": ingress, "Scope": scope}
+    def create_network(
+        self,
+        name,
+        driver=None,
+        options=None,
+        ipam=None,
+        check_duplicate=None,
+        internal=False,
+        labels=None,
+        enable_ipv6=False,
+        attachable=None,
+        scope=None,
+        ingress=None,
+    ):
+        data = {
+            "Name": name,
+            "Driver": driver,
+            "Options": options,
+            "IPAM": ipam,
+            "CheckDuplicate": check_duplicate,
+            "Labels": labels,
+            "Attachable": attachable,
+            "Ingress": ingress,
+            "Scope": scope,
+        }
         if enable_ipv6:
             data["EnableIPv6"] = True
         if internal:
@@ -343,8 +419,9 @@ class UnixEngineHTTP:
         self._write("DELETE", "/networks/%s" % _resource(net_id))
 
     def create_volume(self, name=None, driver=None, driver_opts=None, labels=None):
-        return self._post("/volumes/create", data={"Name": name, "Driver": driver, "DriverOpts": driver_opts,
-                                                    "Labels": labels})
+        return self._post(
+            "/volumes/create", data={"Name": name, "Driver": driver, "DriverOpts": driver_opts, "Labels": labels}
+        )
 
     def remove_volume(self, name, force=False):
         self._write("DELETE", "/volumes/%s" % _resource(name), {"force": force or None})
