@@ -224,9 +224,8 @@ def update_container(client: EngineClient, container: str, body: Mapping[str, An
     api = client.api
     if isinstance(api, EngineAPI):
         return api.http.update_container_body(container, body)
-    sdk = api
-    response = sdk._post_json(sdk._url("/containers/{0}/update", container), data=body)
-    return sdk._result(response, True)
+    response = api._post_json(api._url("/containers/{0}/update", container), data=body)
+    return api._result(response, True)
 
 
 def create_container(client: EngineClient, body: Mapping[str, Any], name: str, platform: str | None = None) -> Any:
@@ -240,9 +239,8 @@ def create_container(client: EngineClient, body: Mapping[str, Any], name: str, p
         return api.http.create_container_from_config(body, name, platform)
     if not platform:
         return api.create_container_from_config(body, name)
-    sdk = api
-    response = sdk._post_json(sdk._url("/containers/create"), data=body, params={"name": name, "platform": platform})
-    return sdk._result(response, True)
+    response = api._post_json(api._url("/containers/create"), data=body, params={"name": name, "platform": platform})
+    return api._result(response, True)
 
 
 def split_image_ref(ref: str) -> tuple[str, str]:

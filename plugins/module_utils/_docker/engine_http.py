@@ -128,14 +128,16 @@ def _resource(value):
     return quote(value, safe="/:")
 
 
-def _query(params):
-    # booleans as the engine reads them (the SDK sends requests' "True"/"False", which it reads alike)
+def _url(path, params):
+    """``path`` with the query of ``params`` (None values left out; booleans as the engine reads them: the SDK
+    sends requests' "True"/"False", which it reads alike)."""
     pairs = []
     for key, value in (params or {}).items():
         if value is None:
             continue
         pairs.append((key, ("1" if value else "0") if isinstance(value, bool) else value))
-    return urlencode(pairs)
+    query = urlencode(pairs)
+    return path + ("?" + query if query else "")
 
 
 def _json_body(data):
@@ -168,8 +170,7 @@ class UnixEngineHTTP:
         self._local = threading.local()
 
     def _get(self, path, params=None):
-        query = _query(params)
-        url = path + ("?" + query if query else "")
+        url = _url(path, params)
         for attempt in (1, 2):
             conn = getattr(self._local, "conn", None)
             if conn is None:
@@ -193,8 +194,7 @@ class UnixEngineHTTP:
 
     def _write(self, method, path, params=None, data=None, upload=None, timeout=None):
         """One write request; ``data`` is sent as JSON, ``upload`` (an open file) as the raw body."""
-        query = _query(params)
-        url = path + ("?" + query if query else "")
+        url = _url(path, params)
         headers = {"Accept": "application/json"}
         if upload is not None:
             body = upload

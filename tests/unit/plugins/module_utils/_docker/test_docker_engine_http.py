@@ -18,6 +18,11 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker import cli
 COLLECTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", ".collections"))
 
 
+def _unversioned(path):
+    # the SDK's requests carry /vX.Y; ours are unversioned
+    return "/" + path.split("/", 2)[2] if path.startswith("/v1.") else path
+
+
 class EngineHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -25,42 +30,30 @@ class EngineHandler(http.server.BaseHTTPRequestHandler):
         super().setup()
         self.server.connections += 1
 
-    def do_GET(self):  # pylint: disable=invalid-name
-        parsed = urllib.parse.urlsplit(self.path)
-        self.server.requests.append((parsed.path, dict(urllib.parse.parse_qsl(parsed.query))))
-        status, body = self.server.routes.get(parsed.path, (404, {"message": "page not found"}))
-        data = json.dumps(body).encode()
+    def _reply(self, status, data):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def do_GET(self):  # pylint: disable=invalid-name
+        parsed = urllib.parse.urlsplit(self.path)
+        self.server.requests.append((parsed.path, dict(urllib.parse.parse_qsl(parsed.query))))
+        status, body = self.server.routes.get(parsed.path, (404, {"message": "page not found"}))
+        self._reply(status, json.dumps(body).encode())
         if self.server.close_after_each:
             # like an engine dropping an idle kept-alive connection, without saying so
             self.close_connection = True
 
     def _write(self):
+        """POST/DELETE: recorded in ``writes``; answered from ``routes`` by the unversioned path (204 by default)."""
         parsed = urllib.parse.urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if self.headers.get("Transfer-Encoding") == "chunked":
-            raw = b""
-            while True:
-                size = int(self.rfile.readline().strip(), 16)
-                raw += self.rfile.read(size)
-                self.rfile.readline()
-                if not size:
-                    break
-        else:
-            raw = self.rfile.read(length)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body = json.loads(raw) if self.headers.get("Content-Type") == "application/json" and raw else raw
         self.server.writes.append((self.command, parsed.path, urllib.parse.parse_qsl(parsed.query), body))
-        status, answer = self.server.routes.get(parsed.path, (204, None))
-        data = answer if isinstance(answer, bytes) else (json.dumps(answer).encode() if answer is not None else b"")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        status, answer = self.server.routes.get(_unversioned(parsed.path), (204, None))
+        self._reply(status, answer if isinstance(answer, bytes) else (json.dumps(answer).encode() if answer is not None else b""))
 
     do_POST = do_DELETE = _write  # noqa: N815  # pylint: disable=invalid-name
 
@@ -269,10 +262,8 @@ def _normalised(writes):
     """Writes with the SDK's /vX.Y prefix gone and boolean query values read as the engine reads them."""
     result = []
     for method, path, query, body in writes:
-        if path.startswith("/v1."):
-            path = "/" + path.split("/", 2)[2]
         query = sorted((k, _engine_bool(v) if v in ("True", "False", "1", "0") else v) for k, v in query)
-        result.append((method, path, query, body))
+        result.append((method, _unversioned(path), query, body))
     return result
 
 
@@ -313,12 +304,9 @@ def test_write_calls_send_what_the_sdk_sends(engine, name, args, kwargs):
     import docker  # pylint: disable=import-outside-toplevel
     server, path = engine
     server.routes.update({"/containers/create": (201, {"Id": "abc", "Warnings": []}),
-                          "/v1.41/containers/create": (201, {"Id": "abc", "Warnings": []}),
-                          "/networks/create": (201, {"Id": "net1"}), "/v1.41/networks/create": (201, {"Id": "net1"}),
-                          "/volumes/create": (201, {"Name": "data"}), "/v1.41/volumes/create": (201, {"Name": "data"}),
+                          "/networks/create": (201, {"Id": "net1"}), "/volumes/create": (201, {"Name": "data"}),
                           "/images/team/web:2": (200, [{"Untagged": "team/web:2"}]),
-                          "/v1.41/images/team/web:2": (200, [{"Untagged": "team/web:2"}]),
-                          "/images/sha256:1234/tag": (201, None), "/v1.41/images/sha256:1234/tag": (201, None)})
+                          "/images/sha256:1234/tag": (201, None)})
     sdk = docker.APIClient(base_url="unix://" + path, version="1.41", timeout=5)
     expected = getattr(sdk, name)(*args, **kwargs)
     ours = getattr(engine_http.UnixEngineHTTP(path, timeout=5), name)(*args, **kwargs)
