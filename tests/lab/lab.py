@@ -795,13 +795,15 @@ def busybox_rootfs_tar(dest):
             tar.addfile(info, io.BytesIO(data))
 
 
+# httpd runs under a shell that exits on SIGTERM: PID 1 without a handler ignores it, and every stop, rollout
+# and removal then waited out the 10 s stop timeout before the engine's SIGKILL.
 # Health probes every 10 s: each probe is a process start in a TCG guest, and at 2-3 s two idle lab guests
 # spent most of a CPU on them; a container is healthy about one interval after it starts.
 WEB_DOCKERFILE = """FROM {base}
 RUN mkdir -p /www && echo '{body}' > /www/index.html
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --retries=3 CMD wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1
-CMD ["httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
+CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -v -p 8080 -h /www & wait"]
 """
 
 # The demo application of the lab: `demo-web` serves a page whose CGI asks
@@ -811,7 +813,7 @@ DEMO_API_DOCKERFILE = """FROM {base}
 RUN mkdir -p /www/api && echo '{{"service": "demo-api", "version": 1, "status": "ok"}}' > /www/api/status
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=10s --start-period=30s --retries=5 CMD wget -q -O /dev/null http://127.0.0.1:8080/api/status || exit 1
-CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
 """
 DEMO_WEB_CGI = """#!/bin/sh
 echo "Content-Type: text/plain"
@@ -825,7 +827,7 @@ RUN chmod 755 /www/cgi-bin/index.cgi && echo '<a href="/cgi-bin/index.cgi">statu
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=10s --start-period=30s --retries=5 \\
   CMD wget -q -O - http://127.0.0.1:8080/cgi-bin/index.cgi | grep -q '"status": "ok"' || exit 1
-CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
 """
 
 LOCAL_IMAGES = {
