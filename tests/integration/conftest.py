@@ -235,7 +235,7 @@ def libvirt_cleanup(conn, prefix, pool=None):
             net.undefine()
     pools = [conn.storagePoolLookupByName(pool)] if pool else [p for p in conn.listAllStoragePools(0) if p.isActive()]
     for storage in pools:
-        storage.refresh(0)
+        lab.refresh_pool(storage)
         vols = [v for v in storage.listAllVolumes(0) if v.name().startswith(prefix)]
         backing = set(ET.fromstring(v.XMLDesc(0)).findtext("backingStore/path") for v in vols)
         for vol in sorted(vols, key=lambda v: v.path() in backing):  # overlays first, their bases last

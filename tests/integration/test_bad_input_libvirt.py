@@ -15,6 +15,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import bad_input
+import lab  # tests/lab/lab.py (conftest puts it on sys.path)
 import pytest
 from bad_input import ANSIBLE_CHOICES, ANSIBLE_REQUIRED, ANSIBLE_TYPE, ANSIBLE_UNSUPPORTED
 
@@ -209,7 +210,7 @@ def daemon_state(conn):
         if item.name().startswith(PREFIX) or item.name() == "default":
             networks[item.name()] = (item.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE), item.isActive())
     pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
+    lab.refresh_pool(pool)
     volumes = sorted((v.name(), v.info()[1]) for v in pool.listAllVolumes(0) if v.name().startswith(PREFIX))
     inside = subprocess.run(["qemu-img", "snapshot", "-U", "-l", _disk_path(conn)], capture_output=True,
                             text=True, check=True).stdout
@@ -229,7 +230,7 @@ def remove_new(conn, before):
                 item.destroy()
             item.undefine()
     pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
+    lab.refresh_pool(pool)
     known = set(name for name, _size in before["volumes"])
     for volume in pool.listAllVolumes(0):
         if volume.name().startswith(PREFIX) and volume.name() not in known:

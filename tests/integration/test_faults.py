@@ -17,6 +17,7 @@ import time
 
 import docker
 import faults
+import lab  # tests/lab/lab.py (conftest puts it on sys.path)
 import pytest
 from faults import PrivateDockerd, wait_until
 
@@ -286,7 +287,7 @@ def lv_state(uri, pool_name=LV_POOL):
     conn = libvirt.open(uri)
     try:
         pool = conn.storagePoolLookupByName(pool_name)
-        pool.refresh(0)
+        lab.refresh_pool(pool)
         return sorted(d.name() for d in conn.listAllDomains(0)), sorted(pool.listVolumes())
     finally:
         conn.close()
@@ -346,7 +347,7 @@ def test_pool_filesystem_full_during_an_overlay_create(ansible, libvirtd):
         # fill the filesystem to its last byte
         subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(full_dir, "filler"), "bs=64k"],
                        capture_output=True, check=False)
-        pool.refresh(0)
+        lab.refresh_pool(pool)
         name = LV_PREFIX + "full"
         args = vm_args(libvirtd.uri, name, [{"name": "root", "base": BASE_VOL},
                                             {"name": "data", "base": BASE_VOL, "base_pool": LV_POOL, "pool": full_pool}])

@@ -68,7 +68,7 @@ def test_lab_playbook_converges_is_idempotent_serves_and_tears_down(lab_run, ans
     try:
         names = [dom.name() for dom in conn.listAllDomains(0)]
         pool = conn.storagePoolLookupByName(lab_run["extra"]["pool"])
-        pool.refresh(0)
+        lab.refresh_pool(pool)
         volumes = pool.listVolumes()
     finally:
         conn.close()

@@ -5,6 +5,7 @@ boot nothing (an empty disk: SeaBIOS finds no OS) and only exercise live changes
 """
 import os
 
+import lab  # tests/lab/lab.py (conftest puts it on sys.path)
 import pytest
 
 libvirt = pytest.importorskip("libvirt")
@@ -35,7 +36,7 @@ def vm_name(conn, request):
             dom.destroy()
         dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
     pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
+    lab.refresh_pool(pool)
     for vol in pool.listAllVolumes(0):
         if vol.name().startswith(name + "-"):
             vol.delete(0)
@@ -50,7 +51,7 @@ def _lookup(conn, name):
 
 def _volumes(conn, prefix):
     pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
+    lab.refresh_pool(pool)
     return sorted(v for v in pool.listVolumes() if v.startswith(prefix))
 
 

@@ -7,6 +7,7 @@ undone), two hypervisors holding the same name, and removal.
 """
 import os
 
+import lab  # tests/lab/lab.py (conftest puts it on sys.path)
 import pytest
 
 libvirt = pytest.importorskip("libvirt")
@@ -39,7 +40,7 @@ def domains(conn):
 
 def volumes(conn):
     pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
+    lab.refresh_pool(pool)
     return sorted(v for v in pool.listVolumes() if v.startswith(PREFIX) and v != BASE)
 
 

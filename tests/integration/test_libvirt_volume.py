@@ -3,6 +3,7 @@ import hashlib
 import os
 import subprocess
 
+import lab  # tests/lab/lab.py (conftest puts it on sys.path)
 import pytest
 
 libvirt = pytest.importorskip("libvirt")
@@ -32,7 +33,7 @@ def vol(ansible, args, **kwargs):
 
 def names(conn):
     pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
+    lab.refresh_pool(pool)
     return sorted(v for v in pool.listVolumes() if v.startswith(PREFIX))
 
 

@@ -6,6 +6,7 @@ keep-storage, check mode that removes nothing, and the collection's ownership ru
 import os
 import re
 
+import lab  # tests/lab/lab.py (conftest puts it on sys.path)
 import pytest
 
 libvirt = pytest.importorskip("libvirt")
@@ -28,7 +29,7 @@ def _define(ansible, names, tags):
 
 def _volumes(conn):
     pool = conn.storagePoolLookupByName(POOL)
-    pool.refresh(0)
+    lab.refresh_pool(pool)
     return sorted(v for v in pool.listVolumes() if v.startswith(PREFIX) and v != BASE)
 
 

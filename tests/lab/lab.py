@@ -303,6 +303,22 @@ def ensure_network():
         conn.close()
 
 
+
+def refresh_pool(pool, timeout=300):
+    """``pool.refresh(0)``, waiting while another client's volume job runs in the pool (a seed upload, a
+    clone): libvirt refuses a refresh meanwhile ("has asynchronous jobs running"), and the test sessions
+    that run side by side share the lab's pool."""
+    import libvirt  # pylint: disable=import-outside-toplevel
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pool.refresh(0)
+            return
+        except libvirt.libvirtError as exc:
+            if "asynchronous jobs running" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
 def ensure_pool():
     os.makedirs(POOL_DIR, exist_ok=True)
     conn = libvirt_connect()
@@ -316,7 +332,7 @@ def ensure_pool():
         if not pool.isActive():
             pool.create(0)
         pool.setAutostart(True)
-        pool.refresh(0)
+        refresh_pool(pool)
     finally:
         conn.close()
 
@@ -465,7 +481,7 @@ def import_image(cache_dir):
     os.chmod(image.path, 0o644)
     conn = libvirt_connect()
     try:
-        conn.storagePoolLookupByName(POOL_NAME).refresh(0)
+        refresh_pool(conn.storagePoolLookupByName(POOL_NAME))
     finally:
         conn.close()
     facts = image.as_dict()
@@ -491,7 +507,7 @@ def _paths_in_use(conn):
             elif source.get("pool") == POOL_NAME and source.get("volume"):
                 used.add(os.path.join(POOL_DIR, source.get("volume")))
     pool = conn.storagePoolLookupByName(POOL_NAME)
-    pool.refresh(0)
+    refresh_pool(pool)
     for vol in pool.listAllVolumes(0):
         try:
             backing = ET.fromstring(vol.XMLDesc(0)).findtext("./backingStore/path")
@@ -597,7 +613,7 @@ def overlay_volume_xml(name, image):
 def define_guest(conn, name, image, memory=512, vcpus=1):
     use_kvm = kvm_works(image.cache_dir)
     pool = conn.storagePoolLookupByName(POOL_NAME)
-    pool.refresh(0)
+    refresh_pool(pool)
     try:
         pool.storageVolLookupByName(name + ".qcow2").delete(0)
     except libvirt_module().libvirtError:
@@ -737,7 +753,7 @@ def destroy_guest(name):
             log("destroyed guest " + name)
         try:
             pool = conn.storagePoolLookupByName(POOL_NAME)
-            pool.refresh(0)
+            refresh_pool(pool)
             pool.storageVolLookupByName(name + ".qcow2").delete(0)
         except libvirt.libvirtError:
             pass
