@@ -303,7 +303,6 @@ def ensure_network():
         conn.close()
 
 
-
 def refresh_pool(pool, timeout=300):
     """``pool.refresh(0)``, waiting while another client's volume job runs in the pool (a seed upload, a
     clone): libvirt refuses a refresh meanwhile ("has asynchronous jobs running"), and the test sessions
@@ -318,6 +317,7 @@ def refresh_pool(pool, timeout=300):
             if "asynchronous jobs running" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
 
 def ensure_pool():
     os.makedirs(POOL_DIR, exist_ok=True)
