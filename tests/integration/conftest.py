@@ -23,7 +23,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "guest: needs a booted guest (about a minute to boot under TCG)")
 
 
-GROUPS = ("lab_guest", "own_guests", "host", "matrix", "bad_input")
+GROUPS = ("lab_guest", "own_guests", "host", "matrix")
 
 
 def pytest_addoption(parser):
@@ -38,9 +38,8 @@ def module_group(item, on_guest):
     - `own_guests`: modules that boot guests of their own (TEST_GROUP = "own_guests" in the module);
     - `host`: the host-level engine and define-only libvirt; one session, since those tests reuse names and
       clean the engine between tests;
-    - `matrix`: the container option matrix, and `bad_input`: the libvirt and host bad-input matrices
-      (TEST_GROUP = "matrix" / "bad_input"): no guest, many module runs each, only objects of their own
-      prefixes, so they can run beside any other group; two groups, so each chain ends with one of them.
+    - `matrix`: the option and bad-input matrices that need no guest and touch only objects of their own
+      prefixes (TEST_GROUP = "matrix"): many module runs each, so they run beside the host session.
     Under TCG a guest task is bound by the guest's one vCPU, so the groups overlap well on 2 cores.
     """
     if item.module.__name__ in on_guest:

@@ -13,7 +13,7 @@ import bad_input
 import pytest
 from bad_input import ANSIBLE_CHOICES, ANSIBLE_TYPE
 
-TEST_GROUP = "bad_input"  # beside any other session: its objects carry prefixes of its own (conftest.py)
+TEST_GROUP = "matrix"  # beside the host session: its objects carry prefixes of its own (conftest.py)
 
 ROOT = "/tmp/hybridops-it-mat-host"
 DEST = ROOT + "/reports"

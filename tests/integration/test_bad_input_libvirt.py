@@ -19,7 +19,7 @@ import lab  # tests/lab/lab.py (conftest puts it on sys.path)
 import pytest
 from bad_input import ANSIBLE_CHOICES, ANSIBLE_REQUIRED, ANSIBLE_TYPE, ANSIBLE_UNSUPPORTED
 
-TEST_GROUP = "bad_input"  # beside any other session: its objects carry prefixes of its own (conftest.py)
+TEST_GROUP = "matrix"  # beside the host session: its objects carry prefixes of its own (conftest.py)
 
 libvirt = pytest.importorskip("libvirt")
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # lookups of absent objects are expected

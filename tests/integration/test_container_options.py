@@ -31,7 +31,7 @@ import pytest
 # fixtures are imported so pytest finds them
 from test_container_support import docker_client, dump, test_images  # noqa: F401 pylint: disable=unused-import
 
-TEST_GROUP = "matrix"  # beside any other session: its objects carry prefixes of its own (conftest.py)
+TEST_GROUP = "matrix"  # beside the host session: its objects carry prefixes of its own (conftest.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STACK = base.MATRIX + "stack"
