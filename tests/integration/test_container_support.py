@@ -53,20 +53,17 @@ def _rootfs_tar(index_text):
     return buf.getvalue()
 
 
-# The image's process stops on SIGTERM as a real service does (a PID 1 without a handler ignores it, and
-# every stop then waits out its timeout before the engine's SIGKILL); commands given in a spec still run bare.
-EXIT_ON_TERM = "trap 'exit 0' TERM; %s & wait"
-
-
 def dockerfile(health):
+    """The test image's Dockerfile: its process stops on SIGTERM (lab.exit_on_term); commands given in a
+    spec still run bare."""
     lines = ["FROM scratch", "ADD rootfs.tar /", "ENV LANG=C.UTF-8", "LABEL org.hybridops.test=image-label",
              "EXPOSE 8080", "WORKDIR /www"]
     if health:
         lines.append("HEALTHCHECK --interval=1s --timeout=2s --retries=3 "
                      "CMD wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1")
-        lines.append('CMD ["sh", "-c", "%s"]' % (EXIT_ON_TERM % "httpd -f -p 8080 -h /www"))
+        lines.append("CMD " + json.dumps(lab.exit_on_term(lab.HTTPD)))
     else:
-        lines.append('CMD ["sh", "-c", "%s"]' % (EXIT_ON_TERM % "sleep 3600"))
+        lines.append("CMD " + json.dumps(lab.exit_on_term("sleep 3600")))
     return "\n".join(lines) + "\n"
 
 

@@ -13,6 +13,7 @@ import time
 import urllib.request
 
 import guest_service
+import lab  # tests/lab/lab.py (conftest puts it on sys.path)
 import pytest
 
 UNIT = "hybridops-mig-web"
@@ -113,7 +114,7 @@ def _vars(report_dir, **extra):
     overrides = {
         "image": IMAGE,
         # under a shell that exits on SIGTERM (PID 1 ignores it): a rollback's stop need not wait 10 s
-        "command": ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p %d -h /srv/%s & wait" % (PORT, UNIT)],
+        "command": lab.exit_on_term("httpd -f -p %d -h /srv/%s" % (PORT, UNIT)),
         "pull": "never",
         "healthcheck": {"test": HEALTHY, "interval": "2s", "timeout": "3s", "retries": 3, "start_period": "2s"},
     }

@@ -34,7 +34,7 @@ def _stack_tasks(state="present"):
         ]
     members = []
     for name, limit in sorted(MEMBERS.items()):
-        member = {"name": name, "image": IMAGE, "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 86400 & wait"],
+        member = {"name": name, "image": IMAGE, "command": lab.exit_on_term("sleep 86400"),
                   "restart_policy": "no"}
         if limit:
             member["memory"] = limit

@@ -307,7 +307,7 @@ def refresh_pool(pool, timeout=300):
     """``pool.refresh(0)``, waiting while another client's volume job runs in the pool (a seed upload, a
     clone): libvirt refuses a refresh meanwhile ("has asynchronous jobs running"), and the test sessions
     that run side by side share the lab's pool."""
-    import libvirt  # pylint: disable=import-outside-toplevel
+    libvirt = libvirt_module()
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -811,15 +811,25 @@ def busybox_rootfs_tar(dest):
             tar.addfile(info, io.BytesIO(data))
 
 
-# httpd runs under a shell that exits on SIGTERM: PID 1 without a handler ignores it, and every stop, rollout
-# and removal then waited out the 10 s stop timeout before the engine's SIGKILL.
+# A process that stops on SIGTERM as a real service does: a PID 1 without a handler ignores it, and every
+# stop, rollout and removal then waited out the 10 s stop timeout before the engine's SIGKILL.
+EXIT_ON_TERM = "trap 'exit 0' TERM; %s & wait"
+
+
+def exit_on_term(command):
+    """The argv that runs the shell command ``command`` under a shell that exits on SIGTERM."""
+    return ["sh", "-c", EXIT_ON_TERM % command]
+
+
+HTTPD = "httpd -f -p 8080 -h /www"
+
 # Health probes every 10 s: each probe is a process start in a TCG guest, and at 2-3 s two idle lab guests
 # spent most of a CPU on them; a container is healthy about one interval after it starts.
 WEB_DOCKERFILE = """FROM {base}
 RUN mkdir -p /www && echo '{body}' > /www/index.html
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --retries=3 CMD wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1
-CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -v -p 8080 -h /www & wait"]
+CMD {cmd}
 """
 
 # The demo application of the lab: `demo-web` serves a page whose CGI asks
@@ -829,7 +839,7 @@ DEMO_API_DOCKERFILE = """FROM {base}
 RUN mkdir -p /www/api && echo '{{"service": "demo-api", "version": 1, "status": "ok"}}' > /www/api/status
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=10s --start-period=30s --retries=5 CMD wget -q -O /dev/null http://127.0.0.1:8080/api/status || exit 1
-CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
+CMD {cmd}
 """
 DEMO_WEB_CGI = """#!/bin/sh
 echo "Content-Type: text/plain"
@@ -843,14 +853,14 @@ RUN chmod 755 /www/cgi-bin/index.cgi && echo '<a href="/cgi-bin/index.cgi">statu
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=10s --start-period=30s --retries=5 \\
   CMD wget -q -O - http://127.0.0.1:8080/cgi-bin/index.cgi | grep -q '"status": "ok"' || exit 1
-CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
+CMD {cmd}
 """
 
 LOCAL_IMAGES = {
-    "hybridops/web:1": {"dockerfile": WEB_DOCKERFILE, "body": "hybridops web v1"},
-    "hybridops/web:2": {"dockerfile": WEB_DOCKERFILE, "body": "hybridops web v2"},
-    "hybridops/demo-api:1": {"dockerfile": DEMO_API_DOCKERFILE},
-    "hybridops/demo-web:1": {"dockerfile": DEMO_WEB_DOCKERFILE, "files": {"index.cgi": DEMO_WEB_CGI}},
+    "hybridops/web:1": {"dockerfile": WEB_DOCKERFILE, "body": "hybridops web v1", "command": "httpd -f -v -p 8080 -h /www"},
+    "hybridops/web:2": {"dockerfile": WEB_DOCKERFILE, "body": "hybridops web v2", "command": "httpd -f -v -p 8080 -h /www"},
+    "hybridops/demo-api:1": {"dockerfile": DEMO_API_DOCKERFILE, "command": HTTPD},
+    "hybridops/demo-web:1": {"dockerfile": DEMO_WEB_DOCKERFILE, "command": HTTPD, "files": {"index.cgi": DEMO_WEB_CGI}},
 }
 BASE_IMAGE_TAG = "hybridops/busybox:lab"
 
@@ -894,7 +904,8 @@ def _build_local_images(docker_host, archive):
             ctx = os.path.join(tmp, tag.replace("/", "_").replace(":", "_"))
             os.makedirs(ctx)
             with open(os.path.join(ctx, "Dockerfile"), "w") as handle:
-                handle.write(spec["dockerfile"].format(base=BASE_IMAGE_TAG, body=spec.get("body", "")))
+                command = json.dumps(exit_on_term(spec["command"]))
+                handle.write(spec["dockerfile"].format(base=BASE_IMAGE_TAG, body=spec.get("body", ""), cmd=command))
             for name, content in spec.get("files", {}).items():
                 with open(os.path.join(ctx, name), "w") as handle:
                     handle.write(content)
