@@ -48,6 +48,14 @@ options:
   load_path:
     description: Archive made by C(docker save) (tar, tar.gz, tar.xz or tar.bz2) on the host the module runs on.
     type: path
+  load_id:
+    description:
+      - The ID (V(sha256:...)) of the image the archive at O(load_path) holds for O(name), as the
+        P(hybridops.fleet.docker_archive_image_id#filter) filter reads it from a copy of the archive on the controller.
+      - Used only in check mode when O(load_path) is not on the host yet (a task before this one, such as a copy,
+        would put it there): the prediction is then exact. Without it such a check-mode run predicts a load and
+        warns. Whenever the archive is on the host, its own manifest decides.
+    type: str
   build:
     description: Build parameters for O(source=build).
     type: dict
@@ -167,6 +175,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         source=dict(type="str", choices=["pull", "load", "build"]),
         load_path=dict(type="path"),
+        load_id=dict(type="str"),
         build=dict(type="dict", options=dict(
             path=dict(type="path", required=True),
             dockerfile=dict(type="str", default="Dockerfile"),

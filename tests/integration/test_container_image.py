@@ -72,6 +72,37 @@ def test_load_from_archive_idempotent_and_check_mode(ansible, images, tmp_path):
     assert run["changed"] is True and run["container"]["State"]["Running"] is True, dump(run)
 
 
+def test_check_mode_load_before_the_archive_is_on_the_host(ansible, images, tmp_path):
+    """A play copies the archive, then loads it: in check mode the copy is only predicted. load_id (read on the
+    controller by the docker_archive_image_id filter) keeps the prediction exact; without it a load is
+    predicted with a warning; nothing is changed either way."""
+    client = images
+    ref = REPO + "/later:1"
+    built = build_image(client, ref, "later %s" % time.time(), health=False)
+    archive = str(tmp_path / "later.tar")
+    save(client, ref, archive)
+    missing = str(tmp_path / "not-copied-yet.tar")
+    args = {"name": ref, "source": "load", "load_path": missing}
+    present, other, unknown, real, wrong = ansible.run_tasks([
+        {"hybridops.fleet.container_image": dict(
+            args, load_id="{{ '%s' | hybridops.fleet.docker_archive_image_id('%s') }}" % (archive, ref))},
+        {"hybridops.fleet.container_image": dict(args, load_id="sha256:" + "0" * 64)},
+        {"hybridops.fleet.container_image": args},
+        {"hybridops.fleet.container_image": dict(args, load_id=built["Id"]), "check_mode": False},
+        {"hybridops.fleet.container_image": dict(args, load_id="latest")},
+    ], check=True, diff=True)["localhost"]
+    # the same image is on the engine: a real run after the copy would load nothing
+    assert present["changed"] is False and present["actions"] == [], dump(present)
+    assert other["changed"] is True and other["actions"] == ["load"], dump(other)
+    assert other["diff"]["after"]["id"] == "sha256:" + "0" * 64
+    assert unknown["changed"] is True and unknown["actions"] == ["load"], dump(unknown)
+    assert any("not on the host yet" in w for w in unknown.get("warnings", [])), dump(unknown)
+    # outside check mode a missing archive is still an error, load_id or not
+    assert real.get("failed") and "load_path" in real["msg"] and "does not exist" in real["msg"], dump(real)
+    assert wrong.get("failed") and wrong["msg"].startswith("load_id:") and "sha256:" in wrong["msg"], dump(wrong)
+    assert image_id(client, ref) == built["Id"]
+
+
 def test_load_compressed_archive_by_its_own_tag(ansible, images, tmp_path):
     client = images
     client.api.tag("hybridops-test/box:1", REPO + "/box", "gz")

@@ -54,7 +54,9 @@ DOCKER_HOST = "unix://" + DOCKER_SOCK
 IMAGE_CACHE = os.environ.get("HYBRIDOPS_IMAGE_CACHE", "/var/cache/hybridops/images")
 LAB_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(LAB_DIR, "..", ".."))
-METADATA_NS = "https://hybridops.dev/fleet/1"
+# the harness's own marker on the guests it defines: not the collection's namespace, so its guests are VMs
+# "defined elsewhere", as a user's existing estate is (the existing-estate test relies on it)
+METADATA_NS = "https://hybridops.dev/lab/1"
 GUEST_PREFIX = "hybridops-lab-"
 
 
@@ -571,7 +573,7 @@ def current_image():
 
 DOMAIN_TEMPLATE = """<domain type='{domain_type}'>
   <name>{name}</name>
-  <metadata><fleet:instance xmlns:fleet='{ns}'><fleet:owner>hybridops-lab</fleet:owner></fleet:instance></metadata>
+  <metadata><lab:instance xmlns:lab='{ns}'><lab:owner>hybridops-lab</lab:owner></lab:instance></metadata>
   <memory unit='MiB'>{memory}</memory>
   <vcpu>{vcpus}</vcpu>
   <os>

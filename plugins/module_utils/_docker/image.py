@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tarfile
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import EngineClient
 
 SOURCES = ("pull", "load", "build")
+IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 CONTEXT_LABEL = "hybridops.fleet.context-hash"
 
 
@@ -67,6 +69,16 @@ def archive_manifest(path):
     return result
 
 
+def archive_image_id(images: list[tuple[str, list[str]]], wanted: str, path: str) -> tuple[str, bool]:
+    """(image ID, tagged as ``wanted``) of the image an archive holds for ``wanted`` (a full reference): the one
+    tagged so, else the archive's only image (which a load then tags); anything else is an error naming ``name``."""
+    match = [img for img in images if wanted in img[1]]
+    if not match and len(images) != 1:
+        raise ValidationError("name", "%s is not in %s, which holds %s; name one of its tags"
+                              % (wanted, path, ", ".join(t for _i, tags in images for t in tags) or "untagged images"))
+    return (match[0] if match else images[0])[0], bool(match)
+
+
 def context_hash(path, dockerfile, buildargs, target):
     """Stable hash of a build context directory plus the build parameters."""
     digest = hashlib.sha256()
@@ -98,6 +110,12 @@ def validate(params):
         return None
     for index, tag in enumerate(params.get("tags") or []):
         validators.check_image_ref(tag, "tags[%d]" % index, digest=False)
+    load_id = params.get("load_id")
+    if load_id is not None:
+        if params.get("source") != "load":
+            raise ValidationError("load_id", "is only used with source=load", accepted="source=load")
+        if not IMAGE_ID.match(load_id):
+            raise ValidationError("load_id", "%r is not an image ID" % load_id, accepted="sha256: and 64 hex digits")
     build = params.get("build")
     if params.get("source") == "build" and build:
         path = build.get("path")
@@ -124,7 +142,7 @@ def validate(params):
     return None
 
 
-def _full_ref(ref):
+def full_ref(ref):
     repo, tag = split_image_ref(ref)
     if tag.startswith("sha256:"):
         return "%s@%s" % (repo, tag)
@@ -187,7 +205,7 @@ class ImageManager:
             raise ValidationError("source", "unknown source %r" % source, accepted=", ".join(SOURCES))
         tags = []
         for tag in params.get("tags") or []:
-            tags.append(_full_ref(tag))
+            tags.append(full_ref(tag))
         for tag in tags:
             current = self.inspect(tag)
             if current is not None and current.get("Id") == after_id:
@@ -200,7 +218,7 @@ class ImageManager:
                      force=True)
         final = self.inspect(name) if not self.check_mode else before
         result["image"] = self.summary(final)
-        after_view = {"id": after_id, "tags": sorted(set(((before or {}).get("RepoTags") or []) + [_full_ref(name)] + tags))}
+        after_view = {"id": after_id, "tags": sorted(set(((before or {}).get("RepoTags") or []) + [full_ref(name)] + tags))}
         if final is not None and not self.check_mode:
             after_view = self._view(final)
         result["diff"] = {"before": self._view(before), "after": after_view}
@@ -236,13 +254,22 @@ class ImageManager:
         path = params.get("load_path")
         if not path:
             raise ValidationError("load_path", "is required with source=load")
-        images = archive_manifest(path)
-        wanted = _full_ref(name)
-        match = [img for img in images if wanted in img[1]]
-        if not match and len(images) != 1:
-            raise ValidationError("name", "%s is not in %s, which holds %s; name one of its tags"
-                                  % (wanted, path, ", ".join(t for _i, tags in images for t in tags) or "untagged images"))
-        image_id, _tags = match[0] if match else images[0]
+        wanted = full_ref(name)
+        if self.check_mode and not os.path.exists(path):
+            # check mode of a play whose earlier task (a copy) would put the archive there: predict from
+            # the image ID read on the controller (load_id), else predict a load and say why
+            image_id = params.get("load_id")
+            match = True
+            if not image_id:
+                result.setdefault("warnings", []).append(
+                    "check mode: load_path %s is not on the host yet, so its image is not known; a load is predicted "
+                    "(give load_id, e.g. from the hybridops.fleet.docker_archive_image_id filter, for an exact "
+                    "prediction)" % path)
+                result["actions"].append("load")
+                result["changed"] = True
+                return None
+        else:
+            image_id, match = archive_image_id(archive_manifest(path), wanted, path)
         if before is not None and before.get("Id") == image_id and not params.get("force"):
             return image_id
         result["actions"].append("load")
@@ -278,7 +305,7 @@ class ImageManager:
             return None
         labels = dict(checked["labels"])
         labels[CONTEXT_LABEL] = digest
-        kwargs = dict(path=path, tag=_full_ref(name), dockerfile=dockerfile, buildargs=args or None, labels=labels,
+        kwargs = dict(path=path, tag=full_ref(name), dockerfile=dockerfile, buildargs=args or None, labels=labels,
                       nocache=bool(build.get("nocache")), pull=bool(build.get("pull")), rm=True, forcerm=True,
                       decode=True)
         if build.get("target"):

@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.image import (
+    archive_image_id,
     archive_manifest,
     context_hash,
     validate,
@@ -115,3 +116,29 @@ def test_validate_names_tags_and_returns_strings(tmp_path):
         with pytest.raises(ValidationError) as info:
             validate(params)
         assert info.value.option == option
+
+
+def test_archive_image_id_by_tag_or_the_only_image():
+    images = [("sha256:aaa", ["docker.io/library/web:1"]), ("sha256:bbb", ["docker.io/library/web:2"])]
+    assert archive_image_id(images, "docker.io/library/web:2", "a.tar") == ("sha256:bbb", True)
+    # the only image of an archive is loaded and tagged with the name given
+    assert archive_image_id(images[:1], "docker.io/library/other:1", "a.tar") == ("sha256:aaa", False)
+    with pytest.raises(ValidationError) as err:
+        archive_image_id(images, "docker.io/library/other:1", "a.tar")
+    assert err.value.option == "name" and "web:1" in err.value.msg and "web:2" in err.value.msg
+
+
+def test_docker_archive_image_id_filter(tmp_path):
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.hybridops.fleet.plugins.filter.docker_archive import FilterModule
+
+    image_id = FilterModule().filters()["docker_archive_image_id"]
+    path = tmp_path / "two.tar"
+    write_archive(path, [{"Config": "%s.json" % ("a" * 64), "RepoTags": ["web:1"], "Layers": []},
+                         {"Config": "%s.json" % ("b" * 64), "RepoTags": ["hybridops/web:2"], "Layers": []}])
+    assert image_id(str(path), "web:1") == "sha256:" + "a" * 64  # the short name means docker.io/library/web:1
+    assert image_id(str(path), "hybridops/web:2") == "sha256:" + "b" * 64
+    with pytest.raises(AnsibleFilterError, match="not a file on the controller"):
+        image_id(str(tmp_path / "missing.tar"), "web:1")
+    with pytest.raises(AnsibleFilterError, match="hybridops/web:3 is not in"):
+        image_id(str(path), "hybridops/web:3")
