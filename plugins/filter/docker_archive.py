@@ -11,9 +11,9 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.image import (
-    full_ref,
     archive_image_id,
     archive_manifest,
+    full_ref,
 )
 
 
