@@ -722,7 +722,7 @@ def main():
     argument_spec.update(LOCK_ARGS)
     # image: required to create a container, not to start, stop or restart an existing one (checked by the manager)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_with_client(module, lambda client: ContainerManager(client, check_mode=module.check_mode).ensure(module.params),
+    run_with_client(module, lambda client: ContainerManager(client, check_mode=module.check_mode, diff=module._diff).run(module.params),
                     locks=[lock_key(module.params, "container", module.params["name"])])
 
 

@@ -186,7 +186,7 @@ def main():
     module = FleetModule(argument_spec=argument_spec, supports_check_mode=True,
                          required_if=[("source", "load", ["load_path"]), ("source", "build", ["build"])],
                          required_together=[("registry_username", "registry_password")])
-    run_with_client(module, lambda client: ImageManager(client, check_mode=module.check_mode).ensure(module.params))
+    run_with_client(module, lambda client: ImageManager(client, check_mode=module.check_mode, diff=module._diff).run(module.params))
 
 
 if __name__ == "__main__":

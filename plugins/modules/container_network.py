@@ -121,7 +121,7 @@ def main():
     argument_spec.update(LOCK_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_by={"gateway": "subnet"})
-    run_with_client(module, lambda client: NetworkManager(client, check_mode=module.check_mode).ensure(module.params),
+    run_with_client(module, lambda client: NetworkManager(client, check_mode=module.check_mode, diff=module._diff).run(module.params),
                     locks=[lock_key(module.params, "network", module.params["name"])])
 
 

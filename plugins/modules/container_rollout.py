@@ -464,7 +464,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     proxy = module.params["proxy"] or {}
     runtime = RuntimeClient(proxy.get("socket") or "/run/haproxy/admin.sock", proxy.get("timeout") or 10)
-    run_with_client(module, lambda client: RolloutManager(client, runtime, check_mode=module.check_mode).ensure(module.params),
+    run_with_client(module, lambda client: RolloutManager(client, check_mode=module.check_mode, diff=module._diff,
+                                                          proxy_client=runtime).run(module.params),
                     locks=[lock_key(module.params, "rollout", module.params["name"])])
 
 

@@ -101,7 +101,7 @@ def main():
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_with_client(module, lambda client: VolumeManager(client, check_mode=module.check_mode).ensure(module.params))
+    run_with_client(module, lambda client: VolumeManager(client, check_mode=module.check_mode, diff=module._diff).run(module.params))
 
 
 if __name__ == "__main__":

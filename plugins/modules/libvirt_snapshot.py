@@ -142,7 +142,7 @@ def main():
         required_if=[("state", "absent", ["name"]), ("state", "reverted", ["name"])],
         supports_check_mode=True,
     )
-    run_with_client(module, lambda client: SnapshotManager(client, module.params, module.check_mode).run())
+    run_with_client(module, lambda client: SnapshotManager(client, check_mode=module.check_mode, diff=module._diff).run(module.params))
 
 
 if __name__ == "__main__":

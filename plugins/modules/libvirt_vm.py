@@ -555,9 +555,8 @@ def main():
     module = FleetModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
     def converge(client):
-        manager = VmManager(client, module.params, check_mode=module.check_mode, diff_mode=module._diff,
-                            run_command=module.run_command)
-        return manager.run()
+        manager = VmManager(client, check_mode=module.check_mode, diff=module._diff, run_command=module.run_command)
+        return manager.run(module.params)
 
     run_with_client(module, converge, locks=[lock_key(module.params["uri"], "vm", module.params["name"])])
 

@@ -185,7 +185,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_with_client(module, lambda client: VolumeManager(client, module.params, module.check_mode, module._diff).run())
+    run_with_client(module, lambda client: VolumeManager(client, check_mode=module.check_mode, diff=module._diff).run(module.params))
 
 
 if __name__ == "__main__":

@@ -47,6 +47,14 @@ def changed_keys(before, after, keys):
     return [key for key in keys if before.get(key) != after.get(key)]
 
 
+def keep_diff(result, wanted):
+    """``result`` without its ``diff`` unless ``wanted``: a manager built with ``diff=False`` returns none
+    (the Docker managers compute it anyway, from the comparison they need to decide what to change)."""
+    if not wanted:
+        result.pop("diff", None)
+    return result
+
+
 def make_diff(before, after, before_header=None, after_header=None):
     """An Ansible ``diff`` dict ``{before, after}`` of deep copies (None -> {})."""
     result = {

@@ -307,16 +307,21 @@ def network_xml(client, net):
 
 
 class NetworkManager:
-    def __init__(self, client: LibvirtClient, params: dict[str, Any], check_mode: bool = False, diff_mode: bool = False) -> None:
+    """Converge one network. ``run(params)`` returns the module result dict."""
+
+    def __init__(self, client: LibvirtClient, check_mode: bool = False, diff: bool = False) -> None:
         self.client = client
-        self.params = params
         self.check_mode = check_mode
-        self.diff_mode = diff_mode
-        self.name = params["name"]
+        self.diff_mode = diff
+        self.params: dict[str, Any] = {}
+        self.name = ""
         self.actions: list[str] = []
 
-    def run(self) -> dict[str, Any]:
-        params = self.params
+    def run(self, params: dict[str, Any]) -> dict[str, Any]:
+        # the per-run state the helpers read
+        self.params = params
+        self.name = params["name"]
+        self.actions = []
         check_name(params.get("name"))  # before libvirt is asked anything
         net = self.client.network(self.name)
         current = None

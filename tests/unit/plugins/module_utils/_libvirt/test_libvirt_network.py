@@ -89,7 +89,7 @@ def client():
 
 
 def run(client, check=False, **over):
-    return nw.NetworkManager(client, params(**over), check_mode=check, diff_mode=True).run()
+    return nw.NetworkManager(client, check_mode=check, diff=True).run(params(**over))
 
 
 def test_manager_create_idempotent_update_absent(client):

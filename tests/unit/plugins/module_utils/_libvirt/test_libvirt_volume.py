@@ -22,7 +22,7 @@ def client():
 def run(client, check=False, **params):
     params.setdefault("pool", POOL)
     params.setdefault("state", "present")
-    return volumes.VolumeManager(client, params, check_mode=check, diff_mode=True).run()
+    return volumes.VolumeManager(client, check_mode=check, diff=True).run(params)
 
 
 @pytest.mark.parametrize("value,expected", [
