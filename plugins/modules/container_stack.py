@@ -475,6 +475,7 @@ interrupted:
 '''
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import manager_func
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, run_with_client
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import (
@@ -506,8 +507,7 @@ def main():
     module = FleetModule(argument_spec=argument_spec, supports_check_mode=True)
     max_workers = module.params["max_workers"]
 
-    run_with_client(module, lambda client: StackManager(client, check_mode=module.check_mode, diff=module._diff,
-                                                        max_workers=max_workers).run(module.params),
+    run_with_client(module, manager_func(module, StackManager, max_workers=max_workers),
                     pool_size=max_workers + 2, locks=stack_locks(module.params))
 
 

@@ -10,10 +10,19 @@ warnings and failures alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ansible.module_utils.basic import AnsibleModule
+
+
+def manager_func(module: AnsibleModule, manager: Callable[..., Any], **extra: Any) -> Callable[[Any], dict[str, Any]]:
+    """The ``func(client)`` a runner calls for a module that is one manager: ``manager(client, check_mode,
+    diff, **extra).run(module.params)`` with the module's check and diff mode (``extra``: the manager's own
+    dependencies, such as ``run_command``)."""
+    # pylint: disable-next=protected-access
+    return lambda client: manager(client, check_mode=module.check_mode, diff=module._diff, **extra).run(module.params)
 
 
 def finish(module: AnsibleModule, result: dict[str, Any]) -> None:

@@ -319,7 +319,7 @@ class ContainerManager:
 
         ``known=True`` means ``inspect`` is already the current container (or None when
         it does not exist) and ``image`` resolved, as the stack manager supplies them;
-        ``desired``: ``params`` already normalised (cs.normalize_spec).
+        ``desired``: ``params`` already normalized (cs.normalize_spec).
         """
         state = params.get("state") or "started"
         kill_signal_of(params)

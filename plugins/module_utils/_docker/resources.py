@@ -189,7 +189,7 @@ class _Manager:
         return result
 
 
-class NetworkManager(_Manager):
+class EngineNetworkManager(_Manager):
     kind = "network"
     default_driver = "bridge"
     string_maps = ("labels", "options")
@@ -302,7 +302,7 @@ class NetworkManager(_Manager):
         call(self.client, "removing network %s" % current.get("Name"), self.api.remove_network, current["Id"])
 
 
-class VolumeManager(_Manager):
+class EngineVolumeManager(_Manager):
     kind = "volume"
     default_driver = "local"
     string_maps = ("labels", "driver_opts")

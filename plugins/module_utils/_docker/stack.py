@@ -37,7 +37,10 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container 
     leftovers,
 )
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import (
+    EngineNetworkManager,
+    EngineVolumeManager,
+)
 
 if TYPE_CHECKING:
     from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import EngineClient
@@ -173,7 +176,7 @@ def normalize_members(params, specs=None):
 
     Errors name the member as ``containers[NAME].OPTION`` (``containers[INDEX]`` until
     the name itself is known to be valid). ``specs``, when given, receives each
-    member's normalised spec by name, so it is normalised once per run.
+    member's normalized spec by name, so it is normalized once per run.
     """
     _check_limits(params)
     _check_resources(params)
@@ -268,8 +271,10 @@ class StackManager:
         recreates a network or volume).
         """
         todo = []
-        for option, manager, created in (("networks", NetworkManager(self.client, self.check_mode), "networks_created"),
-                                         ("volumes", VolumeManager(self.client, self.check_mode), "volumes_created")):
+        networks = EngineNetworkManager(self.client, check_mode=self.check_mode)
+        volumes = EngineVolumeManager(self.client, check_mode=self.check_mode)
+        for option, manager, created in (("networks", networks, "networks_created"),
+                                         ("volumes", volumes, "volumes_created")):
             for index, item in enumerate(params.get(option) or []):
                 spec = dict(item, labels=dict(item.get("labels") or {}, **{cs.LABEL_STACK: stack}), force=False)
                 try:

@@ -100,7 +100,7 @@ def _mib(value, option):
 
 
 def validate_params(params):
-    """Check every option before anything is touched; returns the normalised desired scalars.
+    """Check every option before anything is touched; returns the normalized desired scalars.
 
     Raises ValidationError naming the option and what it accepts.
     """

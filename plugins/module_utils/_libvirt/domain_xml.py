@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hybridops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure functions: domain spec <-> libvirt domain XML, normalisation, comparison.
+"""Pure functions: domain spec <-> libvirt domain XML, normalization, comparison.
 
 A *spec* is a flat dict of the fields in :data:`FIELDS` plus two lists,
 ``disks`` and ``networks``. Every field is declared once in the table with

@@ -38,7 +38,7 @@ def item_label(item: Any, index: int) -> str:
 def validate_items(items: list[Any], default_uri: str) -> tuple[list[Item], set]:
     """Each item checked against libvirt_vm's argument spec (types, choices, defaults, nested options).
 
-    Returns the normalised items (``uri`` filled in) and the no_log values found in them. Raises
+    Returns the normalized items (``uri`` filled in) and the no_log values found in them. Raises
     ValidationError naming ``vms[NAME]`` (and the option) for the first bad item, and for a VM listed twice
     on one hypervisor.
     """

@@ -216,7 +216,7 @@ def resolve_volume_ref(client, ref, default_pool, option):
 VOLUME_SIZE_MAX = 2 ** 63 - 1  # bytes: the largest file size (off_t) and qemu-img size
 
 
-class VolumeManager:
+class LibvirtVolumeManager:
     """Converge one volume: import from a file (streamed, checksum-idempotent), create empty or
     as a qcow2 overlay, grow, delete. ``run(params)`` returns the module result."""
 

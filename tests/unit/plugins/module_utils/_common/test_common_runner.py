@@ -1,7 +1,7 @@
-"""finish: the one policy by which both runners turn a manager's result into the module's answer."""
+"""finish and manager_func: the one policy by which both runners turn a manager's result into the module's answer."""
 import pytest
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import finish
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import finish, manager_func
 
 
 class Ended(Exception):
@@ -61,3 +61,20 @@ def test_a_failed_result_without_a_message_still_fails():
 
 def test_failed_false_exits():
     assert finished(FakeModule(), {"changed": False, "failed": False}) == ("exit", {"changed": False, "failed": False})
+
+
+def test_manager_func_builds_the_manager_of_the_contract():
+    seen = {}
+
+    class Manager:
+        def __init__(self, client, check_mode=False, diff=False, extra=None):
+            seen.update(client=client, check_mode=check_mode, diff=diff, extra=extra)
+
+        def run(self, params):
+            return {"changed": False, "params": params}
+
+    module = FakeModule(diff=True)
+    module.check_mode = True
+    module.params = {"name": "x"}
+    assert manager_func(module, Manager, extra=1)("client") == {"changed": False, "params": {"name": "x"}}
+    assert seen == {"client": "client", "check_mode": True, "diff": True, "extra": 1}

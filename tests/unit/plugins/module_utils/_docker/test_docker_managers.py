@@ -248,19 +248,22 @@ def test_unknown_network_fails_before_any_change(client):
 
 
 def test_network_and_volume_managers(client):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
-    predicted = NetworkManager(client, check_mode=True).run({"name": "n2", "state": "present"})
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import (
+        EngineNetworkManager,
+        EngineVolumeManager,
+    )
+    predicted = EngineNetworkManager(client, check_mode=True).run({"name": "n2", "state": "present"})
     assert predicted["changed"] is True and predicted["actions"] == ["create"]
     assert client.api.mutations() == []
-    assert NetworkManager(client).run({"name": "n2", "state": "present"})["changed"] is True
-    assert NetworkManager(client).run({"name": "n2", "state": "present"})["changed"] is False
+    assert EngineNetworkManager(client).run({"name": "n2", "state": "present"})["changed"] is True
+    assert EngineNetworkManager(client).run({"name": "n2", "state": "present"})["changed"] is False
     with pytest.raises(ValidationError) as info:
-        NetworkManager(client).run({"name": "n2", "state": "present", "driver": "macvlan"})
+        EngineNetworkManager(client).run({"name": "n2", "state": "present", "driver": "macvlan"})
     assert info.value.option == "driver" and "force" in str(info.value)
-    assert VolumeManager(client).run({"name": "v1", "state": "present"})["changed"] is True
-    assert VolumeManager(client).run({"name": "v1", "state": "present"})["changed"] is False
-    assert VolumeManager(client, check_mode=True).run({"name": "v1", "state": "absent"})["changed"] is True
-    assert VolumeManager(client).run({"name": "v1", "state": "absent"})["actions"] == ["remove"]
+    assert EngineVolumeManager(client).run({"name": "v1", "state": "present"})["changed"] is True
+    assert EngineVolumeManager(client).run({"name": "v1", "state": "present"})["changed"] is False
+    assert EngineVolumeManager(client, check_mode=True).run({"name": "v1", "state": "absent"})["changed"] is True
+    assert EngineVolumeManager(client).run({"name": "v1", "state": "absent"})["actions"] == ["remove"]
 
 
 @pytest.mark.parametrize("kind,params,option", [
@@ -272,8 +275,11 @@ def test_network_and_volume_managers(client):
     ("volume", {"labels": "team=a"}, "labels"),
 ])
 def test_network_and_volume_options_checked_before_any_change(client, kind, params, option):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
-    manager = {"network": NetworkManager, "volume": VolumeManager}[kind](client)
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import (
+        EngineNetworkManager,
+        EngineVolumeManager,
+    )
+    manager = {"network": EngineNetworkManager, "volume": EngineVolumeManager}[kind](client)
     with pytest.raises(ValidationError) as info:
         manager.run(dict({"name": "x1", "state": "present", "force": True}, **params))
     assert info.value.option == option and info.value.accepted
@@ -359,17 +365,17 @@ def test_stack_members_named_with_and_without_slash_depend_on_each_other(client)
     ({"name": "n3", "gateway": "172.30.0.1"}, "gateway"),
 ])
 def test_network_hostile_input_fails_before_the_engine_is_asked(client, params, option):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import EngineNetworkManager
     with pytest.raises(ValidationError) as info:
-        NetworkManager(client).run(dict(params, state="present"))
+        EngineNetworkManager(client).run(dict(params, state="present"))
     assert info.value.option == option and info.value.accepted
     assert client.api.calls == []
 
 
 @pytest.mark.parametrize("name", ["bad\nvol", "-vol", "v<1>", "a/b", ""])
 def test_volume_hostile_names_fail_before_the_engine_is_asked(client, name):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import VolumeManager
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import EngineVolumeManager
     with pytest.raises(ValidationError) as info:
-        VolumeManager(client).run({"name": name, "state": "present"})
+        EngineVolumeManager(client).run({"name": name, "state": "present"})
     assert info.value.option == "name"
     assert client.api.calls == []

@@ -1,6 +1,6 @@
 """Rows of paused, platform, links, device_cgroup_rules, the mount volume/tmpfs options, and force_kill.
 
-Row functions (normalise, read back, compare, create body) through the option table, and the manager steps
+Row functions (normalize, read back, compare, create body) through the option table, and the manager steps
 that carry them out (pause/unpause in place, the platform query parameter, docker kill) on the fake engine.
 """
 import copy
@@ -33,7 +33,7 @@ def amd64(image):
 
 # --------------------------------------------------------------------------- links, device cgroup rules
 
-def test_links_normalise_read_back_and_compare_as_a_set():
+def test_links_normalize_read_back_and_compare_as_a_set():
     assert desired(links=["db", "cache:kv", "/db"])["links"] == ["cache:kv", "db:db"]
     assert body(links=["db:alias"])["HostConfig"]["Links"] == ["db:alias"]
     inspect = container(links=["db", "cache:kv"])

@@ -192,17 +192,17 @@ def test_a_signal_during_a_health_wait_ends_it(client):
 
 
 def test_a_forced_network_recreate_reconnects_its_containers(client):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager
-    NetworkManager(client).run({"name": "n1", "state": "present"})
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import EngineNetworkManager
+    EngineNetworkManager(client).run({"name": "n1", "state": "present"})
     ContainerManager(client).run(spec(networks=[{"name": "n1", "aliases": ["db"]}]))
-    result = NetworkManager(client).run({"name": "n1", "state": "present", "internal": True, "force": True})
+    result = EngineNetworkManager(client).run({"name": "n1", "state": "present", "internal": True, "force": True})
     assert result["actions"] == ["recreate"] and client.api.inspect_network("n1")["Internal"] is True
     endpoint = client.api.inspect_container("c1")["NetworkSettings"]["Networks"]["n1"]
     assert "db" in endpoint["Aliases"]
     # the engine refuses the new network: the old one is made again and the container goes back to it
     client.api.refuse_network = lambda name, kwargs: "invalid subnet" if kwargs["ipam"] else None
     with pytest.raises(Exception) as info:
-        NetworkManager(client).run({"name": "n1", "state": "present", "internal": True, "subnet": "10.9.0.0/24",
+        EngineNetworkManager(client).run({"name": "n1", "state": "present", "internal": True, "subnet": "10.9.0.0/24",
                                        "force": True})
     message = str(info.value)
     assert "the engine refused the new network (" in message and "invalid subnet" in message

@@ -1,4 +1,4 @@
-"""Pure spec <-> XML functions: build, read back, normalise, compare, in-place update."""
+"""Pure spec <-> XML functions: build, read back, normalize, compare, in-place update."""
 import pytest
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml as dx
@@ -138,7 +138,7 @@ def test_memory_above_max_raises_max_and_max_below_current_lowers_current():
     assert (dx.xml_to_spec(root)["memory"], dx.xml_to_spec(root)["max_memory"]) == (512, 512)
 
 
-def test_memory_units_are_normalised():
+def test_memory_units_are_normalized():
     xml = LIBVIRT_XML.replace("<memory unit='KiB'>1048576</memory>", "<memory unit='GiB'>2</memory>").replace(
         "<currentMemory unit='KiB'>1048576</currentMemory>", "")
     assert dx.xml_to_spec(xml)["memory"] == 2048
