@@ -837,28 +837,6 @@ def view(spec, keys=None):
     return result
 
 
-def merged_view(current, desired):
-    """What the domain will look like: ``current`` with each non-None desired field applied."""
-    result = copy.deepcopy(current)
-    for key in SPEC_KEYS:
-        value = desired.get(key)
-        if value is None:
-            continue
-        if key == "networks":
-            merged = []
-            for index, nic in enumerate(value):
-                nic = dict(nic)
-                if not nic.get("mac"):
-                    old = (current.get("networks") or [])
-                    nic["mac"] = old[index].get("mac") if index < len(old) else None
-                merged.append(nic)
-            value = merged
-        elif key == "machine" and _machine_equal(current.get("machine"), value):
-            value = current.get("machine")
-        result[key] = copy.deepcopy(value)
-    return result
-
-
 # --- ownership records (not compared: bookkeeping of what the collection created) -----------
 
 def read_owned_volumes(root):

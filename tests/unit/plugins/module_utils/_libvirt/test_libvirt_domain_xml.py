@@ -186,14 +186,6 @@ def test_parse_rejects_non_domain():
         dx.parse("<domain>")
 
 
-def test_merged_view_keeps_existing_mac_and_machine():
-    current = {"machine": "pc-q35-7.2", "networks": [dict(NIC, mac="52:54:00:11:22:33")], "memory": 1}
-    merged = dx.merged_view(current, {"machine": "q35", "networks": [dict(NIC), dict(NIC)], "memory": 2})
-    assert merged["machine"] == "pc-q35-7.2"
-    assert [n["mac"] for n in merged["networks"]] == ["52:54:00:11:22:33", None]
-    assert merged["memory"] == 2
-
-
 def test_rebase_on_template_keeps_identity():
     template = ("<domain type='qemu'><name>other</name><uuid>11111111-1111-1111-1111-111111111111</uuid><devices>"
                 "<interface type='network'><source network='default'/></interface><watchdog model='i6300esb'/></devices></domain>")
