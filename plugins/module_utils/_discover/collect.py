@@ -422,7 +422,7 @@ class Discovery:
         facts["data_paths"] = paths.reduce_paths(data)
         facts["log_paths"] = paths.reduce_paths(logs)
         facts["path_sources"] = paths.sources_of(facts["config_paths"] + facts["data_paths"] + facts["log_paths"],
-                                                   sources)
+                                                 sources)
 
     # ------------------------------------------------------------------ the whole run
     def discover(self, services=None, include_all=False, propose=True, secret_values=False):

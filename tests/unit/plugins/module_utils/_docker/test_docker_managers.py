@@ -238,7 +238,7 @@ def test_unknown_network_fails_before_any_change(client):
     assert info.value.option == "networks" and "nonet" in str(info.value)
     with pytest.raises(ValidationError) as info:
         StackManager(client).run(stack([{"name": "aa", "image": "box:1"},
-                                             {"name": "bb", "image": "box:1", "networks": ["nonet"]}]))
+                                        {"name": "bb", "image": "box:1", "networks": ["nonet"]}]))
     assert info.value.option == "containers[bb].networks"
     assert client.api.mutations() == []
     # a network declared by the stack is fine (created first; in check mode it does not exist yet)
@@ -350,7 +350,7 @@ def test_stack_hostile_stack_options_fail_before_any_change(client, params, opti
 
 def test_stack_members_named_with_and_without_slash_depend_on_each_other(client):
     result = StackManager(client).run(stack([{"name": "/db", "image": "box:1"},
-                                                  {"name": "api", "image": "box:1", "depends_on": ["/db"]}]))
+                                             {"name": "api", "image": "box:1", "depends_on": ["/db"]}]))
     assert sorted(result["changed_members"]) == ["api", "db"]
 
 

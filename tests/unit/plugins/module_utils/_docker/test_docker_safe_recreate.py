@@ -203,7 +203,7 @@ def test_a_forced_network_recreate_reconnects_its_containers(client):
     client.api.refuse_network = lambda name, kwargs: "invalid subnet" if kwargs["ipam"] else None
     with pytest.raises(Exception) as info:
         EngineNetworkManager(client).run({"name": "n1", "state": "present", "internal": True, "subnet": "10.9.0.0/24",
-                                       "force": True})
+                                          "force": True})
     message = str(info.value)
     assert "the engine refused the new network (" in message and "invalid subnet" in message
     assert "the old network was made again with its settings and its 1 container(s) reconnected" in message

@@ -32,7 +32,7 @@ def test_a_foreign_volume_is_not_removed_without_force(client, check_mode):
     assert client.api.mutations() == [c for c in before
                                       if c[0] not in ("inspect_image", "inspect_container", "containers")]
     removed = EngineVolumeManager(client, check_mode=check_mode).run({"name": "foreign", "state": "absent",
-                                                                   "force": True})
+                                                                      "force": True})
     assert removed["changed"] is True and removed["actions"] == ["remove"]
 
 
