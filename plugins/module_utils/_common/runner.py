@@ -28,7 +28,8 @@ def manager_func(module: AnsibleModule, manager: Callable[..., Any], **extra: An
 def finish(module: AnsibleModule, result: dict[str, Any]) -> None:
     """End the module with ``result``: ``diff`` only in diff mode, ``warnings`` through ``module.warn``,
     ``fail_json`` when the result says ``failed``, else ``exit_json``."""
-    # outside diff mode Ansible would still print a diff it is given (with --diff off the user asked for none)
+    # outside diff mode a diff would still land in the registered result (and its size in the output): the user
+    # asked for none
     diff = result.pop("diff", None)
     if diff is not None and module._diff:  # pylint: disable=protected-access
         result["diff"] = diff
