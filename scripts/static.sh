@@ -17,6 +17,7 @@ fi
 
 # the files ruff format keeps formatted
 FORMATTED=(
+  plugins/module_utils/_common/runner.py
   plugins/module_utils/_docker/client.py
   plugins/module_utils/_docker/engine_http.py
   plugins/module_utils/_docker/runner.py

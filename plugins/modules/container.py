@@ -552,7 +552,7 @@ options:
     description:
       - Platform to create the container for, C(OS[/ARCH[/VARIANT]]) like V(linux/amd64) or V(linux/arm64).
       - The engine does not keep it on the container, so, as in community.docker, the container's platform is its
-        image's. Spellings are normalised as containerd does (V(linux/x86_64) is V(linux/amd64), V(amd64/v1) and
+        image's. Spellings are normalized as containerd does (V(linux/x86_64) is V(linux/amd64), V(amd64/v1) and
         V(arm64/v8) are the default variants, V(arm) is V(arm/v7)); parts left out are not compared (V(linux)
         matches every architecture). A difference recreates the container.
       - The task fails before any change when the image on the engine is built for another platform (older engines
@@ -706,6 +706,7 @@ recovered:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import manager_func
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container import (
     CONTAINER_RUN_ARGS,
@@ -722,7 +723,7 @@ def main():
     argument_spec.update(LOCK_ARGS)
     # image: required to create a container, not to start, stop or restart an existing one (checked by the manager)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_with_client(module, lambda client: ContainerManager(client, check_mode=module.check_mode).ensure(module.params),
+    run_with_client(module, manager_func(module, ContainerManager),
                     locks=[lock_key(module.params, "container", module.params["name"])])
 
 

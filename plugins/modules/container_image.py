@@ -164,6 +164,7 @@ build_log:
 '''
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import manager_func
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.image import ImageManager
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
@@ -195,7 +196,7 @@ def main():
     module = FleetModule(argument_spec=argument_spec, supports_check_mode=True,
                          required_if=[("source", "load", ["load_path"]), ("source", "build", ["build"])],
                          required_together=[("registry_username", "registry_password")])
-    run_with_client(module, lambda client: ImageManager(client, check_mode=module.check_mode).ensure(module.params))
+    run_with_client(module, manager_func(module, ImageManager))
 
 
 if __name__ == "__main__":

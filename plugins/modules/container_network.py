@@ -100,8 +100,9 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import manager_func
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import EngineNetworkManager
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, lock_key, run_with_client
 
 
@@ -121,7 +122,7 @@ def main():
     argument_spec.update(LOCK_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_by={"gateway": "subnet"})
-    run_with_client(module, lambda client: NetworkManager(client, check_mode=module.check_mode).ensure(module.params),
+    run_with_client(module, manager_func(module, EngineNetworkManager),
                     locks=[lock_key(module.params, "network", module.params["name"])])
 
 

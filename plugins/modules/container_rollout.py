@@ -451,6 +451,7 @@ failed_slot:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import manager_func
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.rollout import ROLLOUT_ARGS, RolloutManager
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, lock_key, run_with_client
@@ -464,7 +465,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     proxy = module.params["proxy"] or {}
     runtime = RuntimeClient(proxy.get("socket") or "/run/haproxy/admin.sock", proxy.get("timeout") or 10)
-    run_with_client(module, lambda client: RolloutManager(client, runtime, check_mode=module.check_mode).ensure(module.params),
+    run_with_client(module, manager_func(module, RolloutManager, proxy_client=runtime),
                     locks=[lock_key(module.params, "rollout", module.params["name"])])
 
 

@@ -475,12 +475,12 @@ interrupted:
 '''
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import manager_func
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import LOCK_ARGS, run_with_client
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.stack import (
     MEMBER_SPEC,
     StackManager,
-    interrupted_message,
     stack_locks,
 )
 
@@ -507,23 +507,8 @@ def main():
     module = FleetModule(argument_spec=argument_spec, supports_check_mode=True)
     max_workers = module.params["max_workers"]
 
-    def failure_message(result):
-        if result.get("interrupted"):
-            return interrupted_message(result)
-        if not (result["failed_members"] or result["skipped_members"]):
-            return None
-        return ("stack %s: %d member(s) failed (%s)%s; changed: %s; unchanged: %s. A rerun converges the rest."
-                % (result["stack"], len(result["failed_members"]),
-                   "; ".join("%s: %s" % (n, result["containers"][n]["error"]) for n in result["failed_members"]),
-                   (", skipped because a dependency failed: %s" % ", ".join(result["skipped_members"]))
-                   if result["skipped_members"] else "",
-                   ", ".join(result["changed_members"]) or "none",
-                   ", ".join(n for n, r in result["containers"].items()
-                             if r["status"] == "ok" and not r.get("changed")) or "none"))
-
-    run_with_client(module, lambda client: StackManager(client, check_mode=module.check_mode,
-                                                        max_workers=max_workers).converge(module.params),
-                    pool_size=max_workers + 2, failure=failure_message, locks=stack_locks(module.params))
+    run_with_client(module, manager_func(module, StackManager, max_workers=max_workers),
+                    pool_size=max_workers + 2, locks=stack_locks(module.params))
 
 
 if __name__ == "__main__":

@@ -85,8 +85,9 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import manager_func
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import VolumeManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import EngineVolumeManager
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.runner import run_with_client
 
 
@@ -101,7 +102,7 @@ def main():
     )
     argument_spec.update(DOCKER_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_with_client(module, lambda client: VolumeManager(client, check_mode=module.check_mode).ensure(module.params))
+    run_with_client(module, manager_func(module, EngineVolumeManager))
 
 
 if __name__ == "__main__":

@@ -194,7 +194,8 @@ network:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.network import NetworkManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import manager_func
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.network import LibvirtNetworkManager
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, run_with_client
 
 RANGE_SPEC = dict(start=dict(type="str", required=True), end=dict(type="str", required=True))
@@ -223,7 +224,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_with_client(module, lambda client: NetworkManager(client, module.params, module.check_mode, module._diff).run())
+    run_with_client(module, manager_func(module, LibvirtNetworkManager))
 
 
 if __name__ == "__main__":

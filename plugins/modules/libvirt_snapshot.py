@@ -125,6 +125,7 @@ snapshots:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import manager_func
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, run_with_client
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.snapshot import SnapshotManager
 
@@ -142,7 +143,7 @@ def main():
         required_if=[("state", "absent", ["name"]), ("state", "reverted", ["name"])],
         supports_check_mode=True,
     )
-    run_with_client(module, lambda client: SnapshotManager(client, module.params, module.check_mode).run())
+    run_with_client(module, manager_func(module, SnapshotManager))
 
 
 if __name__ == "__main__":

@@ -539,6 +539,7 @@ vm:
 '''
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.module import FleetModule
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import manager_func
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import VmManager
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import (
     LOCK_ARGS,
@@ -553,13 +554,8 @@ ARGUMENT_SPEC = dict(uri=URI_ARG, **VM_OPTIONS, **LOCK_ARGS)
 
 def main():
     module = FleetModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-
-    def converge(client):
-        manager = VmManager(client, module.params, check_mode=module.check_mode, diff_mode=module._diff,
-                            run_command=module.run_command)
-        return manager.run()
-
-    run_with_client(module, converge, locks=[lock_key(module.params["uri"], "vm", module.params["name"])])
+    run_with_client(module, manager_func(module, VmManager, run_command=module.run_command),
+                    locks=[lock_key(module.params["uri"], "vm", module.params["name"])])
 
 
 if __name__ == "__main__":

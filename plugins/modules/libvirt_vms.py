@@ -291,9 +291,9 @@ def main():
     module.no_log_values.update(secrets)
 
     def converge(clients):
-        manager = VmListManager(clients, items, check_mode=module.check_mode, diff_mode=module._diff,
+        manager = VmListManager(clients, check_mode=module.check_mode, diff=module._diff,
                                 run_command=module.run_command, max_workers=module.params["max_workers"])
-        return manager.run()
+        return manager.run(dict(module.params, vms=items))
 
     uris = sorted(set(item["uri"] for item in items))
     # a hypervisor that does not answer is named by the first item that asked for it (or by uri)

@@ -163,8 +163,9 @@ volume:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import manager_func
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import URI_ARG, run_with_client
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.volume import VolumeManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.volume import LibvirtVolumeManager
 
 
 def main():
@@ -185,7 +186,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_with_client(module, lambda client: VolumeManager(client, module.params, module.check_mode, module._diff).run())
+    run_with_client(module, manager_func(module, LibvirtVolumeManager))
 
 
 if __name__ == "__main__":

@@ -41,12 +41,8 @@ class BackendError(FleetError):
     """The backend (libvirt, Docker) refused an operation; ``msg`` carries its own message."""
 
 
-class TimeoutError_(FleetError):
+class WaitTimeout(FleetError):
     """A wait ran out of time; ``details`` carry the diagnosis."""
-
-
-# Friendlier public alias (does not shadow the builtin inside this module).
-WaitTimeout = TimeoutError_
 
 
 def fail_from_error(module, error, **extra):

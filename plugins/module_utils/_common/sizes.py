@@ -93,13 +93,6 @@ def parse_ram_size(value):
     return int(float(number) * 1024 ** _POWERS[prefix.lower()])
 
 
-def parse_size_to(value, unit, default_unit=None):
-    """Parse ``value`` and return it as a whole number of ``unit`` (rounded up)."""
-    factor = unit_factor(unit)
-    size = parse_size(value, default_unit or unit)
-    return -(-size // factor)
-
-
 def format_size(num_bytes):
     """Shortest exact binary representation: 536870912 -> '512MiB', 1000 -> '1000B'."""
     num_bytes = int(num_bytes)

@@ -17,7 +17,7 @@ import re
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
-from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths as pathlib, systemd
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths, systemd
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.packages import PackageDB, detect_manager
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.procnet import listening_sockets
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.secrets import (
@@ -128,7 +128,7 @@ def _trust_cmdline(cmdline, exec_path, exe, realpath):
 
 def _data_dir(path, isdir):
     """Mount unit of a data file: its directory /var/lib/NAME, /srv/NAME, ... (files stay files at the root)."""
-    for root in pathlib.DATA_ROOTS:
+    for root in paths.DATA_ROOTS:
         if path.startswith(root):
             rest = path[len(root):].split("/")
             top = root + rest[0]
@@ -365,8 +365,8 @@ class Discovery:
         sources = {}  # path as found -> where it was found (each kept path says where it came from)
 
         def add(path, explicit, source):
-            path = pathlib.normalize(path)
-            kind = pathlib.classify(path)
+            path = paths.normalize(path)
+            kind = paths.classify(path)
             if not kind or not self.exists(path):
                 return
             if kind == "config":
@@ -380,7 +380,7 @@ class Discovery:
                 data.append(path)
             elif explicit:
                 parent = os.path.dirname(path)
-                found = parent if pathlib.classify(parent) == "data" else path
+                found = parent if paths.classify(parent) == "data" else path
                 data.append(found)
             else:
                 found = _data_dir(path, self.isdir)
@@ -389,7 +389,7 @@ class Discovery:
             if source not in where:
                 where.append(source)
 
-        for path in pathlib.argv_paths(argv):
+        for path in paths.argv_paths(argv):
             add(path, True, "ExecStart argument")
         workdir = props.get("WorkingDirectory") or ""
         if workdir.startswith("/"):
@@ -402,13 +402,13 @@ class Discovery:
                 add(root + name, True, prop + "=")
         # read once at start and closed, shipped by no package: only the unit itself names these
         for key, value in env_pairs:
-            for path in pathlib.value_paths(value):
+            for path in paths.value_paths(value):
                 add(path, False, "environment variable " + key)
         for path in env_files_read:
             directory = os.path.dirname(path)
-            if pathlib.classify(directory) == "config" and self.isdir(directory):
+            if paths.classify(directory) == "config" and self.isdir(directory):
                 add(directory, True, "directory of EnvironmentFile " + path)
-        for path in pathlib.own_config_candidates(facts["unit"], facts.get("binary"), facts.get("package")):
+        for path in paths.own_config_candidates(facts["unit"], facts.get("binary"), facts.get("package")):
             add(path, True, "the service's own /etc location")
         for path in conffiles:
             add(path, False, "package conffile")
@@ -418,11 +418,11 @@ class Discovery:
         env_files = set(env_files_read)
         config = [p for p in config if p not in env_files]
         names = [facts["unit"], facts.get("package"), facts.get("binary")]
-        facts["config_paths"] = pathlib.group_config(pathlib.reduce_paths(config), self.isdir, names)
-        facts["data_paths"] = pathlib.reduce_paths(data)
-        facts["log_paths"] = pathlib.reduce_paths(logs)
-        facts["path_sources"] = pathlib.sources_of(facts["config_paths"] + facts["data_paths"] + facts["log_paths"],
-                                                   sources)
+        facts["config_paths"] = paths.group_config(paths.reduce_paths(config), self.isdir, names)
+        facts["data_paths"] = paths.reduce_paths(data)
+        facts["log_paths"] = paths.reduce_paths(logs)
+        facts["path_sources"] = paths.sources_of(facts["config_paths"] + facts["data_paths"] + facts["log_paths"],
+                                                 sources)
 
     # ------------------------------------------------------------------ the whole run
     def discover(self, services=None, include_all=False, propose=True, secret_values=False):

@@ -30,7 +30,7 @@ HOST_CONFIG = ("/etc/init.d/", "/etc/init/", "/etc/systemd/", "/etc/pam.d/", "/e
 
 
 def normalize(path):
-    """Absolute, normalised path, or None for anything that is not an absolute path."""
+    """Absolute, normalized path, or None for anything that is not an absolute path."""
     if not path or not path.startswith("/"):
         return None
     path = path.split(" (deleted)")[0]

@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import keep_diff
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError,
     FleetError,
@@ -155,10 +156,14 @@ def is_running(inspect):
 class ContainerManager:
     """Converges containers. One instance can be shared by threads (no per-call state)."""
 
-    def __init__(self, client: EngineClient, check_mode: bool = False, images: ImageResolver | None = None) -> None:
+    def __init__(self, client: EngineClient, check_mode: bool = False, diff: bool = False,
+                 images: ImageResolver | None = None) -> None:
         self.client = client
         self.api = client.api
         self.check_mode = check_mode
+        # not named self.diff: that is the method that builds one container's diff (StackManager uses it)
+        self.diff_mode = diff
+        # a StackManager passes its own, so that its members share one image cache
         self.images = images or ImageResolver(client, check_mode)
 
     # ------------------------------------------------------------------ engine helpers
@@ -314,7 +319,7 @@ class ContainerManager:
 
         ``known=True`` means ``inspect`` is already the current container (or None when
         it does not exist) and ``image`` resolved, as the stack manager supplies them;
-        ``desired``: ``params`` already normalised (cs.normalize_spec).
+        ``desired``: ``params`` already normalized (cs.normalize_spec).
         """
         state = params.get("state") or "started"
         kill_signal_of(params)
@@ -695,10 +700,11 @@ class ContainerManager:
 
     # ------------------------------------------------------------------ one-shot
 
-    def ensure(self, params: dict[str, Any], extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
+    def run(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Converge one container (the container module); returns the module result dict."""
         name = str(params.get("name") or "").lstrip("/")
         recovered = self.recover(name) if name else []
-        plan = self.plan(params, extra_labels=extra_labels)
+        plan = self.plan(params)
         result = self.apply(plan, wait_timeout=params.get("wait_timeout") or 120)
         if recovered:
             result["recovered"] = recovered
@@ -706,7 +712,7 @@ class ContainerManager:
             if "removed leftover %s%s" % (name, ROLLING_SUFFIX) in recovered:
                 # the same key whether recover() (a real run) or the plan (check mode) found it
                 result["removed_leftover"] = name + ROLLING_SUFFIX
-        return result
+        return keep_diff(result, self.diff_mode)
 
 
 # ---------------------------------------------------------------------- argument spec

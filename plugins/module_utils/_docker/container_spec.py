@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hybridops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure functions: container spec <-> Docker Engine API data, normalise, compare.
+"""Pure functions: container spec <-> Docker Engine API data, normalize, compare.
 
 Nothing here talks to an engine. The flow is::
 
@@ -13,7 +13,7 @@ Nothing here talks to an engine. The flow is::
     update_body(desired, diffs) -> JSON body for POST /containers/{id}/update
 
 Every option is ONE row of the option table (``options/``, collected in
-``options/table.py``): its argument spec, normaliser, how its desired value becomes
+``options/table.py``): its argument spec, normalizer, how its desired value becomes
 the value ``docker inspect`` reports (folding in the image's own defaults, the way
 the daemon merges image config into a new container, and the engine's defaults),
 how to read that value back, its create-body and update-body writers and how it is

@@ -19,6 +19,7 @@ import tarfile
 from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import keep_diff
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import address, call, split_image_ref
 
@@ -150,10 +151,13 @@ def full_ref(ref):
 
 
 class ImageManager:
-    def __init__(self, client: EngineClient, check_mode: bool = False) -> None:
+    """Converge one image. ``run(params)`` returns the module result dict."""
+
+    def __init__(self, client: EngineClient, check_mode: bool = False, diff: bool = False) -> None:
         self.client = client
         self.api = client.api
         self.check_mode = check_mode
+        self.diff_mode = diff
 
     def inspect(self, ref):
         return call(self.client, "inspecting image %s" % ref, self.api.inspect_image, ref, if_missing=None)
@@ -173,7 +177,10 @@ class ImageManager:
                 "created": data.get("Created"), "size": data.get("Size"), "labels": config.get("Labels") or {},
                 "architecture": data.get("Architecture"), "os": data.get("Os")}
 
-    def ensure(self, params: dict[str, Any]) -> dict[str, Any]:
+    def run(self, params: dict[str, Any]) -> dict[str, Any]:
+        return keep_diff(self._converge(params), self.diff_mode)
+
+    def _converge(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params["name"]
         state = params.get("state") or "present"
         checked = validate(params)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import keep_diff
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError,
     FleetError,
@@ -85,10 +86,11 @@ class _Manager:
     def _check_remove(self, current, params, action):
         """Hook: refuse removing/recreating ``current`` (raises ValidationError); the default allows it."""
 
-    def __init__(self, client: EngineClient, check_mode: bool = False) -> None:
+    def __init__(self, client: EngineClient, check_mode: bool = False, diff: bool = False) -> None:
         self.client = client
         self.api = client.api
         self.check_mode = check_mode
+        self.diff_mode = diff
 
     def get(self, name):
         """Inspect data of ``name``, or None when the engine has no such object."""
@@ -138,7 +140,11 @@ class _Manager:
             raise ValidationError("driver", "%r is not a %s driver of %s" % (driver, self.kind, address(self.client)),
                                   accepted=", ".join(sorted(set(known))))
 
-    def ensure(self, params: dict[str, Any]) -> dict[str, Any]:
+    def run(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Converge one network or volume; returns the module result dict."""
+        return keep_diff(self._converge(params), self.diff_mode)
+
+    def _converge(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params["name"]
         if params.get("state") == "absent":
             current = self.get(name)
@@ -183,7 +189,7 @@ class _Manager:
         return result
 
 
-class NetworkManager(_Manager):
+class EngineNetworkManager(_Manager):
     kind = "network"
     default_driver = "bridge"
     string_maps = ("labels", "options")
@@ -296,7 +302,7 @@ class NetworkManager(_Manager):
         call(self.client, "removing network %s" % current.get("Name"), self.api.remove_network, current["Id"])
 
 
-class VolumeManager(_Manager):
+class EngineVolumeManager(_Manager):
     kind = "volume"
     default_driver = "local"
     string_maps = ("labels", "driver_opts")

@@ -25,8 +25,10 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, probe, validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import keep_diff
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError,
     FleetError,
@@ -43,6 +45,10 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container 
 )
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
 from ansible_collections.hybridops.fleet.plugins.module_utils._haproxy.runtime import Backend, server_view
+
+if TYPE_CHECKING:
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import EngineClient
+    from ansible_collections.hybridops.fleet.plugins.module_utils._haproxy.client import RuntimeClient
 
 ROLLOUT_LABEL = "hybridops.fleet.rollout"
 SLOT_LABEL = "hybridops.fleet.rollout.slot"
@@ -140,10 +146,17 @@ def normalize_params(params):
 
 
 class RolloutManager:
-    def __init__(self, client, proxy_client, check_mode=False):
+    """Roll one service out behind its HAProxy backend. ``run(params)`` returns the module result dict.
+
+    ``proxy_client``: the HAProxy runtime API client (``_haproxy.client.RuntimeClient``) of the backend.
+    """
+
+    def __init__(self, client: EngineClient, check_mode: bool = False, diff: bool = False, *,
+                 proxy_client: RuntimeClient) -> None:
         self.client = client
         self.check_mode = check_mode
-        self.containers = ContainerManager(client, check_mode=check_mode)
+        self.diff_mode = diff
+        self.containers = ContainerManager(client, check_mode=check_mode, diff=diff)
         self.proxy_client = proxy_client
 
     # ------------------------------------------------------------------ planning
@@ -202,7 +215,11 @@ class RolloutManager:
 
     # ------------------------------------------------------------------ applying
 
-    def ensure(self, params):
+    def run(self, params: dict[str, Any]) -> dict[str, Any]:
+        # the diff is built in every mode: the result's servers are read from it
+        return keep_diff(self._converge(params), self.diff_mode)
+
+    def _converge(self, params: dict[str, Any]) -> dict[str, Any]:
         params, options = normalize_params(params)
         plan = self.plan(params, options)
         changed = plan["rollout"] or bool(plan["retire"]) or plan["enable_active"]

@@ -17,6 +17,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
     fail_from_error,
     fail_unexpected,
 )
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import finish
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import (
     DOCKER_IMPORT_ERROR,
     HAS_DOCKER,
@@ -41,16 +42,13 @@ def run_with_client(
     module: AnsibleModule,
     func: Callable[[EngineClient], dict[str, Any]],
     pool_size: int | None = None,
-    failure: Callable[[dict[str, Any]], str | None] | None = None,
     locks: Iterable[str] = (),
     mutates: bool = True,
 ) -> None:
-    """Connect to the engine, call ``func(client)``, exit_json/fail_json with its result.
+    """Connect to the engine, call ``func(client)``, end the module with its result (``finish``).
 
-    ``pool_size``: HTTP connections to keep open (see ``connect``). The result's
-    ``diff`` is returned only in diff mode. ``failure(result)``, when given, returns
-    a message when the result as a whole is a failure (the module then fails with
-    that message and the whole result), or nothing.
+    ``pool_size``: HTTP connections to keep open (see ``connect``). A result that is a
+    failure as a whole says ``failed`` and ``msg`` (see ``_common/runner.finish``).
     """
     if not HAS_DOCKER:
         module.fail_json(
@@ -70,13 +68,7 @@ def run_with_client(
         # a defect, not bad input: still a message, never a bare traceback
         fail_unexpected(module, exc, changed=False)
         return
-    diff = result.pop("diff", None)
-    if diff is not None and module._diff:
-        result["diff"] = diff
-    message = failure(result) if failure else None
-    if message:
-        module.fail_json(msg=message, **result)
-    module.exit_json(**result)
+    finish(module, result)
 
 
 def _holder(module: AnsibleModule) -> str:

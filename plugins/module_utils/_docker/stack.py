@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ansible.module_utils.common.validation import check_type_bool
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import guard, validators
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import keep_diff
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import call, docker_host_from
@@ -36,7 +37,10 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._docker.container 
     leftovers,
 )
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker.options import table as option_table
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import (
+    EngineNetworkManager,
+    EngineVolumeManager,
+)
 
 if TYPE_CHECKING:
     from ansible_collections.hybridops.fleet.plugins.module_utils._docker.client import EngineClient
@@ -151,12 +155,28 @@ def interrupted_message(result):
                ", ".join(result["pruned"]) or "none"))
 
 
+def failure_message(result):
+    """The message of a stack run that failed as a whole (a signal ended it, or members failed), or None."""
+    if result.get("interrupted"):
+        return interrupted_message(result)
+    if not (result["failed_members"] or result["skipped_members"]):
+        return None
+    return ("stack %s: %d member(s) failed (%s)%s; changed: %s; unchanged: %s. A rerun converges the rest."
+            % (result["stack"], len(result["failed_members"]),
+               "; ".join("%s: %s" % (n, result["containers"][n]["error"]) for n in result["failed_members"]),
+               (", skipped because a dependency failed: %s" % ", ".join(result["skipped_members"]))
+               if result["skipped_members"] else "",
+               ", ".join(result["changed_members"]) or "none",
+               ", ".join(n for n, r in result["containers"].items()
+                         if r["status"] == "ok" and not r.get("changed")) or "none"))
+
+
 def normalize_members(params, specs=None):
     """Validate every member before anything is touched. Returns member param dicts.
 
     Errors name the member as ``containers[NAME].OPTION`` (``containers[INDEX]`` until
     the name itself is known to be valid). ``specs``, when given, receives each
-    member's normalised spec by name, so it is normalised once per run.
+    member's normalized spec by name, so it is normalized once per run.
     """
     _check_limits(params)
     _check_resources(params)
@@ -213,13 +233,17 @@ def normalize_members(params, specs=None):
 
 
 class StackManager:
-    def __init__(self, client: EngineClient, check_mode: bool = False, max_workers: int = 8) -> None:
+    """Converge one stack. ``run(params)`` returns the module result dict; a run in which members failed
+    (or that a signal ended) says ``failed`` with a ``msg`` naming what changed and what did not."""
+
+    def __init__(self, client: EngineClient, check_mode: bool = False, diff: bool = False, max_workers: int = 8) -> None:
         self.client = client
         self.api = client.api
         self.check_mode = check_mode
+        self.diff_mode = diff
         self.max_workers = max(1, int(max_workers or 1))
         self.images = ImageResolver(client, check_mode)
-        self.containers = ContainerManager(client, check_mode=check_mode, images=self.images)
+        self.containers = ContainerManager(client, check_mode=check_mode, diff=diff, images=self.images)
 
     # ------------------------------------------------------------------ helpers
 
@@ -247,8 +271,10 @@ class StackManager:
         recreates a network or volume).
         """
         todo = []
-        for option, manager, created in (("networks", NetworkManager(self.client, self.check_mode), "networks_created"),
-                                         ("volumes", VolumeManager(self.client, self.check_mode), "volumes_created")):
+        networks = EngineNetworkManager(self.client, check_mode=self.check_mode)
+        volumes = EngineVolumeManager(self.client, check_mode=self.check_mode)
+        for option, manager, created in (("networks", networks, "networks_created"),
+                                         ("volumes", volumes, "volumes_created")):
             for index, item in enumerate(params.get(option) or []):
                 spec = dict(item, labels=dict(item.get("labels") or {}, **{cs.LABEL_STACK: stack}), force=False)
                 try:
@@ -266,7 +292,15 @@ class StackManager:
 
     # ------------------------------------------------------------------ converge
 
-    def converge(self, params: dict[str, Any]) -> dict[str, Any]:
+    def run(self, params: dict[str, Any]) -> dict[str, Any]:
+        result = self._converge(params)
+        message = failure_message(result)
+        if message:
+            # the whole result goes with the failure: every member's outcome, what changed
+            result.update(failed=True, msg=message)
+        return keep_diff(result, self.diff_mode)
+
+    def _converge(self, params: dict[str, Any]) -> dict[str, Any]:
         stack = params["name"]
         state = params.get("state") or "present"
         result = {"changed": False, "stack": stack, "containers": {}, "pruned": [], "networks_created": [],

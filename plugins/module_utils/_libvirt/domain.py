@@ -100,7 +100,7 @@ def _mib(value, option):
 
 
 def validate_params(params):
-    """Check every option before anything is touched; returns the normalised desired scalars.
+    """Check every option before anything is touched; returns the normalized desired scalars.
 
     Raises ValidationError naming the option and what it accepts.
     """
@@ -301,22 +301,22 @@ def vm_facts(client, dom, with_ips=True, ip_sources=("lease", "arp"), state=None
 # --- the manager ------------------------------------------------------------------------------
 
 class VmManager:
-    """Converge one domain. ``run()`` returns the module result dict (never calls Ansible)."""
+    """Converge one domain. ``run(params)`` returns the module result dict (never calls Ansible)."""
 
     def __init__(
         self,
         client: LibvirtClient,
-        params: dict[str, Any],
         check_mode: bool = False,
-        diff_mode: bool = False,
+        diff: bool = False,
         run_command: Callable[..., Any] | None = None,
     ) -> None:
         self.client = client
         self.run_command = run_command
-        self.params = params
         self.check_mode = check_mode
-        self.diff_mode = diff_mode
-        self.name = params["name"]
+        # the diff is computed only when it is wanted (the create/update paths build it from the specs)
+        self.diff_mode = diff
+        self.params: dict[str, Any] = {}
+        self.name = ""
         self.warnings: list[str] = []
         self.actions: list[str] = []
 
@@ -462,7 +462,12 @@ class VmManager:
         return desired, plan
 
     # main entry ------------------------------------------------------------------------------
-    def run(self) -> dict[str, Any]:
+    def run(self, params: dict[str, Any]) -> dict[str, Any]:
+        # the per-run state: the methods below read the params and add to the actions and warnings
+        self.params = params
+        self.name = params["name"]
+        self.warnings = []
+        self.actions = []
         try:
             return self._run()
         except guard.Interrupted as exc:

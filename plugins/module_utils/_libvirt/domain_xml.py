@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hybridops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure functions: domain spec <-> libvirt domain XML, normalisation, comparison.
+"""Pure functions: domain spec <-> libvirt domain XML, normalization, comparison.
 
 A *spec* is a flat dict of the fields in :data:`FIELDS` plus two lists,
 ``disks`` and ``networks``. Every field is declared once in the table with
@@ -834,28 +834,6 @@ def view(spec, keys=None):
             if key in LIST_KEYS and value is not None:
                 value = [dict((k, v) for k, v in item.items() if not k.startswith("_")) for item in value]
             result[key] = copy.deepcopy(value)
-    return result
-
-
-def merged_view(current, desired):
-    """What the domain will look like: ``current`` with each non-None desired field applied."""
-    result = copy.deepcopy(current)
-    for key in SPEC_KEYS:
-        value = desired.get(key)
-        if value is None:
-            continue
-        if key == "networks":
-            merged = []
-            for index, nic in enumerate(value):
-                nic = dict(nic)
-                if not nic.get("mac"):
-                    old = (current.get("networks") or [])
-                    nic["mac"] = old[index].get("mac") if index < len(old) else None
-                merged.append(nic)
-            value = merged
-        elif key == "machine" and _machine_equal(current.get("machine"), value):
-            value = current.get("machine")
-        result[key] = copy.deepcopy(value)
     return result
 
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hybridops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""libvirt networks: spec <-> XML (pure) and NetworkManager (define/update/start/stop/undefine)."""
+"""libvirt networks: spec <-> XML (pure) and LibvirtNetworkManager (define/update/start/stop/undefine)."""
 
 from __future__ import annotations
 
@@ -213,7 +213,7 @@ def check_name(name):
         raise ValidationError("name", "%r is not a valid network name" % (name or ""), accepted="letters, digits, _ . - (up to 64)")
 
 
-def normalise_params(params, current_address=None):
+def normalize_params(params, current_address=None):
     """Validate the module options and return the desired spec (only the keys the user gave).
 
     DHCP ranges and hosts are checked against O(address), or when it is not given against the
@@ -306,17 +306,22 @@ def network_xml(client, net):
         return client.call("reading network %s" % net.name(), net.XMLDesc, 0)
 
 
-class NetworkManager:
-    def __init__(self, client: LibvirtClient, params: dict[str, Any], check_mode: bool = False, diff_mode: bool = False) -> None:
+class LibvirtNetworkManager:
+    """Converge one network. ``run(params)`` returns the module result dict."""
+
+    def __init__(self, client: LibvirtClient, check_mode: bool = False, diff: bool = False) -> None:
         self.client = client
-        self.params = params
         self.check_mode = check_mode
-        self.diff_mode = diff_mode
-        self.name = params["name"]
+        self.diff_mode = diff
+        self.params: dict[str, Any] = {}
+        self.name = ""
         self.actions: list[str] = []
 
-    def run(self) -> dict[str, Any]:
-        params = self.params
+    def run(self, params: dict[str, Any]) -> dict[str, Any]:
+        # the per-run state the helpers read
+        self.params = params
+        self.name = params["name"]
+        self.actions = []
         check_name(params.get("name"))  # before libvirt is asked anything
         net = self.client.network(self.name)
         current = None
@@ -324,7 +329,7 @@ class NetworkManager:
         if net is not None:
             current = read_spec(network_xml(self.client, net))
             state = {"active": bool(net.isActive()), "autostart": bool(net.autostart())}
-        desired = normalise_params(params, current and current.get("address"))
+        desired = normalize_params(params, current and current.get("address"))
         if params.get("state") == "absent":
             return self._absent(net, current, state)
         want_state = {"active": params.get("active", True) if params.get("active") is not None else True}

@@ -19,6 +19,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
     fail_from_error,
     fail_unexpected,
 )
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.runner import finish
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import (
     HAS_LIBVIRT,
     LIBVIRT_IMPORT_ERROR,
@@ -67,13 +68,20 @@ def run_with_client(
     run_with_clients(module, lambda clients: func(clients[uri]), [uri], option=option, locks=locks, mutates=mutates)
 
 
-def run_with_clients(module, func, uris, option="uri", locks=(), mutates=True):
+def run_with_clients(
+    module: AnsibleModule,
+    func: Callable[[dict[str, LibvirtClient]], dict[str, Any]],
+    uris: Iterable[str],
+    option: str | dict[str, str] = "uri",
+    locks: Iterable[str] = (),
+    mutates: bool = True,
+) -> None:
     """As :func:`run_with_client` with one connection per URI: ``func({uri: client})``. ``option`` may be a
     dict naming the option each URI came from."""
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib("libvirt-python"), exception=LIBVIRT_IMPORT_ERROR)
     holder = "%s %s" % (getattr(module, "_name", None) or "a module", module.params.get("name") or "")
-    clients = {}
+    clients: dict[str, LibvirtClient] = {}
     try:
         with guard.guarded(locks, module.params.get("lock_timeout"), holder.strip()) if mutates else nullcontext():
             try:
@@ -93,8 +101,4 @@ def run_with_clients(module, func, uris, option="uri", locks=(), mutates=True):
     except Exception as exc:  # pylint: disable=broad-except
         fail_unexpected(module, exc)
         return
-    for warning in result.pop("warnings", None) or []:
-        module.warn(warning)
-    if result.get("failed"):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    finish(module, result)

@@ -59,10 +59,13 @@ def snapshot_facts(snap):
 
 
 class SnapshotManager:
-    def __init__(self, client: LibvirtClient, params: dict[str, Any], check_mode: bool = False) -> None:
+    """Create, revert or delete one snapshot, or list them. ``run(params)`` returns the module result dict."""
+
+    def __init__(self, client: LibvirtClient, check_mode: bool = False, diff: bool = False) -> None:
         self.client = client
-        self.params = params
         self.check_mode = check_mode
+        # accepted for the one manager contract; a snapshot's result has no diff (the module reports none)
+        self.diff_mode = diff
 
     def _lookup(self, dom, name):
         try:
@@ -76,8 +79,7 @@ class SnapshotManager:
         snaps = self.client.call("listing snapshots", dom.listAllSnapshots, 0)
         return sorted((snapshot_facts(s) for s in snaps), key=lambda f: (f["created"], f["name"]))
 
-    def run(self) -> dict[str, Any]:
-        params = self.params
+    def run(self, params: dict[str, Any]) -> dict[str, Any]:
         dom = self.client.domain(params["vm"])
         if dom is None:
             names = sorted(d.name() for d in self.client.domains())

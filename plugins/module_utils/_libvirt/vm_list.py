@@ -38,14 +38,14 @@ def item_label(item: Any, index: int) -> str:
 def validate_items(items: list[Any], default_uri: str) -> tuple[list[Item], set]:
     """Each item checked against libvirt_vm's argument spec (types, choices, defaults, nested options).
 
-    Returns the normalised items (``uri`` filled in) and the no_log values found in them. Raises
+    Returns the normalized items (``uri`` filled in) and the no_log values found in them. Raises
     ValidationError naming ``vms[NAME]`` (and the option) for the first bad item, and for a VM listed twice
     on one hypervisor.
     """
     validator = ArgumentSpecValidator(ITEM_SPEC)
     result = []
     secrets = set()
-    seen = {}
+    seen: dict[tuple[str, str], int] = {}
     for index, item in enumerate(items):
         label = item_label(item, index)
         if not isinstance(item, dict):
@@ -100,19 +100,21 @@ def summary(results: list[Item], planned_only: bool = False) -> dict[str, Any]:
 
 
 class VmListManager:
-    """Plan, then apply, every VM of the list; ``run()`` returns the module result dict."""
+    """Plan, then apply, every VM of the list; ``run(params)`` returns the module result dict.
 
-    def __init__(self, clients: dict[str, Any], items: list[Item], check_mode: bool = False, diff_mode: bool = False,
-                 run_command: Callable | None = None, max_workers: int = DEFAULT_WORKERS):
+    The client is the dict ``{uri: LibvirtClient}`` of every hypervisor the items name; ``params["vms"]`` are the
+    items as :func:`validate_items` returns them (each with its ``uri``).
+    """
+
+    def __init__(self, clients: dict[str, Any], check_mode: bool = False, diff: bool = False,
+                 run_command: Callable | None = None, max_workers: int = DEFAULT_WORKERS) -> None:
         self.clients = clients
-        self.items = items
         self.check_mode = check_mode
-        self.diff_mode = diff_mode
+        self.diff_mode = diff
         self.run_command = run_command
-        self.max_workers = max(1, min(max_workers, len(items) or 1))
-        # the result key of each VM: its name, or URI/NAME where two hypervisors hold the same name
-        names = [i["name"] for i in items]
-        self.keys = [i["name"] if names.count(i["name"]) == 1 else "%s/%s" % (i["uri"], i["name"]) for i in items]
+        self.max_workers = max(1, max_workers)
+        self.items: list[Item] = []
+        self.keys: list[str] = []
 
     def _one(self, index: int, check_mode: bool) -> Item:
         item = self.items[index]
@@ -122,10 +124,10 @@ class VmListManager:
             return dict(base, changed=False, failed=True, skipped=True,
                         msg="%s: not started, the run was interrupted by %s" % (label, guard.signal_name()))
         client = self.clients[item["uri"]]
-        manager = VmManager(client, item, check_mode=check_mode, diff_mode=self.diff_mode, run_command=self.run_command)
+        manager = VmManager(client, check_mode=check_mode, diff=self.diff_mode, run_command=self.run_command)
         existed = check_mode or self._exists(client, item["name"])
         try:
-            result = manager.run()
+            result = manager.run(item)
         except FleetError as exc:
             details = dict(exc.details)
             details.pop("msg", None)
@@ -153,10 +155,15 @@ class VmListManager:
             return True
 
     def _pass(self, check_mode: bool) -> list[Item]:
-        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(self.items) or 1)) as pool:
             return list(pool.map(lambda i: self._one(i, check_mode), range(len(self.items))))
 
-    def run(self) -> dict[str, Any]:
+    def run(self, params: dict[str, Any]) -> dict[str, Any]:
+        # the per-run state _one and _pass read
+        self.items = params["vms"]
+        # the result key of each VM: its name, or URI/NAME where two hypervisors hold the same name
+        names = [i["name"] for i in self.items]
+        self.keys = [i["name"] if names.count(i["name"]) == 1 else "%s/%s" % (i["uri"], i["name"]) for i in self.items]
         results = self._pass(check_mode=True)
         planned_only = any(r.get("failed") for r in results)
         if planned_only:

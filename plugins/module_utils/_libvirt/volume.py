@@ -216,15 +216,15 @@ def resolve_volume_ref(client, ref, default_pool, option):
 VOLUME_SIZE_MAX = 2 ** 63 - 1  # bytes: the largest file size (off_t) and qemu-img size
 
 
-class VolumeManager:
+class LibvirtVolumeManager:
     """Converge one volume: import from a file (streamed, checksum-idempotent), create empty or
-    as a qcow2 overlay, grow, delete. ``run()`` returns the module result."""
+    as a qcow2 overlay, grow, delete. ``run(params)`` returns the module result."""
 
-    def __init__(self, client: LibvirtClient, params: dict[str, Any], check_mode: bool = False, diff_mode: bool = False) -> None:
+    def __init__(self, client: LibvirtClient, check_mode: bool = False, diff: bool = False) -> None:
         self.client = client
-        self.params = params
         self.check_mode = check_mode
-        self.diff_mode = diff_mode
+        self.diff_mode = diff
+        self.params: dict[str, Any] = {}
         self._clone_source = None
 
     def _validate(self):
@@ -257,8 +257,10 @@ class VolumeManager:
             raise ValidationError("checksum", "only applies to src or clone_from", accepted="checksum together with src or clone_from")
         return size, algorithm or "sha256", digest
 
-    def run(self) -> dict[str, Any]:
-        params = self.params
+    def run(self, params: dict[str, Any]) -> dict[str, Any]:
+        # the per-run state the helpers read
+        self.params = params
+        self._clone_source = None
         size, algorithm, digest = self._validate()
         pool = require_pool(self.client, params.get("pool") or "default")
         vol = self.client.volume(pool, params["name"])

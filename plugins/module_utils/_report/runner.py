@@ -99,7 +99,7 @@ def _validate_output(params: Mapping[str, Any]) -> tuple[list[str], str, str]:
             raise ValidationError("dest", "%s exists and is not a directory" % dest, accepted=DEST_ACCEPTED)
     else:
         # only the last directory is created: a typo in a parent must not make a tree (mkdir, not mkdir -p);
-        # the parent is not normalised, so 'missing/../out' is refused as mkdir would refuse it
+        # the parent is not normalized, so 'missing/../out' is refused as mkdir would refuse it
         parent = os.path.dirname(dest.rstrip("/")) or "."
         if not os.path.isdir(parent):
             raise ValidationError(

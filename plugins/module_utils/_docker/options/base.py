@@ -4,7 +4,7 @@
 """One row of the container option table (:class:`Option`) and the helpers rows are built from.
 
 A row says everything about one module option of ``hybridops.fleet.container`` (and of a
-``container_stack`` member): its argument spec, how its value is normalised and validated,
+``container_stack`` member): its argument spec, how its value is normalized and validated,
 which value ``docker inspect`` should show for it (folding in image and engine defaults),
 how that value is read back, how it goes into the create body, whether and how it is
 updated in place (``POST /containers/{id}/update``), how it is compared and how it is
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 
 if TYPE_CHECKING:
-    # a normalised container spec (option name -> value), an engine inspect document, a create/update body
+    # a normalized container spec (option name -> value), an engine inspect document, a create/update body
     Spec = Mapping[str, Any]
     Inspect = Mapping[str, Any]
     Body = dict[str, Any]
@@ -158,10 +158,10 @@ def list_as_set(expected: Iterable[Any] | None, actual: Iterable[Any] | None) ->
 
 
 class Option:
-    """One module option: argument spec, normalise, expected/actual, create body, update, compare, view.
+    """One module option: argument spec, normalize, expected/actual, create body, update, compare, view.
 
     ``normalize(value, spec) -> canonical`` (raise ValidationError naming the option path) fills
-    ``desired[key]``; ``check(desired, spec)`` runs after every row is normalised, for rules that
+    ``desired[key]``; ``check(desired, spec)`` runs after every row is normalized, for rules that
     join options. ``expected(desired, image) -> value or None`` is what inspect should show (None:
     not compared); ``actual(inspect)`` reads it back (``actual(inspect, image, desired)`` with ``reads_image``); ``apply(value, body, desired)`` writes the
     create body; ``update(desired, body)`` (or ``update_key``) writes the update body and makes the

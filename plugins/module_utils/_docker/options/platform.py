@@ -7,7 +7,7 @@
 parameter of ``POST /containers/create``; the manager passes it). The engine does not keep it
 on the container, so, as community.docker does, the container's platform is its image's (``Os``,
 ``Architecture``, ``Variant`` of the image inspect data; for a container of another image than the
-spec's, the manager reads that image). Both sides are normalised the way
+spec's, the manager reads that image). Both sides are normalized the way
 containerd does (``x86_64`` is ``amd64``, ``aarch64`` is ``arm64``, ``amd64/v1`` and ``arm64/v8``
 are the default variants, ``arm`` is ``arm/v7``); parts the spec leaves out are not compared
 (``linux`` matches any architecture). A difference needs a new container.
@@ -109,7 +109,7 @@ def platform_actual(inspect, image, desired):
 
 
 def platform_match(expected, actual):
-    """The parts the spec names are equal (after normalisation); an unknown actual is no difference."""
+    """The parts the spec names are equal (after normalization); an unknown actual is no difference."""
     if actual is None:
         return True
     want = parse_platform(expected)

@@ -6,7 +6,7 @@
 Each family module (core, lifecycle, storage, network, resources, security, platform)
 exposes ``ROWS``; this list names them explicitly (Ansible bundles module_utils by their
 imports). Everything else - the argument spec of ``container`` and of ``container_stack``
-members, SPEC_KEYS, normalisation, create and update bodies, comparison, the diff view -
+members, SPEC_KEYS, normalization, create and update bodies, comparison, the diff view -
 is derived from ``OPTIONS``.
 """
 
@@ -89,7 +89,7 @@ def check_types(values: Mapping[str, Any]) -> dict[str, Any]:
             try:
                 value = check(value)
             except (TypeError, ValueError) as exc:
-                # the row's own normaliser says more precisely what it accepts
+                # the row's own normalizer says more precisely what it accepts
                 row.normalize(value, values)
                 raise ValidationError(
                     name, "%r is not a %s (%s)" % (value, kind, exc), accepted="a value of type %s" % kind

@@ -1,13 +1,7 @@
 """diff helpers and error types shared by both layers."""
 import pytest
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import (
-    changed_keys,
-    changed_paths,
-    make_diff,
-    merge_dicts,
-    prune_none,
-)
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.diff import keep_diff, make_diff
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError,
     FleetError,
@@ -16,32 +10,18 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
 )
 
 
-def test_changed_paths_nested():
-    before = {"a": 1, "b": {"c": 2, "d": [1, {"e": 3}]}, "gone": 1}
-    after = {"a": 1, "b": {"c": 5, "d": [1, {"e": 4}]}, "new": 2}
-    assert changed_paths(before, after) == ["b.c", "b.d[1].e", "gone", "new"]
-
-
-def test_changed_paths_equal_and_list_length():
-    assert changed_paths({"x": [1, 2]}, {"x": [1, 2]}) == []
-    assert changed_paths({"x": [1]}, {"x": [1, 2]}) == ["x"]
-    assert changed_paths(1, 2) == ["."]
-
-
-def test_changed_keys():
-    assert changed_keys({"a": 1, "b": 2}, {"a": 1, "b": 3}, ["a", "b", "c"]) == ["b"]
-
-
 def test_make_diff_copies():
     before = {"l": [1]}
-    diff = make_diff(before, None, before_header="x")
+    diff = make_diff(before, None)
     before["l"].append(2)
-    assert diff == {"before": {"l": [1]}, "after": {}, "before_header": "x"}
+    assert diff == {"before": {"l": [1]}, "after": {}}
 
 
-def test_prune_and_merge():
-    assert prune_none({"a": None, "b": {"c": None, "d": 1}, "l": [{"x": None}]}) == {"b": {"d": 1}, "l": [{}]}
-    assert merge_dicts({"a": {"b": 1, "c": 2}}, {"a": {"b": 3, "c": None}, "d": 4}) == {"a": {"b": 3, "c": 2}, "d": 4}
+def test_keep_diff_only_when_wanted():
+    assert keep_diff({"changed": True, "diff": {"before": {}, "after": {}}}, False) == {"changed": True}
+    assert keep_diff({"changed": True, "diff": {"before": {}, "after": {}}}, True) == {
+        "changed": True, "diff": {"before": {}, "after": {}}}
+    assert keep_diff({"changed": False}, False) == {"changed": False}
 
 
 def test_validation_error_message_names_option_and_accepted():

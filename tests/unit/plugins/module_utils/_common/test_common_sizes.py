@@ -5,7 +5,6 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.sizes impo
     SizeError,
     format_size,
     parse_size,
-    parse_size_to,
     unit_factor,
 )
 
@@ -39,11 +38,6 @@ def test_parse_size_rejects(value):
 def test_size_error_is_value_error():
     with pytest.raises(ValueError):
         parse_size("lots")
-
-
-def test_parse_size_to_rounds_up():
-    assert parse_size_to("1025KiB", "MiB") == 2
-    assert parse_size_to(300, "MiB") == 300
 
 
 @pytest.mark.parametrize("num,text", [

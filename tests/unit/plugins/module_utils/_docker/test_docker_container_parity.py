@@ -29,7 +29,7 @@ def client(monkeypatch):
 
 def converge(client, check=False, **kwargs):
     params = dict({"name": "c1", "image": "box:1", "state": "started"}, **kwargs)
-    return ContainerManager(client, check_mode=check).ensure(params)
+    return ContainerManager(client, check_mode=check, diff=True).run(params)
 
 
 def assert_converges(client, first, second):
@@ -215,9 +215,9 @@ def test_recreate_and_removal_drop_anonymous_volumes_unless_kept(client):
 def test_stack_prune_and_member_recreate_drop_anonymous_volumes(client):
     stack = StackManager(client)
     member = {"name": "m1", "image": "box:1"}
-    stack.converge({"name": "s", "containers": [member]})
-    stack.converge({"name": "s", "containers": [dict(member, env={"A": "1"})]})
-    stack.converge({"name": "s", "containers": [], "keep_volumes": True})
+    stack.run({"name": "s", "containers": [member]})
+    stack.run({"name": "s", "containers": [dict(member, env={"A": "1"})]})
+    stack.run({"name": "s", "containers": [], "keep_volumes": True})
     assert client.api.removed_with_volumes == [True, False]
 
 

@@ -1,4 +1,4 @@
-"""Pure spec <-> inspect functions: normalise, compare (incl. image-default cases), bodies."""
+"""Pure spec <-> inspect functions: normalize, compare (incl. image-default cases), bodies."""
 import copy
 import re
 

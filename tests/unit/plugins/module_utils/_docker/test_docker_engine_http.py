@@ -258,7 +258,7 @@ def _engine_bool(value):
     return value.strip().lower() not in ("", "0", "no", "false", "none")
 
 
-def _normalised(writes):
+def _normalized(writes):
     """Writes with the SDK's /vX.Y prefix gone and boolean query values read as the engine reads them."""
     result = []
     for method, path, query, body in writes:
@@ -310,7 +310,7 @@ def test_write_calls_send_what_the_sdk_sends(engine, name, args, kwargs):
     sdk = docker.APIClient(base_url="unix://" + path, version="1.41", timeout=5)
     expected = getattr(sdk, name)(*args, **kwargs)
     ours = getattr(engine_http.UnixEngineHTTP(path, timeout=5), name)(*args, **kwargs)
-    sdk_write, our_write = _normalised(server.writes)
+    sdk_write, our_write = _normalized(server.writes)
     assert our_write == sdk_write
     assert ours == expected
 

@@ -20,7 +20,7 @@ def client(monkeypatch):
 
 def test_engine_lost_while_the_replacement_waits_for_health(client, monkeypatch):
     manager = ContainerManager(client)
-    manager.ensure({"name": "c1", "image": "web:1", "state": "started"})
+    manager.run({"name": "c1", "image": "web:1", "state": "started"})
     old = client.api.inspect_container("c1")["Id"]
     real_start = client.api.start
     gone = []
@@ -38,7 +38,7 @@ def test_engine_lost_while_the_replacement_waits_for_health(client, monkeypatch)
     monkeypatch.setattr(client.api, "inspect_container", refused)
     monkeypatch.setattr(client.api, "remove_container", lambda *a, **k: refused())
     with pytest.raises(RolloutFailed) as info:
-        manager.ensure({"name": "c1", "image": "web:2", "state": "started", "recreate": "rolling"})
+        manager.run({"name": "c1", "image": "web:2", "state": "started", "recreate": "rolling"})
     msg = str(info.value)
     # the first failure, then the failed clean-up, what the next run does, and that the old one is untouched
     assert msg.startswith("rolling replace of c1 failed: the new container did not become healthy (")
@@ -56,14 +56,14 @@ def test_engine_lost_while_the_replacement_waits_for_health(client, monkeypatch)
 ])
 def test_a_leftover_replacement_is_removed_by_the_next_run_whatever_it_does(client, params):
     manager = ContainerManager(client)
-    manager.ensure({"name": "c1", "image": "web:1", "state": "stopped"})
+    manager.run({"name": "c1", "image": "web:1", "state": "stopped"})
     client.api.create_container_from_config({"Image": "web:2"}, name="c1-hybridops-next")  # a cut-short rollout's
-    predicted = ContainerManager(client, check_mode=True).ensure(dict(params, name="c1"))
+    predicted = ContainerManager(client, check_mode=True).run(dict(params, name="c1"))
     assert predicted["changed"] is True and predicted["removed_leftover"] == "c1-hybridops-next"
     assert client.api.inspect_container("c1-hybridops-next")
-    done = manager.ensure(dict(params, name="c1"))
+    done = manager.run(dict(params, name="c1"))
     assert done["changed"] is True and done["removed_leftover"] == "c1-hybridops-next"
     with pytest.raises(docker_errors.NotFound):
         client.api.inspect_container("c1-hybridops-next")
-    assert "removed_leftover" not in manager.ensure(dict(params, name="c1"))
-    assert manager.ensure(dict(params, name="c1"))["changed"] is False
+    assert "removed_leftover" not in manager.run(dict(params, name="c1"))
+    assert manager.run(dict(params, name="c1"))["changed"] is False

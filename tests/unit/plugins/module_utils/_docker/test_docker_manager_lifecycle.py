@@ -27,40 +27,40 @@ def spec(**kwargs):
 
 
 def test_stop_and_start_by_name_alone(client):
-    ContainerManager(client).ensure(spec())
-    predicted = ContainerManager(client, check_mode=True).ensure({"name": "c1", "state": "stopped"})
+    ContainerManager(client).run(spec())
+    predicted = ContainerManager(client, check_mode=True, diff=True).run({"name": "c1", "state": "stopped"})
     assert (predicted["changed"], predicted["actions"]) == (True, ["stop"])
     assert predicted["diff"]["before"]["running"] is True and predicted["diff"]["after"]["running"] is False
-    stopped = ContainerManager(client).ensure({"name": "c1", "state": "stopped"})
+    stopped = ContainerManager(client, diff=True).run({"name": "c1", "state": "stopped"})
     assert stopped["actions"] == ["stop"] and stopped["diff"] == predicted["diff"]
-    assert ContainerManager(client).ensure({"name": "c1", "state": "stopped"})["changed"] is False
-    assert ContainerManager(client).ensure({"name": "c1", "state": "started"})["actions"] == ["start"]
+    assert ContainerManager(client).run({"name": "c1", "state": "stopped"})["changed"] is False
+    assert ContainerManager(client).run({"name": "c1", "state": "started"})["actions"] == ["start"]
 
 
 def test_by_name_alone_needs_an_existing_container(client):
     with pytest.raises(ValidationError) as err:
-        ContainerManager(client).ensure({"name": "missing", "state": "started"})
+        ContainerManager(client).run({"name": "missing", "state": "started"})
     assert err.value.option == "image" and "does not exist" in err.value.msg
     assert client.api.mutations() == []
 
 
 def test_restart_only_when_nothing_else_happens(client):
-    created = ContainerManager(client).ensure(spec(restart=True))
+    created = ContainerManager(client).run(spec(restart=True))
     assert created["actions"] == ["create", "start"]
-    predicted = ContainerManager(client, check_mode=True).ensure(spec(restart=True))
+    predicted = ContainerManager(client, check_mode=True, diff=True).run(spec(restart=True))
     assert (predicted["changed"], predicted["action"], predicted["actions"]) == (True, "none", ["restart"])
     assert predicted["diff"]["after"]["restarted"] is True
     before = len(client.api.mutations())
-    real = ContainerManager(client).ensure(spec(restart=True))
+    real = ContainerManager(client).run(spec(restart=True))
     assert real["actions"] == ["restart"] and client.api.mutations()[before:] == [("restart", "c1")]
-    assert ContainerManager(client).ensure(spec())["changed"] is False
+    assert ContainerManager(client).run(spec())["changed"] is False
     # a stopped container is started, not restarted
-    ContainerManager(client).ensure(spec(state="stopped"))
-    assert ContainerManager(client).ensure(spec(restart=True))["actions"] == ["start"]
+    ContainerManager(client).run(spec(state="stopped"))
+    assert ContainerManager(client).run(spec(restart=True))["actions"] == ["start"]
 
 
 def test_replacing_an_auto_removed_container_waits_for_the_engine(client):
-    ContainerManager(client).ensure(spec(auto_remove=True))
+    ContainerManager(client).run(spec(auto_remove=True))
     api = client.api
     plain_remove = api.remove_container
 
@@ -69,5 +69,5 @@ def test_replacing_an_auto_removed_container_waits_for_the_engine(client):
         plain_remove(ref, force=force, v=v)
         raise docker_errors.APIError("409 Client Error", explanation="removal of container %s is already in progress" % ref)
     api.remove_container = remove_in_progress
-    result = ContainerManager(client).ensure(spec(auto_remove=False))
+    result = ContainerManager(client).run(spec(auto_remove=False))
     assert result["action"] == "recreate" and result["container"]["HostConfig"].get("AutoRemove") in (None, False)

@@ -31,43 +31,43 @@ def spec(name="c1", **kwargs):
 # ---------------------------------------------------------------- ContainerManager
 
 def test_check_mode_predicts_and_changes_nothing(client):
-    predicted = ContainerManager(client, check_mode=True).ensure(spec())
+    predicted = ContainerManager(client, check_mode=True).run(spec())
     assert predicted["changed"] is True and predicted["actions"] == ["create", "start"]
     assert client.api.mutations() == []
-    real = ContainerManager(client).ensure(spec())
+    real = ContainerManager(client).run(spec())
     assert real["actions"] == predicted["actions"]
-    again = ContainerManager(client).ensure(spec())
+    again = ContainerManager(client).run(spec())
     assert again["changed"] is False and again["action"] == "none"
 
 
 def test_recreate_and_update_paths(client):
     manager = ContainerManager(client)
-    manager.ensure(spec(memory="64m"))
+    manager.run(spec(memory="64m"))
     cid = client.api.inspect_container("c1")["Id"]
-    updated = manager.ensure(spec(memory="128m", restart_policy="always"))
+    updated = manager.run(spec(memory="128m", restart_policy="always"))
     assert updated["action"] == "update"
     assert client.api.inspect_container("c1")["Id"] == cid
     assert client.api.inspect_container("c1")["HostConfig"]["Memory"] == 128 * 1024 ** 2
-    recreated = manager.ensure(spec(memory="128m", restart_policy="always", env={"A": "1"}))
+    recreated = manager.run(spec(memory="128m", restart_policy="always", env={"A": "1"}))
     assert recreated["action"] == "recreate" and recreated["actions"] == ["recreate", "start"]
     assert client.api.inspect_container("c1")["Id"] != cid
 
 
 def test_unknown_image_without_source_fails_before_any_mutation(client):
     with pytest.raises(ValidationError) as info:
-        ContainerManager(client).ensure(spec(image="nope:1", pull="never"))
+        ContainerManager(client).run(spec(image="nope:1", pull="never"))
     assert info.value.option == "image" and "container_image" in str(info.value)
     with pytest.raises(ValidationError) as info:
-        ContainerManager(client).ensure(spec(image="nope:1"))
+        ContainerManager(client).run(spec(image="nope:1"))
     assert "pulling it failed" in str(info.value) and "no such host" in str(info.value)
     assert [c for c in client.api.mutations() if c[0] != "pull"] == []
 
 
 def test_rolling_success_swaps_after_health(client):
     manager = ContainerManager(client)
-    manager.ensure(spec(recreate="rolling"))
+    manager.run(spec(recreate="rolling"))
     old = client.api.inspect_container("c1")["Id"]
-    result = manager.ensure(spec(image="web:2", recreate="rolling"))
+    result = manager.run(spec(image="web:2", recreate="rolling"))
     assert result["action"] == "rolling"
     new = client.api.inspect_container("c1")
     assert new["Id"] != old and new["Name"] == "/c1"
@@ -78,11 +78,11 @@ def test_rolling_success_swaps_after_health(client):
 
 def test_rolling_failure_keeps_old(client):
     manager = ContainerManager(client)
-    manager.ensure(spec(recreate="rolling"))
+    manager.run(spec(recreate="rolling"))
     old = client.api.inspect_container("c1")["Id"]
     client.api.unhealthy.add("c1")
     with pytest.raises(RolloutFailed) as info:
-        manager.ensure(spec(image="web:2", recreate="rolling"))
+        manager.run(spec(image="web:2", recreate="rolling"))
     assert "still running" in str(info.value)
     assert info.value.details["rolled_back"] is True
     assert client.api.inspect_container("c1")["Id"] == old
@@ -93,7 +93,7 @@ def test_rolling_failure_keeps_old(client):
 
 def test_rolling_with_fixed_host_port_is_refused(client):
     with pytest.raises(ValidationError) as info:
-        ContainerManager(client).ensure(spec(recreate="rolling", ports=["8080:80"]))
+        ContainerManager(client).run(spec(recreate="rolling", ports=["8080:80"]))
     assert info.value.option == "recreate"
     assert client.api.mutations() == []
 
@@ -116,7 +116,7 @@ MEMBERS = [
 
 
 def test_stack_converges_in_dependency_order_and_is_idempotent(client):
-    result = StackManager(client, max_workers=4).converge(stack(MEMBERS))
+    result = StackManager(client, max_workers=4).run(stack(MEMBERS))
     assert sorted(result["changed_members"]) == ["api", "db", "web", "worker"]
     assert result["failed_members"] == []
     starts = [e[1] for e in client.api.events if e[0] == "start"]
@@ -127,23 +127,23 @@ def test_stack_converges_in_dependency_order_and_is_idempotent(client):
         labels = client.api.inspect_container(name)["Config"]["Labels"]
         assert labels[cs.LABEL_STACK] == "s1" and labels[cs.LABEL_MEMBER] == name
     before = len(client.api.mutations())
-    again = StackManager(client).converge(stack(MEMBERS))
+    again = StackManager(client, diff=True).run(stack(MEMBERS))
     assert again["changed"] is False and again["changed_members"] == []
     assert len(client.api.mutations()) == before
     assert again["diff"]["before"] == again["diff"]["after"]
 
 
 def test_stack_check_mode_and_diff(client):
-    predicted = StackManager(client, check_mode=True).converge(stack(MEMBERS, networks=[{"name": "n1"}]))
+    predicted = StackManager(client, check_mode=True, diff=True).run(stack(MEMBERS, networks=[{"name": "n1"}]))
     assert client.api.mutations() == []
     assert sorted(predicted["changed_members"]) == ["api", "db", "web", "worker"]
     assert predicted["networks_created"] == ["n1"]
     assert predicted["diff"]["after"]["containers"]["web"]["env"] == {"X": "1"}
     assert predicted["diff"]["before"]["containers"]["web"] == {}
-    StackManager(client).converge(stack(MEMBERS, networks=[{"name": "n1"}]))
+    StackManager(client).run(stack(MEMBERS, networks=[{"name": "n1"}]))
     changed = [dict(m) for m in MEMBERS]
     changed[2]["env"] = {"X": "2"}
-    predicted = StackManager(client, check_mode=True).converge(stack(changed, networks=[{"name": "n1"}]))
+    predicted = StackManager(client, check_mode=True, diff=True).run(stack(changed, networks=[{"name": "n1"}]))
     assert predicted["changed_members"] == ["web"]
     assert predicted["containers"]["web"]["action"] == "recreate"
     assert predicted["diff"]["before"]["containers"]["web"]["env"] == {"X": "1"}
@@ -152,40 +152,45 @@ def test_stack_check_mode_and_diff(client):
 
 
 def test_stack_prunes_undeclared_labelled_members_only(client):
-    StackManager(client).converge(stack(MEMBERS))
-    ContainerManager(client).ensure(spec("outsider"))  # not in the stack: never pruned
-    result = StackManager(client).converge(stack(MEMBERS[:2]))
+    StackManager(client).run(stack(MEMBERS))
+    ContainerManager(client).run(spec("outsider"))  # not in the stack: never pruned
+    result = StackManager(client).run(stack(MEMBERS[:2]))
     assert sorted(result["pruned"]) == ["web", "worker"]
     names = sorted(c["Names"][0].lstrip("/") for c in client.api.containers(all=True))
     assert names == ["api", "db", "outsider"]
-    kept = StackManager(client).converge(stack(MEMBERS[:1], prune=False))
+    kept = StackManager(client).run(stack(MEMBERS[:1], prune=False))
     assert kept["pruned"] == []
 
 
 def test_stack_partial_failure_reports_and_rerun_converges(client):
     client.api.fail_start.add("api")
-    result = StackManager(client).converge(stack(MEMBERS))
+    result = StackManager(client).run(stack(MEMBERS))
     assert result["failed_members"] == ["api"]
     assert result["skipped_members"] == ["web"]
     assert "api failed" in result["containers"]["web"]["error"]
     assert "driver failed" in result["containers"]["api"]["error"]
     assert sorted(result["changed_members"]) == ["db", "worker"]
+    # the run as a whole is a failure (the runner fails the task with this message and the whole result)
+    assert result["failed"] is True
+    assert result["msg"].startswith("stack s1: 1 member(s) failed (api: ")
+    assert "skipped because a dependency failed: web; changed: db, worker; unchanged: none." in result["msg"]
     client.api.fail_start.clear()
-    rerun = StackManager(client).converge(stack(MEMBERS))
+    rerun = StackManager(client).run(stack(MEMBERS))
     assert rerun["failed_members"] == [] and sorted(rerun["changed_members"]) == ["api", "web"]
-    assert StackManager(client).converge(stack(MEMBERS))["changed"] is False
+    assert "failed" not in rerun and "msg" not in rerun
+    assert StackManager(client).run(stack(MEMBERS))["changed"] is False
 
 
 def test_stack_validation_before_any_change(client):
     bad = [dict(MEMBERS[0]), {"name": "xx", "image": "web:1", "ports": ["nope"]}]
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(stack(bad))
+        StackManager(client).run(stack(bad))
     assert info.value.option == "containers[xx].ports[0]"
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(stack([{"name": "xx", "image": "web:1", "colour": "red"}]))
+        StackManager(client).run(stack([{"name": "xx", "image": "web:1", "colour": "red"}]))
     assert info.value.option == "containers[0].colour"
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(stack([{"name": "xx", "image": "nope:1", "pull": "never"}]))
+        StackManager(client).run(stack([{"name": "xx", "image": "nope:1", "pull": "never"}]))
     assert "containers[xx].image" in str(info.value)
     assert client.api.mutations() == []
 
@@ -202,7 +207,7 @@ def test_depends_on_validation():
 
 def test_max_unavailable_bounds_concurrent_replacements(client):
     members = [{"name": "m%d" % i, "image": "box:1"} for i in range(6)]
-    StackManager(client, max_workers=6).converge(stack(members))
+    StackManager(client, max_workers=6).run(stack(members))
     active = {"now": 0, "peak": 0}
     real_remove = client.api.remove_container
 
@@ -215,47 +220,50 @@ def test_max_unavailable_bounds_concurrent_replacements(client):
         active["now"] -= 1
     client.api.remove_container = tracking_remove
     changed = [dict(m, env={"V": "2"}) for m in members]
-    result = StackManager(client, max_workers=6).converge(stack(changed, max_workers=6, max_unavailable=1))
+    result = StackManager(client, max_workers=6).run(stack(changed, max_workers=6, max_unavailable=1))
     assert sorted(result["changed_members"]) == sorted(m["name"] for m in members)
     assert active["peak"] == 1
 
 
 def test_stack_absent_removes_labelled(client):
-    StackManager(client).converge(stack(MEMBERS, networks=[{"name": "n1"}]))
-    result = StackManager(client).converge({"name": "s1", "state": "absent"})
+    StackManager(client).run(stack(MEMBERS, networks=[{"name": "n1"}]))
+    result = StackManager(client).run({"name": "s1", "state": "absent"})
     assert sorted(result["pruned"]) == ["api", "db", "web", "worker"]
     assert client.api.containers(all=True) == []
 
 
 def test_unknown_network_fails_before_any_change(client):
     with pytest.raises(ValidationError) as info:
-        ContainerManager(client).ensure(spec(networks=["nonet"]))
+        ContainerManager(client).run(spec(networks=["nonet"]))
     assert info.value.option == "networks" and "nonet" in str(info.value)
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(stack([{"name": "aa", "image": "box:1"},
-                                             {"name": "bb", "image": "box:1", "networks": ["nonet"]}]))
+        StackManager(client).run(stack([{"name": "aa", "image": "box:1"},
+                                        {"name": "bb", "image": "box:1", "networks": ["nonet"]}]))
     assert info.value.option == "containers[bb].networks"
     assert client.api.mutations() == []
     # a network declared by the stack is fine (created first; in check mode it does not exist yet)
-    predicted = StackManager(client, check_mode=True).converge(
+    predicted = StackManager(client, check_mode=True).run(
         stack([{"name": "bb", "image": "box:1", "networks": ["n1"]}], networks=[{"name": "n1"}]))
     assert predicted["networks_created"] == ["n1"] and client.api.mutations() == []
 
 
 def test_network_and_volume_managers(client):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
-    predicted = NetworkManager(client, check_mode=True).ensure({"name": "n2", "state": "present"})
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import (
+        EngineNetworkManager,
+        EngineVolumeManager,
+    )
+    predicted = EngineNetworkManager(client, check_mode=True).run({"name": "n2", "state": "present"})
     assert predicted["changed"] is True and predicted["actions"] == ["create"]
     assert client.api.mutations() == []
-    assert NetworkManager(client).ensure({"name": "n2", "state": "present"})["changed"] is True
-    assert NetworkManager(client).ensure({"name": "n2", "state": "present"})["changed"] is False
+    assert EngineNetworkManager(client).run({"name": "n2", "state": "present"})["changed"] is True
+    assert EngineNetworkManager(client).run({"name": "n2", "state": "present"})["changed"] is False
     with pytest.raises(ValidationError) as info:
-        NetworkManager(client).ensure({"name": "n2", "state": "present", "driver": "macvlan"})
+        EngineNetworkManager(client).run({"name": "n2", "state": "present", "driver": "macvlan"})
     assert info.value.option == "driver" and "force" in str(info.value)
-    assert VolumeManager(client).ensure({"name": "v1", "state": "present"})["changed"] is True
-    assert VolumeManager(client).ensure({"name": "v1", "state": "present"})["changed"] is False
-    assert VolumeManager(client, check_mode=True).ensure({"name": "v1", "state": "absent"})["changed"] is True
-    assert VolumeManager(client).ensure({"name": "v1", "state": "absent"})["actions"] == ["remove"]
+    assert EngineVolumeManager(client).run({"name": "v1", "state": "present"})["changed"] is True
+    assert EngineVolumeManager(client).run({"name": "v1", "state": "present"})["changed"] is False
+    assert EngineVolumeManager(client, check_mode=True).run({"name": "v1", "state": "absent"})["changed"] is True
+    assert EngineVolumeManager(client).run({"name": "v1", "state": "absent"})["actions"] == ["remove"]
 
 
 @pytest.mark.parametrize("kind,params,option", [
@@ -267,10 +275,13 @@ def test_network_and_volume_managers(client):
     ("volume", {"labels": "team=a"}, "labels"),
 ])
 def test_network_and_volume_options_checked_before_any_change(client, kind, params, option):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager, VolumeManager
-    manager = {"network": NetworkManager, "volume": VolumeManager}[kind](client)
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import (
+        EngineNetworkManager,
+        EngineVolumeManager,
+    )
+    manager = {"network": EngineNetworkManager, "volume": EngineVolumeManager}[kind](client)
     with pytest.raises(ValidationError) as info:
-        manager.ensure(dict({"name": "x1", "state": "present", "force": True}, **params))
+        manager.run(dict({"name": "x1", "state": "present", "force": True}, **params))
     assert info.value.option == option and info.value.accepted
     assert client.api.mutations() == []
 
@@ -284,7 +295,7 @@ def test_unexpected_error_in_a_member_is_reported_not_hung(client):
             raise RuntimeError("sdk surprise")
         return real_apply(plan, wait_timeout=wait_timeout)
     manager.containers.apply = apply
-    result = manager.converge(stack(MEMBERS))
+    result = manager.run(stack(MEMBERS))
     assert result["failed_members"] == ["worker"]
     assert "RuntimeError: sdk surprise" in result["containers"]["worker"]["error"]
     assert sorted(result["changed_members"]) == ["api", "db", "web"]
@@ -311,10 +322,10 @@ def test_unexpected_error_in_a_member_is_reported_not_hung(client):
 ])
 def test_stack_hostile_member_fails_before_prune(client, bad, option, accepted):
     # an undeclared labelled container exists: pruning it would be the first change
-    StackManager(client).converge(stack([{"name": "old", "image": "box:1"}]))
+    StackManager(client).run(stack([{"name": "old", "image": "box:1"}]))
     before = len(client.api.mutations())
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(stack(bad))
+        StackManager(client).run(stack(bad))
     assert info.value.option == option and accepted in str(info.value)
     assert len(client.api.mutations()) == before
     assert [c["Names"][0] for c in client.api.containers(all=True)] == ["/old"]
@@ -329,17 +340,17 @@ def test_stack_hostile_member_fails_before_prune(client, bad, option, accepted):
     ({"volumes": [{"name": "v<1>"}]}, "volumes[0].name"),
 ])
 def test_stack_hostile_stack_options_fail_before_any_change(client, params, option):
-    StackManager(client).converge(stack([{"name": "old", "image": "box:1"}]))
+    StackManager(client).run(stack([{"name": "old", "image": "box:1"}]))
     before = len(client.api.mutations())
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(dict(stack([{"name": "web", "image": "web:1"}]), **params))
+        StackManager(client).run(dict(stack([{"name": "web", "image": "web:1"}]), **params))
     assert info.value.option == option
     assert len(client.api.mutations()) == before
 
 
 def test_stack_members_named_with_and_without_slash_depend_on_each_other(client):
-    result = StackManager(client).converge(stack([{"name": "/db", "image": "box:1"},
-                                                  {"name": "api", "image": "box:1", "depends_on": ["/db"]}]))
+    result = StackManager(client).run(stack([{"name": "/db", "image": "box:1"},
+                                             {"name": "api", "image": "box:1", "depends_on": ["/db"]}]))
     assert sorted(result["changed_members"]) == ["api", "db"]
 
 
@@ -354,17 +365,17 @@ def test_stack_members_named_with_and_without_slash_depend_on_each_other(client)
     ({"name": "n3", "gateway": "172.30.0.1"}, "gateway"),
 ])
 def test_network_hostile_input_fails_before_the_engine_is_asked(client, params, option):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import EngineNetworkManager
     with pytest.raises(ValidationError) as info:
-        NetworkManager(client).ensure(dict(params, state="present"))
+        EngineNetworkManager(client).run(dict(params, state="present"))
     assert info.value.option == option and info.value.accepted
     assert client.api.calls == []
 
 
 @pytest.mark.parametrize("name", ["bad\nvol", "-vol", "v<1>", "a/b", ""])
 def test_volume_hostile_names_fail_before_the_engine_is_asked(client, name):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import VolumeManager
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import EngineVolumeManager
     with pytest.raises(ValidationError) as info:
-        VolumeManager(client).ensure({"name": name, "state": "present"})
+        EngineVolumeManager(client).run({"name": name, "state": "present"})
     assert info.value.option == "name"
     assert client.api.calls == []

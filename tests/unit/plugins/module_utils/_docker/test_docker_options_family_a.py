@@ -1,4 +1,4 @@
-"""Family A rows (security/runtime, resources): normalise, read back, compare, bodies, comparisons."""
+"""Family A rows (security/runtime, resources): normalize, read back, compare, bodies, comparisons."""
 import pytest
 from docker_fake_engine import make_image
 from option_rows import Rows

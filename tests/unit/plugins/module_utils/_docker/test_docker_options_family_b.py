@@ -1,4 +1,4 @@
-"""Family B rows (networking, storage/env, lifecycle): normalise, read back, compare, bodies, validation."""
+"""Family B rows (networking, storage/env, lifecycle): normalize, read back, compare, bodies, validation."""
 import copy
 
 import pytest

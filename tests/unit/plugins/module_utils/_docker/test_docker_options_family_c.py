@@ -1,6 +1,6 @@
 """Rows of paused, platform, links, device_cgroup_rules, the mount volume/tmpfs options, and force_kill.
 
-Row functions (normalise, read back, compare, create body) through the option table, and the manager steps
+Row functions (normalize, read back, compare, create body) through the option table, and the manager steps
 that carry them out (pause/unpause in place, the platform query parameter, docker kill) on the fake engine.
 """
 import copy
@@ -33,7 +33,7 @@ def amd64(image):
 
 # --------------------------------------------------------------------------- links, device cgroup rules
 
-def test_links_normalise_read_back_and_compare_as_a_set():
+def test_links_normalize_read_back_and_compare_as_a_set():
     assert desired(links=["db", "cache:kv", "/db"])["links"] == ["cache:kv", "db:db"]
     assert body(links=["db:alias"])["HostConfig"]["Links"] == ["db:alias"]
     inspect = container(links=["db", "cache:kv"])
@@ -162,14 +162,14 @@ def test_platform_is_compared_with_the_image_of_the_container():
 def test_platform_goes_to_the_create_query_and_a_wrong_image_fails_before_any_change():
     client = FakeClient()
     client.api.add_image(amd64(ROWS.image))
-    result = ContainerManager(client).ensure({"name": "p1", "image": "hybridops-test/c:1", "platform": "linux/x86_64"})
+    result = ContainerManager(client).run({"name": "p1", "image": "hybridops-test/c:1", "platform": "linux/x86_64"})
     assert result["changed"] and client.api.platforms == [("p1", "linux/amd64")]
-    assert ContainerManager(client).ensure(
+    assert ContainerManager(client).run(
         {"name": "p1", "image": "hybridops-test/c:1", "platform": "linux/amd64"})["changed"] is False
     before = len(client.api.mutations())
     for check_mode in (True, False):
         with pytest.raises(ValidationError) as err:
-            ContainerManager(client, check_mode=check_mode).ensure(
+            ContainerManager(client, check_mode=check_mode).run(
                 {"name": "p1", "image": "hybridops-test/c:1", "platform": "linux/arm64"})
         assert err.value.option == "platform" and "built for linux/amd64" in err.value.msg
     assert client.api.mutations()[before:] == []
@@ -177,7 +177,7 @@ def test_platform_goes_to_the_create_query_and_a_wrong_image_fails_before_any_ch
     arm = dict(copy.deepcopy(ROWS.image), Id="sha256:" + "a" * 64, RepoTags=["hybridops-test/c-arm:1"],
                Os="linux", Architecture="arm64")
     client.api.add_image(arm)
-    moved = ContainerManager(client, check_mode=True).ensure(
+    moved = ContainerManager(client, check_mode=True, diff=True).run(
         {"name": "p1", "image": "hybridops-test/c-arm:1", "platform": "linux/aarch64"})
     assert [(d["option"], d["before"], d["after"]) for d in moved["differences"] if d["option"] == "platform"] == [
         ("platform", "linux/amd64", "linux/arm64")]
@@ -221,39 +221,39 @@ def test_paused_row():
 
 
 def test_paused_create_pause_unpause_in_place_with_check_mode_and_diff(client):
-    created = ContainerManager(client).ensure(spec(paused=True))
+    created = ContainerManager(client).run(spec(paused=True))
     assert created["actions"] == ["create", "start", "pause"] and created["container"]["State"]["Paused"] is True
     assert client.api.mutations()[-1] == ("pause", "c1")
-    assert ContainerManager(client).ensure(spec(paused=True))["changed"] is False
+    assert ContainerManager(client).run(spec(paused=True))["changed"] is False
     cid = created["container"]["Id"]
-    predicted = ContainerManager(client, check_mode=True).ensure(spec())
+    predicted = ContainerManager(client, check_mode=True, diff=True).run(spec())
     assert (predicted["changed"], predicted["action"], predicted["actions"]) == (True, "update", ["update", "unpause"])
     assert predicted["differences"] == [{"option": "paused", "before": True, "after": False, "update": "pause"}]
     assert predicted["diff"]["before"]["paused"] is True and predicted["diff"]["after"]["paused"] is False
-    real = ContainerManager(client).ensure(spec())
+    real = ContainerManager(client, diff=True).run(spec())
     assert real["differences"] == predicted["differences"] and real["diff"] == predicted["diff"]
     assert real["container"]["Id"] == cid and real["container"]["State"]["Paused"] is False
     assert client.api.mutations()[-1] == ("unpause", "c1")
-    assert ContainerManager(client).ensure(spec())["changed"] is False
+    assert ContainerManager(client).run(spec())["changed"] is False
     # paused again in place
-    again = ContainerManager(client).ensure(spec(paused=True))
+    again = ContainerManager(client).run(spec(paused=True))
     assert again["actions"] == ["update", "pause"] and again["container"]["State"]["Paused"] is True
 
 
 def test_paused_after_start_restart_and_recreate(client):
-    ContainerManager(client).ensure(spec(state="stopped"))
-    started = ContainerManager(client).ensure(spec(paused=True))
+    ContainerManager(client).run(spec(state="stopped"))
+    started = ContainerManager(client).run(spec(paused=True))
     assert [c[0] for c in client.api.mutations()[-2:]] == ["start", "pause"]
     assert started["container"]["State"]["Paused"] is True
-    predicted = ContainerManager(client, check_mode=True).ensure(spec(paused=True, restart=True))
-    restarted = ContainerManager(client).ensure(spec(paused=True, restart=True))
+    predicted = ContainerManager(client, check_mode=True).run(spec(paused=True, restart=True))
+    restarted = ContainerManager(client).run(spec(paused=True, restart=True))
     assert restarted["actions"] == predicted["actions"] == ["restart", "pause"]
     assert restarted["container"]["State"]["Paused"] is True
     assert [c[0] for c in client.api.mutations()[-2:]] == ["restart", "pause"]
-    recreated = ContainerManager(client).ensure(spec(paused=True, labels={"a": "1"}))
+    recreated = ContainerManager(client).run(spec(paused=True, labels={"a": "1"}))
     assert recreated["action"] == "recreate" and recreated["container"]["State"]["Paused"] is True
     # a paused container is stopped as it is (the engine stops paused containers)
-    stopped = ContainerManager(client).ensure(spec(state="stopped", labels={"a": "1"}))
+    stopped = ContainerManager(client).run(spec(state="stopped", labels={"a": "1"}))
     assert stopped["container"]["State"]["Running"] is False
 
 
@@ -268,13 +268,13 @@ def test_stack_member_paused_and_types():
 # --------------------------------------------------------------------------- force_kill, kill_signal
 
 def test_force_kill_stops_with_docker_kill(client):
-    ContainerManager(client).ensure(spec())
-    stopped = ContainerManager(client).ensure(spec(state="stopped", force_kill=True, kill_signal="int"))
+    ContainerManager(client).run(spec())
+    stopped = ContainerManager(client).run(spec(state="stopped", force_kill=True, kill_signal="int"))
     assert stopped["actions"] == ["stop"] and client.api.mutations()[-1] == ("kill", "c1", "SIGINT")
-    ContainerManager(client).ensure(spec())
-    ContainerManager(client).ensure(spec(labels={"b": "2"}, force_kill=True))
+    ContainerManager(client).run(spec())
+    ContainerManager(client).run(spec(labels={"b": "2"}, force_kill=True))
     assert ("kill", "c1", "SIGKILL") in client.api.mutations()
-    ContainerManager(client).ensure(spec(state="absent", force_kill=True, kill_signal=9))
+    ContainerManager(client).run(spec(state="absent", force_kill=True, kill_signal=9))
     assert client.api.mutations()[-2:] == [("kill", "c1", "SIGKILL"), ("remove", "c1")]
 
 
@@ -282,10 +282,10 @@ def test_kill_signal_needs_force_kill_and_a_signal():
     client = FakeClient()
     client.api.add_image(make_image("box:1", cmd=["sleep", "1000"]))
     with pytest.raises(ValidationError) as err:
-        ContainerManager(client).ensure(spec(kill_signal="SIGINT"))
+        ContainerManager(client).run(spec(kill_signal="SIGINT"))
     assert err.value.option == "kill_signal" and "force_kill" in err.value.msg
     with pytest.raises(ValidationError) as err:
-        ContainerManager(client).ensure(spec(force_kill=True, kill_signal="SIGNOPE"))
+        ContainerManager(client).run(spec(force_kill=True, kill_signal="SIGNOPE"))
     assert err.value.option == "kill_signal"
     with pytest.raises(ValidationError) as err:
         stack.normalize_members({"name": "s", "containers": [dict(spec(kill_signal="INT"), name="m1")]})
@@ -308,7 +308,7 @@ def test_a_pull_asks_for_the_platform():
         asked.append((repo, tag, kwargs.get("platform")))
         client.api.add_image(amd64(make_image("pulled/app:2", cmd=["sleep", "1000"])))
     client.api.pull = pull
-    ContainerManager(client).ensure({"name": "p2", "image": "pulled/app:2", "platform": "linux/x86_64"})
+    ContainerManager(client).run({"name": "p2", "image": "pulled/app:2", "platform": "linux/x86_64"})
     assert asked == [("pulled/app", "2", "linux/amd64")]
     members = {"name": "s", "containers": [{"name": "m1", "image": "pulled/app:3", "platform": "linux/amd64"}]}
     asked[:] = []
@@ -317,5 +317,5 @@ def test_a_pull_asks_for_the_platform():
         asked.append((repo, tag, kwargs.get("platform")))
         client.api.add_image(amd64(make_image("pulled/app:3", cmd=["sleep", "1000"])))
     client.api.pull = pull3
-    result = stack.StackManager(client).converge(members)
+    result = stack.StackManager(client).run(members)
     assert asked == [("pulled/app", "3", "linux/amd64")], result

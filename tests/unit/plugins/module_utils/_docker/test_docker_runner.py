@@ -80,12 +80,11 @@ def test_connect_error_fails_naming_the_address(monkeypatch):
         "fail", {"msg": "cannot reach the Docker engine at unix:///x: refused", "changed": False, "docker_host": "unix:///x"})
 
 
-def test_failure_hook_fails_with_the_whole_result(connected):
-    result = {"changed": True, "failed_members": ["a"], "diff": {"before": {}, "after": {}}}
-    outcome = run(FakeModule(), lambda client: dict(result), failure=lambda r: "a failed" if r["failed_members"] else None)
-    assert outcome == ("fail", {"msg": "a failed", "changed": True, "failed_members": ["a"]})
-    assert run(FakeModule(), lambda client: {"changed": False, "failed_members": []},
-               failure=lambda r: "a failed" if r["failed_members"] else None) == (
+def test_a_failed_result_fails_with_the_whole_result(connected):
+    result = {"changed": True, "failed": True, "msg": "a failed", "failed_members": ["a"], "diff": {"before": {}, "after": {}}}
+    outcome = run(FakeModule(), lambda client: dict(result))
+    assert outcome == ("fail", {"msg": "a failed", "changed": True, "failed": True, "failed_members": ["a"]})
+    assert run(FakeModule(), lambda client: {"changed": False, "failed_members": []}) == (
         "exit", {"changed": False, "failed_members": []})
 
 

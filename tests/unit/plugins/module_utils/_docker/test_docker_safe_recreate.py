@@ -52,10 +52,10 @@ def test_leftovers_match_only_this_containers_temporaries():
 
 def test_recreate_creates_the_replacement_before_touching_the_old_one(client):
     manager = ContainerManager(client)
-    manager.ensure(spec(ports=["8080:8080"]))
+    manager.run(spec(ports=["8080:8080"]))
     old = client.api.inspect_container("c1")["Id"]
     del client.api.events[:]
-    result = manager.ensure(spec(ports=["8080:8080"], env={"A": "1"}))
+    result = manager.run(spec(ports=["8080:8080"], env={"A": "1"}))
     assert result["actions"] == ["recreate", "start"] and result["recreated"] is True
     ops = [(op, name.split(".hybridops-")[0] + (".new" if NEW_MARK in name else ".old" if OLD_MARK in name else ""))
            for op, name in client.api.events]
@@ -68,20 +68,20 @@ def test_recreate_creates_the_replacement_before_touching_the_old_one(client):
 
 def test_keep_volumes_keeps_the_old_containers_anonymous_volumes(client):
     manager = ContainerManager(client)
-    manager.ensure(spec())
-    manager.ensure(spec(env={"A": "1"}, keep_volumes=True))
+    manager.run(spec())
+    manager.run(spec(env={"A": "1"}, keep_volumes=True))
     assert client.api.removed_with_volumes[-1] is False
 
 
 def test_a_replacement_the_engine_refuses_leaves_the_old_container_running(client):
     manager = ContainerManager(client)
-    manager.ensure(spec())
+    manager.run(spec())
     old = client.api.inspect_container("c1")["Id"]
     client.api.refuse_create = lambda name, body: (
         "error gathering device information while adding custom device \"/dev/nope\": no such file or directory"
         if NEW_MARK in name else None)
     with pytest.raises(ReplaceFailed) as info:
-        manager.ensure(spec(env={"A": "1"}))
+        manager.run(spec(env={"A": "1"}))
     message = str(info.value)
     assert "the engine refused the replacement container" in message and "/dev/nope" in message
     assert "the old container %s is still running" % old[:12] in message
@@ -93,12 +93,12 @@ def test_a_replacement_the_engine_refuses_leaves_the_old_container_running(clien
 
 def test_a_replacement_that_cannot_start_gives_the_old_container_back(client):
     manager = ContainerManager(client)
-    manager.ensure(spec(ports=["8080:8080"]))
+    manager.run(spec(ports=["8080:8080"]))
     old = client.api.inspect_container("c1")["Id"]
     client.api.refuse_start = lambda data: ("Bind for 0.0.0.0:9090 failed: port is already allocated"
                                             if data["Id"] != old else None)
     with pytest.raises(ReplaceFailed) as info:
-        manager.ensure(spec(ports=["9090:8080"]))
+        manager.run(spec(ports=["9090:8080"]))
     message = str(info.value)
     assert "could not be started" in message and "port is already allocated" in message
     assert "brought back: renamed back to c1, running" in message
@@ -108,21 +108,21 @@ def test_a_replacement_that_cannot_start_gives_the_old_container_back(client):
 
 def test_a_stopped_container_is_recreated_stopped(client):
     manager = ContainerManager(client)
-    manager.ensure(spec(state="stopped"))
-    result = manager.ensure(spec(state="stopped", env={"A": "1"}))
+    manager.run(spec(state="stopped"))
+    result = manager.run(spec(state="stopped", env={"A": "1"}))
     assert result["actions"] == ["recreate"]
     assert not client.api.inspect_container("c1")["State"]["Running"] and names(client) == ["c1"]
 
 
 def test_the_next_run_cleans_up_after_a_killed_run(client):
     manager = ContainerManager(client)
-    manager.ensure(spec())
+    manager.run(spec())
     old = client.api.inspect_container("c1")["Id"]
     # killed after the old one was parked, before the new one took the name
     client.api.stop("c1")
     client.api.rename("c1", "c1.hybridops-old-123abc")
     client.api.create_container_from_config({"Image": "box:1"}, "c1.hybridops-new-456def")
-    result = manager.ensure(spec())
+    result = manager.run(spec())
     assert result["recovered"] == ["removed leftover c1.hybridops-new-456def",
                                    "renamed leftover c1.hybridops-old-123abc back to c1"]
     assert names(client) == ["c1"] and client.api.inspect_container("c1")["Id"] == old
@@ -130,16 +130,16 @@ def test_the_next_run_cleans_up_after_a_killed_run(client):
     # the name is taken: a parked old container and a rolling temporary are just removed
     client.api.create_container_from_config({"Image": "box:1"}, "c1.hybridops-old-aaaaaa")
     client.api.create_container_from_config({"Image": "box:1"}, "c1-hybridops-next")
-    again = manager.ensure(spec())
+    again = manager.run(spec())
     assert sorted(again["recovered"]) == ["removed leftover c1-hybridops-next", "removed leftover c1.hybridops-old-aaaaaa"]
     assert names(client) == ["c1"]
-    assert ContainerManager(client).ensure(spec())["changed"] is False
+    assert ContainerManager(client).run(spec())["changed"] is False
 
 
 def test_check_mode_predicts_the_clean_up_and_leaves_leftovers_alone(client):
     client.api.create_container_from_config({"Image": "box:1"}, "c1.hybridops-new-456def")
     del client.api.calls[:]
-    result = ContainerManager(client, check_mode=True).ensure(spec())
+    result = ContainerManager(client, check_mode=True).run(spec())
     assert result["recovered"] == ["removed leftover c1.hybridops-new-456def"] and result["changed"] is True
     assert client.api.mutations() == []
 
@@ -159,30 +159,31 @@ def test_an_interrupted_stack_starts_nothing_new_and_says_what_was_done(client, 
         guard.request_stop("SIGTERM")  # the signal arrives while db is being converged
         return outcome
     monkeypatch.setattr(ContainerManager, "apply", apply_then_signal)
-    result = StackManager(client).converge({"name": "s1", "containers": MEMBERS})
+    result = StackManager(client).run({"name": "s1", "containers": MEMBERS})
     assert result["interrupted"] == "SIGTERM"
     assert result["changed_members"] == ["db"] and sorted(result["skipped_members"]) == ["api", "web"]
     assert "interrupted by SIGTERM" in result["containers"]["api"]["error"]
     assert names(client) == ["db"]
     message = interrupted_message(result)
+    assert result["failed"] is True and result["msg"] == message
     assert "interrupted by SIGTERM" in message and "changed: db" in message and "not started: api, web" in message
     monkeypatch.setattr(ContainerManager, "apply", real_apply)
     guard.reset()
-    rerun = StackManager(client).converge({"name": "s1", "containers": MEMBERS})
+    rerun = StackManager(client).run({"name": "s1", "containers": MEMBERS})
     assert sorted(rerun["changed_members"]) == ["api", "web"] and "interrupted" not in rerun
 
 
 def test_a_stack_recovers_its_members_leftovers(client):
-    StackManager(client).converge({"name": "s1", "containers": MEMBERS})
+    StackManager(client).run({"name": "s1", "containers": MEMBERS})
     client.api.create_container_from_config({"Image": "box:1"}, "api.hybridops-new-0a0a0a")
-    result = StackManager(client).converge({"name": "s1", "containers": MEMBERS})
+    result = StackManager(client).run({"name": "s1", "containers": MEMBERS})
     assert result["recovered"] == ["removed leftover api.hybridops-new-0a0a0a"] and result["changed"] is True
     assert names(client) == ["api", "db", "web"]
 
 
 def test_a_signal_during_a_health_wait_ends_it(client):
     manager = ContainerManager(client)
-    manager.ensure(spec())
+    manager.run(spec())
     guard.request_stop("SIGINT")
     with pytest.raises(guard.Interrupted) as info:
         # no healthcheck and require_health: the wait would poll until the timeout
@@ -191,18 +192,18 @@ def test_a_signal_during_a_health_wait_ends_it(client):
 
 
 def test_a_forced_network_recreate_reconnects_its_containers(client):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import NetworkManager
-    NetworkManager(client).ensure({"name": "n1", "state": "present"})
-    ContainerManager(client).ensure(spec(networks=[{"name": "n1", "aliases": ["db"]}]))
-    result = NetworkManager(client).ensure({"name": "n1", "state": "present", "internal": True, "force": True})
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import EngineNetworkManager
+    EngineNetworkManager(client).run({"name": "n1", "state": "present"})
+    ContainerManager(client).run(spec(networks=[{"name": "n1", "aliases": ["db"]}]))
+    result = EngineNetworkManager(client).run({"name": "n1", "state": "present", "internal": True, "force": True})
     assert result["actions"] == ["recreate"] and client.api.inspect_network("n1")["Internal"] is True
     endpoint = client.api.inspect_container("c1")["NetworkSettings"]["Networks"]["n1"]
     assert "db" in endpoint["Aliases"]
     # the engine refuses the new network: the old one is made again and the container goes back to it
     client.api.refuse_network = lambda name, kwargs: "invalid subnet" if kwargs["ipam"] else None
     with pytest.raises(Exception) as info:
-        NetworkManager(client).ensure({"name": "n1", "state": "present", "internal": True, "subnet": "10.9.0.0/24",
-                                       "force": True})
+        EngineNetworkManager(client).run({"name": "n1", "state": "present", "internal": True, "subnet": "10.9.0.0/24",
+                                          "force": True})
     message = str(info.value)
     assert "the engine refused the new network (" in message and "invalid subnet" in message
     assert "the old network was made again with its settings and its 1 container(s) reconnected" in message
@@ -215,12 +216,12 @@ def test_stack_networks_go_through_the_network_manager(client):
     members = [{"name": "db", "image": "box:1", "networks": [{"name": "sn"}]}]
     params = {"name": "s1", "containers": members,
               "networks": [{"name": "sn", "subnet": "10.8.0.0/24", "gateway": "10.8.0.1"}], "volumes": [{"name": "sv"}]}
-    result = StackManager(client).converge(params)
+    result = StackManager(client).run(params)
     assert result["networks_created"] == ["sn"] and result["volumes_created"] == ["sv"]
     assert client.api.inspect_network("sn")["IPAM"]["Config"] == [{"Subnet": "10.8.0.0/24", "Gateway": "10.8.0.1"}]
     assert client.api.inspect_network("sn")["Labels"]["hybridops.fleet.stack"] == "s1"
-    assert StackManager(client).converge(params)["changed"] is False
+    assert StackManager(client).run(params)["changed"] is False
     with pytest.raises(ValidationError) as info:
-        StackManager(client).converge(dict(params, networks=[{"name": "sn", "internal": True}]))
+        StackManager(client).run(dict(params, networks=[{"name": "sn", "internal": True}]))
     assert info.value.option == "networks[0].internal" and "force: true" in str(info.value)
     assert "container_network" in str(info.value)

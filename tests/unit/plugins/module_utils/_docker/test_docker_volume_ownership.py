@@ -4,7 +4,7 @@ from docker_fake_engine import FakeClient
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._docker import container_spec as cs
-from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import VolumeManager, owned_volume
+from ansible_collections.hybridops.fleet.plugins.module_utils._docker.resources import EngineVolumeManager, owned_volume
 
 
 @pytest.fixture
@@ -13,12 +13,12 @@ def client():
 
 
 def test_a_created_volume_carries_the_ownership_label_and_check_mode_predicts_it(client):
-    predicted = VolumeManager(client, check_mode=True).ensure({"name": "v1", "state": "present", "labels": {"a": "b"}})
-    created = VolumeManager(client).ensure({"name": "v1", "state": "present", "labels": {"a": "b"}})
+    predicted = EngineVolumeManager(client, check_mode=True).run({"name": "v1", "state": "present", "labels": {"a": "b"}})
+    created = EngineVolumeManager(client).run({"name": "v1", "state": "present", "labels": {"a": "b"}})
     assert created["volume"]["labels"] == {"a": "b", cs.LABEL_MANAGED: "true"}
     assert predicted["volume"]["labels"] == created["volume"]["labels"]
     assert client.api.inspect_volume("v1")["Labels"][cs.LABEL_MANAGED] == "true"
-    assert VolumeManager(client).ensure({"name": "v1", "state": "absent"})["actions"] == ["remove"]
+    assert EngineVolumeManager(client).run({"name": "v1", "state": "absent"})["actions"] == ["remove"]
 
 
 @pytest.mark.parametrize("check_mode", [True, False])
@@ -26,19 +26,19 @@ def test_a_foreign_volume_is_not_removed_without_force(client, check_mode):
     client.api.create_volume("foreign", labels={"owner": "someone-else"})
     before = list(client.api.calls)
     with pytest.raises(ValidationError) as info:
-        VolumeManager(client, check_mode=check_mode).ensure({"name": "foreign", "state": "absent"})
+        EngineVolumeManager(client, check_mode=check_mode).run({"name": "foreign", "state": "absent"})
     assert info.value.option == "force"
     assert "not created by hybridops.fleet" in str(info.value) and "force: true" in info.value.accepted
     assert client.api.mutations() == [c for c in before
                                       if c[0] not in ("inspect_image", "inspect_container", "containers")]
-    removed = VolumeManager(client, check_mode=check_mode).ensure({"name": "foreign", "state": "absent",
-                                                                   "force": True})
+    removed = EngineVolumeManager(client, check_mode=check_mode).run({"name": "foreign", "state": "absent",
+                                                                      "force": True})
     assert removed["changed"] is True and removed["actions"] == ["remove"]
 
 
 def test_a_stack_volume_counts_as_owned(client):
     client.api.create_volume("stackvol", labels={cs.LABEL_STACK: "s1"})
-    assert VolumeManager(client).ensure({"name": "stackvol", "state": "absent"})["changed"] is True
+    assert EngineVolumeManager(client).run({"name": "stackvol", "state": "absent"})["changed"] is True
 
 
 @pytest.mark.parametrize("labels,owned", [(None, False), ({}, False), ({"x": "1"}, False),

@@ -72,7 +72,7 @@ def legacy(client):
 def run(client, check=False, diff=True, **params):
     params.setdefault("state", "present")
     params.setdefault("pool", "default-pool")
-    return VmManager(client, params, check_mode=check, diff_mode=diff).run()
+    return VmManager(client, check_mode=check, diff=diff).run(params)
 
 
 def inactive_xml(client, name):

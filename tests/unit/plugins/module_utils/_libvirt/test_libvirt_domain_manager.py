@@ -56,7 +56,7 @@ def base(client):
 def run(client, check=False, diff=True, **params):
     params.setdefault("state", "present")
     params.setdefault("pool", POOL)
-    return VmManager(client, params, check_mode=check, diff_mode=diff).run()
+    return VmManager(client, check_mode=check, diff=diff).run(params)
 
 
 def vm_params(name, **over):

@@ -1,4 +1,4 @@
-"""Pure spec <-> XML functions: build, read back, normalise, compare, in-place update."""
+"""Pure spec <-> XML functions: build, read back, normalize, compare, in-place update."""
 import pytest
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml as dx
@@ -138,7 +138,7 @@ def test_memory_above_max_raises_max_and_max_below_current_lowers_current():
     assert (dx.xml_to_spec(root)["memory"], dx.xml_to_spec(root)["max_memory"]) == (512, 512)
 
 
-def test_memory_units_are_normalised():
+def test_memory_units_are_normalized():
     xml = LIBVIRT_XML.replace("<memory unit='KiB'>1048576</memory>", "<memory unit='GiB'>2</memory>").replace(
         "<currentMemory unit='KiB'>1048576</currentMemory>", "")
     assert dx.xml_to_spec(xml)["memory"] == 2048
@@ -184,14 +184,6 @@ def test_parse_rejects_non_domain():
         dx.parse("<network/>")
     with pytest.raises(ValueError, match="not valid XML"):
         dx.parse("<domain>")
-
-
-def test_merged_view_keeps_existing_mac_and_machine():
-    current = {"machine": "pc-q35-7.2", "networks": [dict(NIC, mac="52:54:00:11:22:33")], "memory": 1}
-    merged = dx.merged_view(current, {"machine": "q35", "networks": [dict(NIC), dict(NIC)], "memory": 2})
-    assert merged["machine"] == "pc-q35-7.2"
-    assert [n["mac"] for n in merged["networks"]] == ["52:54:00:11:22:33", None]
-    assert merged["memory"] == 2
 
 
 def test_rebase_on_template_keeps_identity():

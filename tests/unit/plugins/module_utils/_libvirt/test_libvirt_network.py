@@ -1,4 +1,4 @@
-"""Network spec <-> XML and NetworkManager on test:///default."""
+"""Network spec <-> XML and LibvirtNetworkManager on test:///default."""
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -17,7 +17,7 @@ def params(**over):
 
 
 def test_round_trip():
-    desired = nw.normalise_params(params(domain="lab", mtu=1400))
+    desired = nw.normalize_params(params(domain="lab", mtu=1400))
     spec = nw.read_spec(nw.build_xml("unit-net", desired))
     assert nw.compare(spec, desired) == []
     assert [h["mac"] for h in spec["dhcp_hosts"]] == ["52:54:00:00:00:01", "52:54:00:00:00:02"]
@@ -69,7 +69,7 @@ def test_build_keeps_uuid():
 ])
 def test_bad_input(over, option):
     with pytest.raises(ValidationError) as info:
-        nw.normalise_params(params(**over))
+        nw.normalize_params(params(**over))
     assert info.value.option == option
 
 
@@ -89,7 +89,7 @@ def client():
 
 
 def run(client, check=False, **over):
-    return nw.NetworkManager(client, params(**over), check_mode=check, diff_mode=True).run()
+    return nw.LibvirtNetworkManager(client, check_mode=check, diff=True).run(params(**over))
 
 
 def test_manager_create_idempotent_update_absent(client):
@@ -183,15 +183,15 @@ def test_mode_change_replaces_forward_and_ipv6_is_managed_when_given():
                                           ("ipv6_address", "fd00::1"), ("ipv6_address", "zz::1/64")])
 def test_address_families_are_checked(option, value):
     with pytest.raises(ValidationError) as err:
-        nw.normalise_params(params(**{option: value}))
+        nw.normalize_params(params(**{option: value}))
     assert err.value.option == option
 
 
 def test_dhcp_hosts_of_an_existing_network_are_checked_against_its_address():
     only_hosts = {"name": "n", "state": "present", "dhcp_hosts": [{"mac": "52:54:00:00:00:09", "ip": "10.77.0.9"}]}
-    assert nw.normalise_params(only_hosts, "10.77.0.1/24")["dhcp_hosts"][0]["ip"] == "10.77.0.9"
+    assert nw.normalize_params(only_hosts, "10.77.0.1/24")["dhcp_hosts"][0]["ip"] == "10.77.0.9"
     with pytest.raises(ValidationError) as err:
-        nw.normalise_params(only_hosts, "10.78.0.1/24")
+        nw.normalize_params(only_hosts, "10.78.0.1/24")
     assert err.value.option == "dhcp_hosts[0].ip" and "outside 10.78.0.0/24" in str(err.value)
     with pytest.raises(ValidationError):
-        nw.normalise_params(only_hosts)  # a new network: its address must be given
+        nw.normalize_params(only_hosts)  # a new network: its address must be given

@@ -33,7 +33,7 @@ def client():
 
 def run(client, check=False, **params):
     params.setdefault("vm", "unit-snap")
-    return SnapshotManager(client, params, check_mode=check).run()
+    return SnapshotManager(client, check_mode=check).run(params)
 
 
 def test_lifecycle(client):

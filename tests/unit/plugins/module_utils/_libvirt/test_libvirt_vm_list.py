@@ -94,19 +94,19 @@ def items_of(*names, **over):
 
 def test_plan_then_apply_then_nothing_to_do(client):
     names = ["it-list-%d-%d" % (next(COUNTER), i) for i in range(3)]
-    predicted = vm_list.VmListManager({URI: client}, items_of(*names), check_mode=True, diff_mode=True).run()
+    predicted = vm_list.VmListManager({URI: client}, check_mode=True, diff=True).run({"vms": items_of(*names)})
     assert predicted["changed_vms"] == names and all(client.domain(n) is None for n in names)
-    created = vm_list.VmListManager({URI: client}, items_of(*names), diff_mode=True, max_workers=3).run()
+    created = vm_list.VmListManager({URI: client}, diff=True, max_workers=3).run({"vms": items_of(*names)})
     assert created["changed_vms"] == names and created["diff"]["after"] == predicted["diff"]["after"]
     assert all(client.domain(n) is not None for n in names)
-    again = vm_list.VmListManager({URI: client}, items_of(*names)).run()
+    again = vm_list.VmListManager({URI: client}).run({"vms": items_of(*names)})
     assert again["changed"] is False and "diff" not in again and "key" not in again["results"][0]
 
 
 def test_a_failed_plan_changes_nothing(client):
     good, bad = "it-list-%d-good" % next(COUNTER), "it-list-%d-bad" % next(COUNTER)
     items = items_of(good) + items_of(bad, vcpus=0)
-    out = vm_list.VmListManager({URI: client}, items).run()
+    out = vm_list.VmListManager({URI: client}).run({"vms": items})
     assert out["failed"] is True and out["failed_vms"] == [bad] and out["changed"] is False
     assert out["option"] == "vms[%s].vcpus" % bad and out["msg"].endswith("(no VM was changed)")
     assert client.domain(good) is None

@@ -1,4 +1,4 @@
-"""Volume helpers and VolumeManager on test:///default (uploads need a real daemon: integration tests)."""
+"""Volume helpers and LibvirtVolumeManager on test:///default (uploads need a real daemon: integration tests)."""
 import pytest
 
 libvirt = pytest.importorskip("libvirt")
@@ -22,7 +22,7 @@ def client():
 def run(client, check=False, **params):
     params.setdefault("pool", POOL)
     params.setdefault("state", "present")
-    return volumes.VolumeManager(client, params, check_mode=check, diff_mode=True).run()
+    return volumes.LibvirtVolumeManager(client, check_mode=check, diff=True).run(params)
 
 
 @pytest.mark.parametrize("value,expected", [
