@@ -50,10 +50,10 @@ options:
     type: path
   load_id:
     description:
-      - The ID (V(sha256:...)) of the image the archive at O(load_path) holds for O(name), as the
+      - The ID (V(sha256) and 64 hex digits) of the image the archive at O(load_path) holds for O(name), as the
         P(hybridops.fleet.docker_archive_image_id#filter) filter reads it from a copy of the archive on the controller.
       - Used only in check mode when O(load_path) is not on the host yet (a task before this one, such as a copy,
-        would put it there): the prediction is then exact. Without it such a check-mode run predicts a load and
+        would put it there); the prediction is then exact. Without it such a check-mode run predicts a load and
         warns. Whenever the archive is on the host, its own manifest decides.
     type: str
   build:

@@ -206,7 +206,7 @@ def test_prepare_and_deploy_as_a_sudo_user_keep_the_engine_and_its_containers(es
     after = engine_state(ansible, estate["inventory"], name)
     assert after["daemon"] == MERGED_DAEMON, after["daemon"]
     assert after["labels"] == ["estate=legacy"], after["labels"]  # the restarted engine reads the merged file
-    foreign_id, status, _ = after["containers"][FOREIGN]
+    foreign_id, status, _started = after["containers"][FOREIGN]
     assert foreign_id == before["containers"][FOREIGN][0] and status == "running"  # same container, running again
     assert after["containers"][MEMBER][1] == "running"
     assert after["pid"] != before["pid"]

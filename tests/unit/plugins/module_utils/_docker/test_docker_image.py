@@ -130,6 +130,7 @@ def test_archive_image_id_by_tag_or_the_only_image():
 
 def test_docker_archive_image_id_filter(tmp_path):
     from ansible.errors import AnsibleFilterError
+
     from ansible_collections.hybridops.fleet.plugins.filter.docker_archive import FilterModule
 
     image_id = FilterModule().filters()["docker_archive_image_id"]
