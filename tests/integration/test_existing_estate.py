@@ -19,6 +19,7 @@ import subprocess
 
 import lab
 import pytest
+from inventory_support import plain
 
 libvirt = pytest.importorskip("libvirt")
 
@@ -159,21 +160,10 @@ def inventory_list(path, **options):
     return json.loads(proc.stdout)
 
 
-def unsafe(value):
-    """ansible-inventory --list writes values from plugins as {"__ansible_unsafe": value}."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return dict((k, unsafe(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [unsafe(v) for v in value]
-    return value
-
-
 def test_inventory_finds_the_legacy_vm_by_name_pattern(estate):
     data = inventory_list(estate["inventory"])
     assert estate["name"] in data["legacy"]["hosts"], data.get("legacy")
-    hostvars = unsafe(data["_meta"]["hostvars"][estate["name"]])
+    hostvars = plain(data["_meta"]["hostvars"][estate["name"]])
     assert hostvars["ansible_host"] == estate["ip"] and hostvars["ansible_user"] == USER
     vm = hostvars["fleet_vm"]
     assert vm["managed"] is False and vm["adopted"] is False and vm["tags"] == [] and vm["state"] == "running"
@@ -229,10 +219,10 @@ def test_discovery_and_container_listing_through_sudo(estate, ansible):
 
     ssh_args = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
     # the user is not in the docker group: the listing needs sudo, and says so without it
-    plain = unsafe(inventory_list(estate["inventory"], containers=True, containers_ssh_args=ssh_args))
-    assert "permission denied" in plain["_meta"]["hostvars"][name]["fleet_containers_error"].lower()
-    listed = unsafe(inventory_list(estate["inventory"], containers=True, containers_become=True,
-                                   containers_ssh_args=ssh_args))
+    without_sudo = plain(inventory_list(estate["inventory"], containers=True, containers_ssh_args=ssh_args))
+    assert "permission denied" in without_sudo["_meta"]["hostvars"][name]["fleet_containers_error"].lower()
+    listed = plain(inventory_list(estate["inventory"], containers=True, containers_become=True,
+                                  containers_ssh_args=ssh_args))
     names = set(c["name"] for c in listed["_meta"]["hostvars"][name]["fleet_containers"])
     assert {FOREIGN, MEMBER} <= names, names
 

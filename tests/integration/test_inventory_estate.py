@@ -13,6 +13,7 @@ import os
 import subprocess
 
 import pytest
+from inventory_support import plain
 
 libvirt = pytest.importorskip("libvirt")
 
@@ -38,17 +39,6 @@ def node_file(path, domains):
                    for name, env, running, title in domains)
     path.write_text("<node>%s</node>" % body)
     return "test://" + str(path)
-
-
-def plain(value):
-    """ansible-inventory --list writes values from plugins as {"__ansible_unsafe": value}."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return dict((k, plain(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def inventory(tmp_path, config, expect_ok=True):

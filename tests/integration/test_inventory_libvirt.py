@@ -6,6 +6,7 @@ import subprocess
 import lab
 import libvirt
 import pytest
+from inventory_support import plain
 
 FLEET_NS = "https://hybridops.dev/fleet/1"
 STOPPED = ["hybridops-it-inv-stopped-a", "hybridops-it-inv-stopped-b"]
@@ -32,17 +33,6 @@ def stopped_domains(lab_env):
         except libvirt.libvirtError:
             pass
     conn.close()
-
-
-def plain(value):
-    """ansible-inventory --list writes values from plugins as {"__ansible_unsafe": value}."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return dict((k, plain(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def inventory(tmp_path, config, *extra):

@@ -553,19 +553,27 @@ def _update_disk_element(node, disk):
             source.set("file", disk["path"])
     elif source is not None:
         node.remove(source)
-    target = node.find("target")
-    if target is None:
-        target = ET.SubElement(node, "target")
-    if target.get("bus") != disk["bus"]:
-        for address in node.findall("address"):
-            node.remove(address)
-    target.set("dev", disk["target"])
-    target.set("bus", disk["bus"])
+    _set_addressing(node, "target", "bus", disk["bus"], dev=disk["target"])
     readonly = node.find("readonly")
     if disk.get("readonly") and readonly is None:
         ET.SubElement(node, "readonly")
     elif not disk.get("readonly") and readonly is not None:
         node.remove(readonly)
+
+
+def _set_addressing(node, tag, attribute, value, **others):
+    """Set ``others`` and then ``attribute`` of the child ``tag`` (made when missing); when ``attribute``
+    changes, the device's <address> goes too: an address of the old bus or model would not fit the new one
+    (libvirt assigns a new one)."""
+    child = node.find(tag)
+    if child is None:
+        child = ET.SubElement(node, tag)
+    if child.get(attribute) != value:
+        for address in node.findall("address"):
+            node.remove(address)
+    for name, other in others.items():
+        child.set(name, other)
+    child.set(attribute, value)
 
 
 def disk_xml(disk):
@@ -649,14 +657,8 @@ def _update_nic_element(node, nic):
             mac = ET.Element("mac")
             node.insert(0, mac)
         mac.set("address", nic["mac"])
-    model = node.find("model")
     if nic.get("model"):
-        if model is None:
-            model = ET.SubElement(node, "model")
-        if model.get("type") != nic["model"]:
-            for address in node.findall("address"):
-                node.remove(address)
-        model.set("type", nic["model"])
+        _set_addressing(node, "model", "type", nic["model"])
     # runtime-only children must not leak into a definition
     for tag in ("target", "alias"):
         for sub in node.findall(tag):
