@@ -45,9 +45,31 @@ options:
     type: str
     required: true
   image:
-    description: Image of the new version; compared by image ID with the serving container.
+    description:
+      - Image of the new version; compared by image ID with the serving container.
+      - Exactly one of O(image) and O(rollback) is given.
     type: str
-    required: true
+  rollback:
+    description:
+      - Go back to a version that served before, from the image the host kept for it (see O(keep_versions)); no
+        registry is asked. The rollback is a rollout like any other, gated and switched the same way.
+      - V(previous) is the version that served before the serving one; each run with V(previous) steps back once
+        more (the version rolled back from becomes the previous one), so a playbook that must be idempotent names
+        the version instead.
+      - A named version is the image reference it was rolled out as (for example V(registry.example.com/web:1),
+        even when that tag has moved since) or its image ID (at least 12 hex digits). When it is the version that
+        serves, nothing is done.
+      - A version that is not kept fails naming O(rollback) and listing the kept versions.
+    type: str
+  keep_versions:
+    description:
+      - How many earlier versions the host keeps for O(rollback), newest first. Their images are kept by the tags
+        C(hybridops-rollout/NAME:ID12) (so that neither a moved tag nor C(docker image prune) removes them); a
+        version that falls out of the history loses its tag after the next successful switch, and its image is
+        removed when nothing else uses or tags it.
+      - The history is kept on the serving container (label C(hybridops.fleet.rollout.history)); V(0) keeps none.
+    type: int
+    default: 3
   port:
     description: Container port the service listens on; published on the slot server's address and port.
     type: int
@@ -392,9 +414,36 @@ EXAMPLES = r'''
     proxy:
       state_file: /var/lib/haproxy/server-state
       drain_timeout: 20
+
+- name: Roll web back to the version before, from the image the host kept (no registry needed)
+  hybridops.fleet.container_rollout:
+    name: web
+    rollback: previous
+    port: 8080
+    proxy:
+      state_file: /var/lib/haproxy/server-state
+
+- name: Roll web back to a named version (idempotent)
+  hybridops.fleet.container_rollout:
+    name: web
+    rollback: registry.example.com/web:1
+    port: 8080
 '''
 
 RETURN = r'''
+history:
+  description: The earlier versions kept for O(rollback) after the run (in check mode, that would be), newest first.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    image: {description: The image reference the version was rolled out as., type: str}
+    id: {description: Its image ID., type: str}
+pruned_versions:
+  description: The history tags removed (or that would be) because their versions fell out of O(keep_versions).
+  returned: success
+  type: list
+  elements: str
 slot:
   description: The slot that serves after the run (in check mode, that would).
   returned: success
@@ -409,7 +458,7 @@ rolled_out:
   returned: always
   type: bool
 image:
-  description: O(image).
+  description: The image reference of the version that serves after the run (O(image), or the version O(rollback) named).
   returned: always
   type: str
 backend:

@@ -9,10 +9,13 @@ configuration rendered from container_deploy's own template, listening on 127.0.
   no failed request, the answers switch from v1 to v2, the old slot drained and removed; the rerun changes nothing;
 - a rollout whose new container never gets healthy, and one whose probe from the host fails: each fails naming
   the gate, no failed request, v2 still answers, no new container left;
-- a master-worker reload of HAProxy under load keeps the serving slot (server-state-file) with no failed request.
+- a master-worker reload of HAProxy under load keeps the serving slot (server-state-file) with no failed request;
+- the versions kept on the host (keep_versions) and rollbacks to them, previous and named, under load, with no
+  registry: no failed request, answers switch and switch back, a version no longer kept is refused.
 
 Names start with ``roll-``.
 """
+import io
 import os
 import shutil
 import signal
@@ -22,11 +25,12 @@ import threading
 import time
 import urllib.request
 
+import docker
 import jinja2
 import pytest
 from test_container_support import docker_client  # noqa: F401 pylint: disable=unused-import
 
-P = "roll-"
+P = os.environ.get("HYBRIDOPS_ROLLOUT_PREFIX", "roll-")  # another prefix runs it beside a session that uses the default
 SERVICE = P + "web"
 ROLE_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles", "container_deploy",
                              "templates", "haproxy.cfg.j2")
@@ -235,3 +239,77 @@ def test_rollout_behind_haproxy(ansible, proxy, docker_client):
             time.sleep(0.05)
     assert load.errors == [] and set(load.bodies) == {"hybridops web v2"}, (load.errors[:5], set(load.bodies))
     assert servers(proxy) == {"blue": "maint", "green": "ready"}
+
+
+def versioned(proxy, image=None, rollback=None, keep=1, check=False):
+    """A rollout task of ``image``, or a rollback to ``rollback``, keeping ``keep`` earlier versions."""
+    task = rollout_task(proxy, image or WEB1, check=check)
+    args = task["hybridops.fleet.container_rollout"]
+    args["keep_versions"] = keep
+    if rollback:
+        args.pop("image")
+        args["rollback"] = rollback
+    return task
+
+
+def history_tags(client):
+    return sorted(t for image in client.api.images(name="hybridops-rollout/" + SERVICE)
+                  for t in image.get("RepoTags") or [])
+
+
+def test_history_and_rollback_without_a_registry(ansible, proxy, docker_client):
+    """The host keeps the previous versions' images (keep_versions) under tags of its own; a rollback runs one of
+    them, gated and switched as any rollout, with no registry (the lab has none) and no failed request."""
+    web3 = P + "test/web:3"  # a third version: web:1's content with a label of its own, so another image ID
+    docker_client.images.build(fileobj=io.BytesIO(b"FROM %s\nLABEL hybridops.test.version=3\n" % WEB1.encode()),
+                               tag=web3, rm=True)
+    ids = dict((ref, docker_client.api.inspect_image(ref)["Id"]) for ref in (WEB1, WEB2, web3))
+    tag = dict((ref, "hybridops-rollout/%s:%s" % (SERVICE, ids[ref].split(":")[1][:12])) for ref in ids)
+    try:
+        # from whatever serves now: web:1, then web:2 (keeping one earlier version: web:1)
+        start = rollouts(ansible, versioned(proxy, WEB1), versioned(proxy, WEB2))
+        assert not any(r.get("failed") for r in start), start
+        assert start[1]["history"] == [{"image": WEB1, "id": ids[WEB1]}], start[1]
+
+        with Load(proxy["url"]) as load:
+            to3, again, predicted, back, named, unknown = rollouts(
+                ansible, versioned(proxy, web3), versioned(proxy, web3),
+                versioned(proxy, rollback="previous", check=True), versioned(proxy, rollback="previous"),
+                versioned(proxy, rollback=WEB2), versioned(proxy, rollback=WEB1))
+        assert load.errors == [], load.errors[:5]
+        assert load.versions() == ["hybridops web v2", "hybridops web v1", "hybridops web v2"], load.versions()
+        # v3 rolled out: web:2 is the one version kept, web:1 fell out (its tag removed, the image itself stays
+        # under its own name)
+        assert to3.get("changed") and to3["history"] == [{"image": WEB2, "id": ids[WEB2]}], to3
+        assert to3["pruned_versions"] == [tag[WEB1]], to3
+        assert to3["diff"]["before"]["history"] == [WEB1] and to3["diff"]["after"]["history"] == [WEB2], to3["diff"]
+        assert not again.get("changed") and again["steps"] == [], again
+        # check mode predicts the rollback exactly
+        assert predicted.get("changed") and predicted["steps"] == [], predicted
+        assert predicted["diff"]["after"]["image"] == WEB2 and predicted["diff"]["after"]["history"] == [web3]
+        # the rollback: gated and switched like a rollout, from the kept image's tag; v3 is now the earlier version
+        assert back.get("changed") and not back.get("failed") and back["rolled_out"], back
+        assert back["image"] == WEB2 and back["history"] == [{"image": web3, "id": ids[web3]}], back
+        assert back["container"]["Config"]["Image"] == tag[WEB2] and back["container"]["Image"] == ids[WEB2]
+        assert any("passed its gate" in step for step in back["steps"]), back["steps"]
+        assert {k: predicted[k] for k in ("image", "history", "slot")} == {k: back[k] for k in ("image", "history", "slot")}
+        # a named rollback to the version that serves changes nothing
+        assert not named.get("changed") and not named.get("failed") and named["steps"] == [], named
+        # a version that is no longer kept: refused before anything changes, naming the option and what is kept
+        assert unknown.get("failed") and unknown["msg"].startswith("rollback:"), unknown
+        assert "%s (%s)" % (web3, ids[web3].split(":")[1][:12]) in unknown["msg"], unknown["msg"]
+        assert history_tags(docker_client) == sorted([tag[WEB2], tag[web3]])
+        assert answer(proxy) == "hybridops web v2"
+
+        # previous again rolls forward to v3 (the version rolled back from)
+        forward, = rollouts(ansible, versioned(proxy, rollback="previous"))
+        assert forward.get("changed") and forward["image"] == web3, forward
+        assert forward["history"] == [{"image": WEB2, "id": ids[WEB2]}], forward
+        assert answer(proxy) == "hybridops web v1"  # v3 serves web:1's content
+    finally:
+        remove_ours(docker_client)
+        for ref in history_tags(docker_client) + [web3]:
+            try:
+                docker_client.api.remove_image(ref)
+            except docker.errors.APIError:
+                pass

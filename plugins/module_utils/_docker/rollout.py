@@ -22,6 +22,7 @@ behind ``if not self.check_mode``.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -52,6 +53,13 @@ if TYPE_CHECKING:
 
 ROLLOUT_LABEL = "hybridops.fleet.rollout"
 SLOT_LABEL = "hybridops.fleet.rollout.slot"
+# the image reference a slot's container was rolled out as (its Config.Image is a history tag after a rollback)
+IMAGE_LABEL = "hybridops.fleet.rollout.image"
+# the versions that served before the serving container, newest first: JSON [{"image": ref, "id": image ID}]
+HISTORY_LABEL = "hybridops.fleet.rollout.history"
+# the tags that keep those versions' images on the host (no registry needed to roll back)
+HISTORY_REPO = "hybridops-rollout/"
+ROLLBACK_PREVIOUS = "previous"
 # options of the container that the rollout sets itself
 OWN_KEYS = ("name", "image", "ports")
 # a paused container cannot pass the gate, and the slot's container is running by definition
@@ -82,7 +90,9 @@ CONTAINER_ARGS = dict((key, dict(type="raw", no_log=CONTAINER_SPEC_ARGS[key].get
                       for key in CONTAINER_KEYS)
 ROLLOUT_ARGS = dict(
     name=dict(type="str", required=True),
-    image=dict(type="str", required=True),
+    image=dict(type="str"),
+    rollback=dict(type="str"),
+    keep_versions=dict(type="int", default=3),
     port=dict(type="int", required=True),
     container=dict(type="dict", default={}, options=CONTAINER_ARGS),
     pull=dict(type="str", choices=list(PULL_MODES), default="missing"),
@@ -94,6 +104,61 @@ ROLLOUT_ARGS = dict(
 
 def container_name(name, slot):
     return "%s-%s" % (name, slot)
+
+
+def history_tag(name: str, image_id: str) -> str:
+    """The tag that keeps one earlier version of service ``name`` on the host."""
+    return "%s%s:%s" % (HISTORY_REPO, name.lower(), image_id.split(":")[-1][:12])
+
+
+def version_of(inspect: dict[str, Any] | None) -> dict[str, str] | None:
+    """{"image": reference as rolled out, "id": image ID} of a slot's container."""
+    if not inspect:
+        return None
+    config = inspect.get("Config") or {}
+    labels = config.get("Labels") or {}
+    return {"image": labels.get(IMAGE_LABEL) or config.get("Image") or "", "id": inspect.get("Image") or ""}
+
+
+def history_of(inspect: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The versions that served before the container ``inspect``, newest first (from its label)."""
+    text = ((inspect or {}).get("Config") or {}).get("Labels", {}).get(HISTORY_LABEL) if inspect else None
+    try:
+        entries = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str) and isinstance(e.get("image"), str)]
+
+
+def next_history(current: dict[str, str] | None, history: list[dict[str, str]], new_id: str, keep: int):
+    """The history of a new version ``new_id`` replacing ``current`` (which had ``history``): the current version
+    first, the new version never in its own history, each image once, at most ``keep`` entries."""
+    result, seen = [], {new_id}
+    for entry in ([current] if current else []) + history:
+        if entry["id"] and entry["id"] not in seen:
+            seen.add(entry["id"])
+            result.append({"image": entry["image"], "id": entry["id"]})
+    return result[:keep]
+
+
+def pick_version(history: list[dict[str, str]], wanted: str) -> dict[str, str]:
+    """The entry of ``history`` that ``rollback`` names: V(previous), an image reference as it was rolled out,
+    or an image ID (at least 12 hex digits, with or without sha256:)."""
+    kept = ", ".join("%s (%s)" % (e["image"], e["id"].split(":")[-1][:12]) for e in history) or "none"
+    if not history:
+        raise ValidationError("rollback", "no earlier version of this service is kept on the host",
+                              accepted="a service rolled out at least twice with keep_versions >= 1")
+    if wanted == ROLLBACK_PREVIOUS:
+        return history[0]
+    digits = wanted.split(":", 1)[1] if wanted.startswith("sha256:") else wanted
+    for entry in history:
+        if entry["image"] == wanted:
+            return entry
+    for entry in history:
+        if len(digits) >= 12 and entry["id"].split(":")[-1].startswith(digits.lower()):
+            return entry
+    raise ValidationError("rollback", "%r is not one of the versions kept on the host" % wanted,
+                          accepted="previous, or one of the kept versions: %s" % kept)
 
 
 def choose_slots(servers, containers):
@@ -118,7 +183,14 @@ def normalize_params(params):
     """Validate the module's options; returns (params with defaults, the container options dict)."""
     name = validators.check_docker_name(params.get("name"), "name", "service name")
     validators.check_int(params.get("port"), "port", 1, 65535, accepted="the container port the service listens on")
-    validators.check_image_ref(params.get("image"), "image")
+    if bool(params.get("image")) == bool(params.get("rollback")):
+        raise ValidationError("image" if not params.get("image") else "rollback",
+                              "give exactly one of image (a new version) and rollback (a version kept on the host)",
+                              accepted="image: REF, or rollback: previous|REF|IMAGE ID")
+    if params.get("image"):
+        validators.check_image_ref(params["image"], "image")
+    keep = ROLLOUT_ARGS["keep_versions"]["default"] if params.get("keep_versions") is None else params["keep_versions"]
+    validators.check_int(keep, "keep_versions", 0, accepted="an integer >= 0")
     proxy = dict((k, v["default"]) for k, v in PROXY_ARGS.items() if "default" in v)
     proxy.update(dict((k, v) for k, v in (params.get("proxy") or {}).items() if v is not None))
     proxy.setdefault("backend", None)
@@ -142,7 +214,8 @@ def normalize_params(params):
             raise ValidationError("container.%s" % key, "is set by the rollout itself (name, image and the "
                                   "published port come from name, image, port and the proxy's servers)"
                                   if key in OWN_KEYS else "unknown option", accepted=", ".join(CONTAINER_KEYS))
-    return dict(params, name=name, proxy=proxy, probe=spec, wait_timeout=params.get("wait_timeout") or 120), options
+    return dict(params, name=name, proxy=proxy, probe=spec, keep_versions=keep,
+                wait_timeout=params.get("wait_timeout") or 120), options
 
 
 class RolloutManager:
@@ -161,10 +234,14 @@ class RolloutManager:
 
     # ------------------------------------------------------------------ planning
 
-    def _desired(self, params, options, slot, server):
-        member = dict(options, name=container_name(params["name"], slot), image=params["image"],
+    def _desired(self, params, options, slot, server, image, bookkeeping):
+        """The spec of ``slot``'s container running ``image``; ``bookkeeping``: the IMAGE_LABEL and HISTORY_LABEL
+        values it carries (copied from the serving container when comparing with it: they are not compared)."""
+        member = dict(options, name=container_name(params["name"], slot), image=image,
                       ports=["%s:%d:%d" % (server["srv_addr"], server["srv_port"], params["port"])])
-        member["labels"] = dict(member.get("labels") or {}, **{ROLLOUT_LABEL: params["name"], SLOT_LABEL: slot})
+        labels = dict(member.get("labels") or {}, **{ROLLOUT_LABEL: params["name"], SLOT_LABEL: slot})
+        labels.update((k, v) for k, v in bookkeeping.items() if v is not None)
+        member["labels"] = labels
         try:
             member = option_table.check_types(member)
             return cs.normalize_spec(member)
@@ -183,32 +260,102 @@ class RolloutManager:
         by_slot = dict((s["srv_name"], s) for s in servers)
         inspects = dict((slot, self.containers.inspect(container_name(params["name"], slot))) for slot in by_slot)
         active, target = choose_slots(servers, inspects)
-        image = self.containers.images.resolve(params["image"], params.get("pull") or "missing")
-        desired = dict((slot, self._desired(params, options, slot, by_slot[slot])) for slot in by_slot)
+        current = version_of(inspects[active]) if active else None
+        history = history_of(inspects[active]) if active else []
+        image_ref, run_image, pull = params["image"], params["image"], params.get("pull") or "missing"
+        if params.get("rollback"):
+            image_ref, run_image = self._rollback_image(params, current, history, inspects.get(active))
+            pull = "never"
+        image = self.containers.images.resolve(run_image, pull)
+        active_labels = ((inspects[active].get("Config") or {}).get("Labels") or {}) if active else {}
+        # the bookkeeping labels of the serving container are not compared (a container from an older release of
+        # this module has none): compared with it, the spec carries its own values
+        desired = dict((slot, self._desired(params, options, slot, by_slot[slot], run_image,
+                                            dict((k, active_labels.get(k)) for k in (IMAGE_LABEL, HISTORY_LABEL))))
+                       for slot in by_slot)
         differences = []
         if active is not None and image is not None:
             differences = cs.compare(desired[active], image, inspects[active])
         # an image still to be pulled (check mode only) is a new image
         rollout = active is None or image is None or bool(differences)
+        new_history = history
+        if rollout:
+            new_history = next_history(current, history, (image or {}).get("Id") or "", params["keep_versions"])
+            desired[target] = self._desired(params, options, target, by_slot[target], run_image,
+                                            {IMAGE_LABEL: image_ref, HISTORY_LABEL: json.dumps(new_history)})
+        new_history = new_history[:params["keep_versions"]]
         keep = None if rollout else active
         # every slot but the one that keeps serving: container gone, server in maintenance
         retire = [slot for slot in by_slot if slot != keep and (inspects[slot] or by_slot[slot]["admin"] != "maint")
                   and slot != active]
         return {"backend": backend, "servers": servers, "by_slot": by_slot, "inspects": inspects, "image": image,
+                "image_ref": image_ref, "history": new_history, "old_history": history[:params["keep_versions"]],
+                "prune": self._history_tags_to_prune(params["name"], new_history,
+                                                     (image or {}).get("Id") or (current or {}).get("id")),
                 "desired": desired, "active": active, "target": target if rollout else active,
                 "rollout": rollout, "differences": differences, "retire": retire,
                 "enable_active": keep is not None and by_slot[keep]["admin"] != "ready"}
 
+    def _rollback_image(self, params, current, history, serving):
+        """(reference as rolled out, image to run) of the version ``rollback`` names; the serving version itself
+        when it is the one named (nothing to do)."""
+        wanted = params["rollback"]
+        if current is None:
+            raise ValidationError("rollback", "no version of %s serves behind proxy backend %s, so there is nothing "
+                                  "to roll back" % (params["name"], params["proxy"]["backend"]),
+                                  accepted="a service that serves, rolled out at least twice")
+        digits = wanted.split(":", 1)[1] if wanted.startswith("sha256:") else wanted
+        if wanted != ROLLBACK_PREVIOUS and (current["image"] == wanted or (
+                len(digits) >= 12 and current["id"].split(":")[-1].startswith(digits.lower()))):
+            return current["image"], (serving.get("Config") or {}).get("Image")
+        entry = pick_version(history[:params["keep_versions"]], wanted)
+        tag = history_tag(params["name"], entry["id"])
+        found = self.containers.images.inspect(tag)
+        if found is None or found.get("Id") != entry["id"]:
+            raise ValidationError("rollback", "the image of %s (%s) is no longer on the host: its tag %s was removed"
+                                  % (entry["image"], entry["id"][:19], tag),
+                                  accepted="a version whose image is still on the host; or roll out its image again")
+        return entry["image"], tag
+
+    def _history_tags_to_prune(self, name, history, serving_id):
+        """The history tags of ``name`` on the engine that keep no version worth keeping any more: neither one of
+        ``history`` nor the version that serves after the run (a rollback runs it from its tag)."""
+        keep = set(history_tag(name, e["id"]) for e in history)
+        if serving_id:
+            keep.add(history_tag(name, serving_id))
+        tags = set()
+        for image in call(self.client, "listing images", self.containers.api.images,
+                          name=HISTORY_REPO + name.lower()) or []:
+            tags.update(t for t in image.get("RepoTags") or [] if t.startswith(HISTORY_REPO + name.lower() + ":"))
+        return sorted(tags - keep)
+
+    def _keep_history(self, plan, params, steps, result):
+        """After a switch: tag the images of the kept versions, untag those that fell out of the history."""
+        for entry in plan["history"]:
+            tag = history_tag(params["name"], entry["id"])
+            if self.containers.images.inspect(tag) is None:
+                repo, name = tag.rsplit(":", 1)
+                call(self.client, "tagging %s as %s" % (entry["id"][:19], tag), self.containers.api.tag, entry["id"],
+                     repo, name, force=True)
+                steps.append("kept %s as %s" % (entry["image"], tag))
+        for tag in plan["prune"]:
+            try:
+                call(self.client, "removing the tag %s" % tag, self.containers.api.remove_image, tag)
+                steps.append("removed the tag %s (older than keep_versions)" % tag)
+            except FleetError as exc:
+                result.setdefault("warnings", []).append("the tag %s of an old version was kept: %s" % (tag, exc.msg))
+
     def diff(self, plan, params):
-        before = {"slot": plan["active"], "servers": server_view(plan["servers"])}
+        before = {"slot": plan["active"], "servers": server_view(plan["servers"]),
+                  "history": [e["image"] for e in plan["old_history"]]}
         if plan["active"]:
             inspect = plan["inspects"][plan["active"]]
-            before.update(container=inspect["Name"].lstrip("/"), image=(inspect.get("Config") or {}).get("Image"),
+            before.update(container=inspect["Name"].lstrip("/"), image=version_of(inspect)["image"],
                           image_id=inspect.get("Image"))
         after = {"slot": plan["target"],
                  "servers": dict((slot, "ready" if slot == plan["target"] else "maint") for slot in plan["by_slot"]),
-                 "container": container_name(params["name"], plan["target"]), "image": params["image"],
-                 "image_id": (plan["image"] or {}).get("Id")}
+                 "container": container_name(params["name"], plan["target"]), "image": plan["image_ref"],
+                 "image_id": (plan["image"] or {}).get("Id"), "history": [e["image"] for e in plan["history"]]}
         if not plan["rollout"]:
             after.update(image=before.get("image"), image_id=before.get("image_id"))
         return {"before": before, "after": after}
@@ -222,10 +369,11 @@ class RolloutManager:
     def _converge(self, params: dict[str, Any]) -> dict[str, Any]:
         params, options = normalize_params(params)
         plan = self.plan(params, options)
-        changed = plan["rollout"] or bool(plan["retire"]) or plan["enable_active"]
+        changed = plan["rollout"] or bool(plan["retire"]) or plan["enable_active"] or bool(plan["prune"])
         result = {"changed": changed, "name": params["name"], "backend": plan["backend"].name,
                   "slot": plan["target"], "previous_slot": plan["active"] if plan["rollout"] else None,
-                  "image": params["image"], "rolled_out": plan["rollout"],
+                  "image": plan["image_ref"], "rolled_out": plan["rollout"], "history": plan["history"],
+                  "pruned_versions": plan["prune"],
                   "differences": [d.as_dict() for d in plan["differences"]], "steps": [],
                   "diff": self.diff(plan, params)}
         if self.check_mode or not changed:
@@ -258,6 +406,7 @@ class RolloutManager:
             new_id = self._start_gated(plan, params, steps)
             if plan["active"] is not None:
                 self._retire(plan, params, plan["active"], steps, result)
+        self._keep_history(plan, params, steps, result)
         self._save_state(params, backend, steps)
         servers = backend.servers()
         result["servers"] = server_view(servers)
@@ -298,11 +447,11 @@ class RolloutManager:
             cleanup = self._undo_start(backend, slot, new_id, steps)
             old = plan["active"]
             serving = ("traffic stays on %s (%s), which was not touched"
-                       % (container_name(params["name"], old), (plan["inspects"][old].get("Config") or {}).get("Image"))
+                       % (container_name(params["name"], old), version_of(plan["inspects"][old])["image"])
                        if old else "no slot was serving before, none serves now")
             raise RolloutFailed(
                 "rollout of %s to %s failed: the new container %s did not pass: %s. %s; %s"
-                % (params["name"], params["image"], name, exc.msg, cleanup, serving),
+                % (params["name"], plan["image_ref"], name, exc.msg, cleanup, serving),
                 rolled_back=True, slot=old, failed_slot=slot)
         return new_id
 

@@ -195,3 +195,53 @@ def test_server_state_is_saved_whole_for_a_reload(tmp_path):
     with pytest.raises(BackendError, match="saving HAProxy's server state"):
         rollout.RolloutManager._save_state({"proxy": {"state_file": str(tmp_path / "no" / "dir")}},
                                            FakeBackend([0]), [])
+
+
+# --- the version history kept for rollbacks --------------------------------------------------------------------
+
+V1 = {"image": "web:1", "id": "sha256:" + "1" * 64}
+V2 = {"image": "web:2", "id": "sha256:" + "2" * 64}
+V3 = {"image": "web:3", "id": "sha256:" + "3" * 64}
+
+
+def test_history_tag_and_labels():
+    assert rollout.history_tag("Shop-Web", V1["id"]) == "hybridops-rollout/shop-web:111111111111"
+    inspect = {"Image": V2["id"], "Config": {"Image": "hybridops-rollout/web:222222222222", "Labels": {
+        rollout.IMAGE_LABEL: "web:2", rollout.HISTORY_LABEL: '[{"image": "web:1", "id": "%s"}, 7]' % V1["id"]}}}
+    assert rollout.version_of(inspect) == V2  # the reference it was rolled out as, not the history tag it runs from
+    assert rollout.history_of(inspect) == [V1]  # entries that are not versions are dropped
+    # a container of an older release: no labels of ours
+    old = {"Image": V1["id"], "Config": {"Image": "web:1", "Labels": {}}}
+    assert rollout.version_of(old) == V1 and rollout.history_of(old) == []
+    assert rollout.history_of({"Config": {"Labels": {rollout.HISTORY_LABEL: "not json"}}}) == []
+
+
+def test_next_history_newest_first_each_image_once_bounded():
+    assert rollout.next_history(V2, [V1], V3["id"], 3) == [V2, V1]
+    assert rollout.next_history(V2, [V1], V3["id"], 1) == [V2]
+    assert rollout.next_history(V2, [V1], V3["id"], 0) == []
+    # a rollback to v1: the version rolled back from comes first, v1 is not in its own history
+    assert rollout.next_history(V2, [V1, V3], V1["id"], 3) == [V2, V3]
+    assert rollout.next_history(None, [], V1["id"], 3) == []
+
+
+def test_pick_version():
+    history = [V2, V1]
+    assert rollout.pick_version(history, "previous") == V2
+    assert rollout.pick_version(history, "web:1") == V1
+    assert rollout.pick_version(history, "111111111111") == V1
+    assert rollout.pick_version(history, V1["id"]) == V1
+    for wanted in ("web:9", "1111"):  # unknown, or an ID prefix too short to be sure
+        with pytest.raises(ValidationError) as err:
+            rollout.pick_version(history, wanted)
+        assert err.value.option == "rollback" and "web:2 (222222222222), web:1 (111111111111)" in str(err.value)
+    with pytest.raises(ValidationError, match="no earlier version"):
+        rollout.pick_version([], "previous")
+
+
+@pytest.mark.parametrize("extra, option", [({"image": None}, "image"), ({"rollback": "previous"}, "rollback"),
+                                           ({"keep_versions": -1}, "keep_versions")])
+def test_normalize_params_image_or_rollback(extra, option):
+    with pytest.raises(ValidationError) as err:
+        rollout.normalize_params(params(**extra))
+    assert err.value.option == option
