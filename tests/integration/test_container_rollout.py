@@ -11,16 +11,20 @@ configuration rendered from container_deploy's own template, listening on 127.0.
   the gate, no failed request, v2 still answers, no new container left;
 - a master-worker reload of HAProxy under load keeps the serving slot (server-state-file) with no failed request;
 - the versions kept on the host (keep_versions) and rollbacks to them, previous and named, under load, with no
-  registry: no failed request, answers switch and switch back, a version no longer kept is refused.
+  registry: no failed request, answers switch and switch back, a version no longer kept is refused;
+- playbooks/rollout.yml over three "hosts" (local connections, an HAProxy each) in batches of one: the second
+  host's new version fails, the first runs it, the others keep the old one, and the summary says which runs what.
 
 Names start with ``roll-``.
 """
 import io
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -101,13 +105,10 @@ class Load(threading.Thread):
         return seen
 
 
-@pytest.fixture(scope="module")
-def proxy(docker_client, tmp_path_factory):
+def start_haproxy(tmp, service):
     """HAProxy from the role's template (rendered with Jinja, as its unit test does): a frontend on 127.0.0.1,
-    backend roll-web with the slots blue and green."""
+    backend ``service`` with the slots blue and green; a process of this test (master-worker, foreground)."""
     assert shutil.which("haproxy"), "haproxy is not installed (scripts/setup.sh installs Debian's package)"
-    remove_ours(docker_client)
-    tmp = tmp_path_factory.mktemp("roll")
     public, blue, green = free_ports(3)
     cfg, sock, state = str(tmp / "haproxy.cfg"), str(tmp / "admin.sock"), str(tmp / "server-state")
     with open(ROLE_TEMPLATE) as handle:
@@ -116,7 +117,7 @@ def proxy(docker_client, tmp_path_factory):
         container_deploy_proxy_user="", container_deploy_proxy_socket=sock, container_deploy_proxy_state_file=state,
         container_deploy_proxy_timeouts={"connect": "2s", "client": "30s", "server": "30s"},
         container_deploy_proxy_global_extra=["pidfile %s" % (tmp / "haproxy.pid")],
-        container_deploy_proxy_services=[{"name": SERVICE, "bind": "127.0.0.1", "public_port": public,
+        container_deploy_proxy_services=[{"name": service, "bind": "127.0.0.1", "public_port": public,
                                           "slot_ports": [blue, green], "check_interval": "1s"}])
     with open(cfg, "w") as handle:
         handle.write(text)
@@ -128,15 +129,27 @@ def proxy(docker_client, tmp_path_factory):
     while not os.path.exists(sock):
         assert proc.poll() is None and time.time() < deadline, (tmp / "haproxy.log").read_text()
         time.sleep(0.1)
-    yield {"proc": proc, "socket": sock, "state_file": state, "url": "http://127.0.0.1:%d/" % public,
-           "slots": {"blue": blue, "green": green}, "log": tmp / "haproxy.log"}
-    proc.send_signal(signal.SIGTERM)
+    return {"proc": proc, "socket": sock, "state_file": state, "url": "http://127.0.0.1:%d/" % public,
+            "slots": {"blue": blue, "green": green}, "log": tmp / "haproxy.log", "log_handle": log, "service": service}
+
+
+def stop_haproxy(proxy):
+    proxy["proc"].send_signal(signal.SIGTERM)
     try:
-        proc.wait(20)
+        proxy["proc"].wait(20)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-    log.close()
+        proxy["proc"].kill()
+        proxy["proc"].wait(10)
+    proxy["log_handle"].close()
+
+
+@pytest.fixture(scope="module")
+def proxy(docker_client, tmp_path_factory):
+    """HAProxy in front of the service roll-web."""
+    remove_ours(docker_client)
+    started = start_haproxy(tmp_path_factory.mktemp("roll"), SERVICE)
+    yield started
+    stop_haproxy(started)
     remove_ours(docker_client)
 
 
@@ -313,3 +326,82 @@ def test_history_and_rollback_without_a_registry(ansible, proxy, docker_client):
                 docker_client.api.remove_image(ref)
             except docker.errors.APIError:
                 pass
+
+
+FLEET = ("a", "b", "c")
+ROLLOUT_PLAYBOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "playbooks", "rollout.yml")
+
+
+@pytest.fixture
+def fleet(docker_client, tmp_path):
+    """Three "hosts" for playbooks/rollout.yml: local connections, each with its own HAProxy and service."""
+    proxies = {}
+    try:
+        for host in FLEET:
+            folder = tmp_path / host
+            folder.mkdir()
+            proxies[host] = start_haproxy(folder, "%sfleet-%s" % (P, host))
+        unhealthy = {"healthcheck": {"test": ["CMD", "false"], "interval": "1s", "retries": 1}}
+        hosts = {}
+        for host, proxy in proxies.items():
+            container = FAST_HEALTH if host != "b" else "{{ broken_b if break_b | default(false) else fast }}"
+            hosts[P + "host-" + host] = {
+                "ansible_connection": "local", "ansible_python_interpreter": sys.executable, "ansible_become": False,
+                "container_deploy_proxy_socket": proxy["socket"], "container_deploy_proxy_state_file": proxy["state_file"],
+                "fast": FAST_HEALTH, "broken_b": dict(FAST_HEALTH, **unhealthy),
+                "container_deploy_proxy_services": [{
+                    "name": proxy["service"], "image": "{{ rollout_image }}", "container_port": 8080,
+                    "container": container, "probe": {"body": "hybridops web", "timeout": 10},
+                    "wait_timeout": 30, "drain_timeout": 10}]}
+        inventory = tmp_path / "fleet.yml"
+        inventory.write_text(json.dumps({"all": {"children": {"fleet_vms": {"hosts": hosts}}}}))
+        yield {"inventory": str(inventory), "proxies": proxies, "summary": str(tmp_path / "summary.json")}
+    finally:
+        for proxy in proxies.values():
+            stop_haproxy(proxy)
+        remove_ours(docker_client)
+
+
+def test_fleet_rollout_in_batches_stops_at_the_first_failed_batch(ansible, fleet):
+    """playbooks/rollout.yml over three hosts, one per batch: when the second host's new version fails, the first
+    runs the new version, the second and third (not reached) the old one, and the summary says so."""
+    def run(image, **extra):
+        extra = dict({"rollout_image": image, "fleet_rollout_batch": 1, "fleet_rollout_configure_proxy": False,
+                      "fleet_rollout_summary_path": fleet["summary"]}, **extra)
+        recap, out = ansible.run_playbook(ROLLOUT_PLAYBOOK, fleet["inventory"], extra_vars=extra)
+        with open(fleet["summary"]) as handle:
+            return recap, out, json.load(handle)
+
+    def host(name):
+        return P + "host-" + name
+
+    def service(name):
+        return fleet["proxies"][name]["service"]
+
+    recap, out, summary = run(WEB1)
+    assert all(recap[host(h)]["failed"] == 0 for h in FLEET), out[-4000:]
+    assert summary["versions"] == dict((service(h), {WEB1: [host(h)]}) for h in FLEET), summary
+    assert set(s["status"] for s in summary["hosts"].values()) == {"rolled out"}, summary
+
+    recap, out, summary = run(WEB2, break_b=True)
+    assert "the rollout failed on %s" % host("b") in out, out[-4000:]
+    assert summary["failed"] == [host("b")] and summary["not_reached"] == [host("c")], summary
+    assert summary["hosts"][host("a")] == {"status": "rolled out", "services": {service("a"): WEB2}, "reason": None}
+    assert summary["hosts"][host("b")]["status"] == "failed" and summary["hosts"][host("b")]["services"] == {
+        service("b"): WEB1}, summary
+    assert "health gate failed" in summary["hosts"][host("b")]["reason"], summary
+    assert summary["hosts"][host("c")] == {"status": "not reached", "services": {service("c"): WEB1}, "reason": None}
+    assert answer(fleet["proxies"]["a"]) == "hybridops web v2"
+    assert answer(fleet["proxies"]["b"]) == answer(fleet["proxies"]["c"]) == "hybridops web v1"
+
+    # fixed, the same run finishes the fleet; a rerun changes nothing anywhere
+    recap, out, summary = run(WEB2)
+    assert [summary["hosts"][host(h)]["status"] for h in FLEET] == ["unchanged", "rolled out", "rolled out"], summary
+    assert summary["versions"] == dict((service(h), {WEB2: [host(h)]}) for h in FLEET), summary
+    # the rerun (without the summary file, which changed because the statuses did): nothing changes, the shown
+    # summary says so
+    recap, out = ansible.run_playbook(ROLLOUT_PLAYBOOK, fleet["inventory"], extra_vars={
+        "rollout_image": WEB2, "fleet_rollout_batch": "34%", "fleet_rollout_configure_proxy": False})
+    assert all(recap[host(h)]["changed"] == 0 and recap[host(h)]["failed"] == 0 for h in FLEET), out[-4000:]
+    for h in FLEET:
+        assert "%s: unchanged (%s %s)" % (host(h), service(h), WEB2) in out, out[-4000:]

@@ -245,3 +245,29 @@ def test_normalize_params_image_or_rollback(extra, option):
     with pytest.raises(ValidationError) as err:
         rollout.normalize_params(params(**extra))
     assert err.value.option == option
+
+
+def test_rollout_summary_filter():
+    from ansible_collections.hybridops.fleet.plugins.filter.rollout_summary import rollout_summary
+
+    def serving(*pairs):
+        return {"containers": [{"running": running, "image": "sha256:x", "labels": {
+            rollout.ROLLOUT_LABEL: svc, rollout.IMAGE_LABEL: image}} for svc, image, running in pairs]
+            + [{"running": True, "image": "other:1", "labels": {}}]}  # not a rollout's container
+
+    hosts = [
+        {"inventory_hostname": "a", "container_deploy_rollouts": {"results": [{"rolled_out": True}]},
+         "fleet_rollout_serving": serving(("web", "web:2", True), ("web", "web:1", False))},
+        {"inventory_hostname": "b", "container_deploy_rollouts": {"results": [{"failed": True}]},
+         "fleet_rollout_failure": "health gate failed", "fleet_rollout_serving": serving(("web", "web:1", True)),
+         "container_deploy_proxy_services": [{"name": "web"}]},
+        {"inventory_hostname": "c", "fleet_rollout_serving": serving(("web", "web:1", True), ("api", "api:1", True)),
+         "container_deploy_proxy_services": [{"name": "web"}]},
+        {"inventory_hostname": "d", "container_deploy_rollouts": {"results": [{"rolled_out": False}]},
+         "fleet_rollout_serving": serving(("web", "web:2", True))},
+    ]
+    summary = rollout_summary(hosts)
+    assert [summary["hosts"][h]["status"] for h in "abcd"] == ["rolled out", "failed", "not reached", "unchanged"]
+    assert summary["versions"] == {"web": {"web:2": ["a", "d"], "web:1": ["b", "c"]}}  # c's api is not in this run
+    assert summary["failed"] == ["b"] and summary["not_reached"] == ["c"]
+    assert summary["lines"][1] == "b: failed (web web:1): health gate failed"
