@@ -24,6 +24,12 @@ def _serving(info: Mapping[str, Any] | None, wanted: set[str] | None) -> dict[st
     return services
 
 
+def _containers(info: Mapping[str, Any] | None, services: Mapping[str, str]) -> list[str]:
+    """The names of the containers of the summarised services, in any state (a failed rollout leaves none)."""
+    return sorted(c.get("name") or "" for c in (info or {}).get("containers") or []
+                  if (c.get("labels") or {}).get(ROLLOUT_LABEL) in services)
+
+
 def _status(rollouts: Mapping[str, Any] | None, failure: str | None) -> str:
     if failure:
         return "failed"
@@ -45,7 +51,8 @@ def rollout_summary(hosts: list[Mapping[str, Any]]) -> dict[str, Any]:
         listed = host.get("container_deploy_proxy_services")
         services = _serving(host.get("fleet_rollout_serving"),
                             set(item.get("name") for item in listed) if isinstance(listed, list) else None)
-        summary["hosts"][name] = {"status": status, "services": services, "reason": failure}
+        summary["hosts"][name] = {"status": status, "services": services, "reason": failure,
+                                  "containers": _containers(host.get("fleet_rollout_serving"), services)}
         if status == "failed":
             summary["failed"].append(name)
         elif status == "not reached":

@@ -851,7 +851,7 @@ echo "api says: $(wget -q -O - http://${API_HOST:-demo-api}:8080/api/status 2>&1
 """
 DEMO_WEB_DOCKERFILE = """FROM {base}
 COPY index.cgi /www/cgi-bin/index.cgi
-RUN chmod 755 /www/cgi-bin/index.cgi && echo '<a href="/cgi-bin/index.cgi">status</a>' > /www/index.html
+RUN chmod 755 /www/cgi-bin/index.cgi && echo 'hybridops demo-web {body}' > /www/index.html
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=10s --start-period=30s --retries=5 \\
   CMD wget -q -O - http://127.0.0.1:8080/cgi-bin/index.cgi | grep -q '"status": "ok"' || exit 1
@@ -862,7 +862,11 @@ LOCAL_IMAGES = {
     "hybridops/web:1": {"dockerfile": WEB_DOCKERFILE, "body": "hybridops web v1", "command": "httpd -f -v -p 8080 -h /www"},
     "hybridops/web:2": {"dockerfile": WEB_DOCKERFILE, "body": "hybridops web v2", "command": "httpd -f -v -p 8080 -h /www"},
     "hybridops/demo-api:1": {"dockerfile": DEMO_API_DOCKERFILE, "command": HTTPD},
-    "hybridops/demo-web:1": {"dockerfile": DEMO_WEB_DOCKERFILE, "command": HTTPD, "files": {"index.cgi": DEMO_WEB_CGI}},
+    "hybridops/demo-web:1": {"dockerfile": DEMO_WEB_DOCKERFILE, "body": "v1", "command": HTTPD,
+                             "files": {"index.cgi": DEMO_WEB_CGI}},
+    # the version scripts/lab rollout rolls demo-web out to (its / says which version answers)
+    "hybridops/demo-web:2": {"dockerfile": DEMO_WEB_DOCKERFILE, "body": "v2", "command": HTTPD,
+                             "files": {"index.cgi": DEMO_WEB_CGI}},
 }
 BASE_IMAGE_TAG = "hybridops/busybox:lab"
 

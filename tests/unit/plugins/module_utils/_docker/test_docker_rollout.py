@@ -251,7 +251,7 @@ def test_rollout_summary_filter():
     from ansible_collections.hybridops.fleet.plugins.filter.rollout_summary import rollout_summary
 
     def serving(*pairs):
-        return {"containers": [{"running": running, "image": "sha256:x", "labels": {
+        return {"containers": [{"name": "%s-%s" % (svc, image), "running": running, "image": "sha256:x", "labels": {
             rollout.ROLLOUT_LABEL: svc, rollout.IMAGE_LABEL: image}} for svc, image, running in pairs]
             + [{"running": True, "image": "other:1", "labels": {}}]}  # not a rollout's container
 
@@ -271,3 +271,4 @@ def test_rollout_summary_filter():
     assert summary["versions"] == {"web": {"web:2": ["a", "d"], "web:1": ["b", "c"]}}  # c's api is not in this run
     assert summary["failed"] == ["b"] and summary["not_reached"] == ["c"]
     assert summary["lines"][1] == "b: failed (web web:1): health gate failed"
+    assert summary["hosts"]["a"]["containers"] == ["web-web:1", "web-web:2"]  # the service's containers, any state
