@@ -230,12 +230,8 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 try:
     from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError
-    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import (
-        HAS_LIBVIRT,
-        LibvirtClient,
-        domain_state,
-    )
-    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import vm_facts, vm_matches
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import HAS_LIBVIRT, LibvirtClient
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_read import list_vms
 except ImportError:  # pragma: no cover - only when the collection is broken
     HAS_LIBVIRT = False
 
@@ -405,26 +401,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 continue  # not connected to at all
             try:
                 with LibvirtClient(uri) as client:
-                    for dom in client.domains():
-                        try:
-                            # the name and state filters drop a VM before its XML, volumes and IPs are read
-                            state = domain_state(client, dom)
-                            if not vm_matches({"name": dom.name(), "state": state},
-                                              names=filters.get("names"), states=filters.get("states")):
-                                continue
-                            facts = vm_facts(client, dom, with_ips=True, ip_sources=tuple(sources), state=state)
-                        except BackendError:
-                            if client.domain(dom.name()) is None:
-                                continue  # undefined while we listed: not part of the fleet any more
-                            raise
-                        facts["hypervisor"] = hypervisor
-                        facts["uri"] = uri
-                        facts["description_vars"] = parse_description_vars(facts.get("description"))
-                        if not vm_matches(facts, tags=filters.get("tags"), managed=filters.get("managed"),
-                                          titles=filters.get("titles"), descriptions=filters.get("descriptions"),
-                                          metadata=filters.get("metadata")):
-                            continue
-                        vms.append(facts)
+                    listed = list_vms(client, {
+                        "name": filters.get("names"), "state": filters.get("states"), "tags": filters.get("tags"),
+                        "managed": filters.get("managed"), "titles": filters.get("titles"),
+                        "descriptions": filters.get("descriptions"), "metadata": filters.get("metadata"),
+                        "ips": True, "ip_sources": sources})
+                for facts in listed:
+                    facts["hypervisor"] = hypervisor
+                    facts["uri"] = uri
+                    facts["description_vars"] = parse_description_vars(facts.get("description"))
+                    vms.append(facts)
             except BackendError as exc:
                 raise AnsibleError("hybridops.fleet.libvirt inventory: %s" % exc)
         if self.get_option("containers"):

@@ -179,15 +179,15 @@ hosts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import (
-    check_vm_filters,
-    hypervisor_facts,
-    list_vms,
-)
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import (
     URI_ARG,
     open_client,
     run_with_client,
+)
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_read import (
+    check_vm_filters,
+    hypervisor_facts,
+    list_vms,
 )
 
 

@@ -17,7 +17,6 @@ Flow of :meth:`VmManager.run`:
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import os
 import re
@@ -49,6 +48,7 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client im
     domain_state,
     libvirt,
 )
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_read import vm_facts
 
 if TYPE_CHECKING:
     from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
@@ -242,60 +242,6 @@ class UndoStack:
 
 def _flag(name, default=0):
     return getattr(libvirt, name, default)
-
-
-# --- facts ------------------------------------------------------------------------------------
-
-def vm_facts(client, dom, with_ips=True, ip_sources=("lease", "arp"), state=None):
-    """Facts of a domain as returned by libvirt_vm and libvirt_vm_info (``state``: already read by the caller)."""
-    state = state or domain_state(client, dom)
-    xml = client.call("reading %s" % dom.name(), dom.XMLDesc, 0)
-    root = dx.parse(xml)
-    spec = dx.xml_to_spec(root)
-    try:
-        autostart = bool(dom.autostart())
-    except Exception:  # pylint: disable=broad-except
-        autostart = False
-    disks = []
-    for disk in spec["disks"]:
-        item = dict(disk)
-        if disk.get("path") and disk["path"].startswith("/"):
-            vol = client.volume_by_path(disk["path"])
-            if vol is not None:
-                try:
-                    info = vol.info()
-                    item["capacity"] = int(info[1])
-                    item["volume"] = vol.name()
-                    item["pool"] = vol.storagePoolLookupByVolume().name()
-                except Exception:  # pylint: disable=broad-except
-                    pass
-        disks.append(item)
-    addresses = waiters.addresses(dom, ip_sources) if with_ips and state == "running" else []
-    interfaces = []
-    for nic in spec["networks"]:
-        item = dict(nic)
-        item["ips"] = [a["ip"] for a in addresses if a["mac"] == nic.get("mac")]
-        interfaces.append(item)
-    ipv4 = [a["ip"] for a in addresses if a["family"] == "ipv4"]
-    facts = dx.view(spec)
-    facts.update({
-        "name": dom.name(),
-        "uuid": dom.UUIDString(),
-        "state": state,
-        "autostart": autostart,
-        "managed": spec["managed"],
-        "adopted": spec["adopted"],
-        "title": dx.read_title(root),
-        "metadata": dx.foreign_metadata(root),
-        "disks": disks,
-        "interfaces": interfaces,
-        "ip": ipv4[0] if ipv4 else None,
-        "ips": [a["ip"] for a in addresses],
-        "persistent": bool(dom.isPersistent()),
-    })
-    facts.pop("networks", None)
-    facts["networks"] = spec["networks"]
-    return facts
 
 
 # --- the manager ------------------------------------------------------------------------------
@@ -980,106 +926,4 @@ class VmManager:
         return result
 
 
-__all__ = ["VmManager", "validate_params", "vm_facts", "vm_matches", "metadata_matches", "STATES"]
-
-
-# --- info ---------------------------------------------------------------------------------------------
-
-def vm_matches(facts, names=None, states=None, tags=None, managed=None, titles=None, descriptions=None,
-               metadata=None):
-    """True when a VM's facts meet every condition given: a name pattern (fnmatch), a state,
-    all the tags, the ownership, a title or description pattern, every metadata condition
-    (see :func:`metadata_matches`). Facts need only the keys of the conditions given, so the name
-    and state conditions can drop a VM before its facts are read."""
-    if names and not any(fnmatch.fnmatchcase(facts["name"], pattern) for pattern in names):
-        return False
-    if states and facts["state"] not in states:
-        return False
-    if tags and not set(tags) <= set(facts.get("tags") or []):
-        return False
-    if managed is not None and bool(facts.get("managed")) != managed:
-        return False
-    for patterns, key in ((titles, "title"), (descriptions, "description")):
-        if patterns and not any(fnmatch.fnmatchcase(facts.get(key) or "", pattern) for pattern in patterns):
-            return False
-    for condition in metadata or []:
-        if not metadata_matches(facts.get("metadata") or {}, condition):
-            return False
-    return True
-
-
-def _metadata_values(data, steps):
-    """The values at a '/'-separated path of element names (``@attr`` for attributes), lists expanded."""
-    values = [data]
-    for step in steps:
-        found = []
-        for value in values:
-            items = value if isinstance(value, list) else [value]
-            for item in items:
-                if isinstance(item, dict) and step in item:
-                    child = item[step]
-                    found.extend(child if isinstance(child, list) else [child])
-        values = found
-    return values
-
-
-def metadata_matches(metadata, condition):
-    """One metadata condition: ``namespace`` (the URI) must be present; with ``path`` (element names from
-    the namespace's top element down, ``@name`` for an attribute: ``record/ssh/@user``) something must be
-    there; with ``value`` its text must match that shell-style pattern."""
-    if condition["namespace"] not in metadata:
-        return False
-    path = condition.get("path")
-    if not path:
-        return condition.get("value") is None
-    values = _metadata_values(metadata[condition["namespace"]], [s for s in path.split("/") if s])
-    if condition.get("value") is None:
-        return bool(values)
-    for value in values:
-        if isinstance(value, dict):
-            value = value.get("#text", "")
-        if fnmatch.fnmatchcase(str(value), str(condition["value"])):
-            return True
-    return False
-
-
-def hypervisor_facts(uri, info, hostname, lib_version):
-    """What a hypervisor offers, from virConnect.getInfo() ([model, memory MiB, cpus, MHz, ...])."""
-    return {"uri": uri, "hostname": hostname, "cpu_model": info[0], "memory_mib": int(info[1]), "cpus": int(info[2]),
-            "libvirt_version": "%d.%d.%d" % (lib_version // 1000000, lib_version // 1000 % 1000, lib_version % 1000)}
-
-
-def check_vm_filters(params):
-    """The filters of libvirt_vm_info name things that can exist: a pattern or tag no VM can have is a typo,
-    not an empty answer. Checked before any connection is opened."""
-    option = "uris" if params.get("uris") else "uri"
-    for index, uri in enumerate(params.get("uris") or [params.get("uri")]):
-        validators.check_libvirt_uri(uri, "uris[%d]" % index if option == "uris" else "uri")
-    for index, pattern in enumerate(params.get("name") or []):
-        # libvirt refuses '/' and newlines in domain names
-        if not isinstance(pattern, str) or not pattern or "/" in pattern or re.search(r"[\x00-\x1f\x7f]", pattern):
-            raise ValidationError("name[%d]" % index, "%r is not a VM name or pattern" % (pattern,),
-                                  accepted="a VM name or shell-style pattern (web*), without '/' or control characters")
-    for index, tag in enumerate(params.get("tags") or []):
-        if not isinstance(tag, str) or not tag or "<" in tag or "&" in tag:
-            raise ValidationError("tags[%d]" % index, "%r is not a valid tag" % (tag,),
-                                  accepted="non-empty strings without < or &")
-
-
-def list_vms(client, params):
-    """Facts of every domain on ``client`` matching name patterns, states, tags and ownership."""
-    result = []
-    for dom in client.domains():
-        try:
-            state = domain_state(client, dom)
-            if not vm_matches({"name": dom.name(), "state": state}, names=params.get("name"), states=params.get("state")):
-                continue
-            facts = vm_facts(client, dom, with_ips=params.get("ips", True),
-                             ip_sources=params.get("ip_sources") or ("lease", "arp"), state=state)
-        except BackendError:
-            continue  # the domain vanished while we listed
-        if not vm_matches(facts, tags=params.get("tags"), managed=params.get("managed")):
-            continue
-        facts["uri"] = client.uri
-        result.append(facts)
-    return sorted(result, key=lambda f: f["name"])
+__all__ = ["VmManager", "validate_params", "STATES"]

@@ -4,7 +4,7 @@ import pytest
 pytest.importorskip("libvirt")
 
 from ansible_collections.hybridops.fleet.plugins.inventory import libvirt as inv  # noqa: E402
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import metadata_matches, vm_matches  # noqa: E402
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_read import metadata_matches, vm_matches  # noqa: E402
 
 
 def facts(name="web-1", state="running", tags=("web",), managed=True):

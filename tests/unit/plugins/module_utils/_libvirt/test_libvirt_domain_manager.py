@@ -280,7 +280,7 @@ def test_validate_params_is_pure():
 
 
 def test_list_vms_filters(client, names, base):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import list_vms
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_read import list_vms
     web, db = names(), names()
     run(client, **vm_params(web, tags=["unit", "web"], state="running"))
     run(client, **vm_params(db, tags=["unit", "db"]))
@@ -296,7 +296,7 @@ def test_list_vms_filters(client, names, base):
 
 
 def test_hypervisor_facts_from_the_test_driver(client):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import hypervisor_facts
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_read import hypervisor_facts
     info = client.conn.getInfo()
     facts = hypervisor_facts(client.uri, *client.node())
     # the test driver describes a fixed host: 16 CPUs, 3 GiB (getInfo reports MiB)
@@ -306,7 +306,7 @@ def test_hypervisor_facts_from_the_test_driver(client):
 
 
 def test_hypervisor_facts_version_string():
-    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import hypervisor_facts
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_read import hypervisor_facts
     facts = hypervisor_facts("qemu:///system", ["x86_64", 64240, 8, 2400, 1, 1, 4, 2], "hv1", 9000000)
     assert facts == {"uri": "qemu:///system", "hostname": "hv1", "cpu_model": "x86_64", "memory_mib": 64240,
                      "cpus": 8, "libvirt_version": "9.0.0"}
@@ -323,7 +323,7 @@ def test_hypervisor_facts_version_string():
     ({"tags": [""]}, "tags[0]"),
 ])
 def test_vm_filters_that_no_vm_can_match_are_refused(params, option):
-    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import check_vm_filters
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_read import check_vm_filters
     with pytest.raises(ValidationError) as info:
         check_vm_filters(dict({"uri": "test:///default"}, **params))
     assert info.value.option == option and info.value.accepted

@@ -1,7 +1,7 @@
 """Realistic facts for fleet_report tests, in the shapes the info modules return.
 
 Hypervisor: libvirt_vm_info's ``host``; VMs: libvirt_vm_info's ``vms``
-(domain.vm_facts + uri); containers: _docker/info.py ``container_summary`` plus
+(vm_read.vm_facts + uri); containers: _docker/info.py ``container_summary`` plus
 ``limits`` (limits_from_inspect) and ``usage`` (usage_from_stats); discovery:
 vm_discover's result. Also used by tests/integration/test_report_html.py.
 """
