@@ -62,16 +62,30 @@ def rows_guests(data):
             for row in data.get("table", [])]
 
 
+def rows_rollout(data):
+    sides = data["sides"]
+    rows = []
+    for key, label in (("peer", "fixed-port version change: container_rollout vs community.docker stop+start"),
+                       ("recreate", "fixed-port version change: container_rollout vs container stop+start")):
+        ours, other = sides["rollout"], sides[key]
+        rows.append({"bench": label, "n": 1, "phase": "change", "ours": ours["median"], "peer": other["median"],
+                     "ratio": other["median"] / ours["median"] if ours["median"] else None, "async": None,
+                     "async_ratio": None, "changed": "failed requests %d/%d vs %d/%d" % (
+                         ours["failed"], ours["requests"], other["failed"], other["requests"]),
+                     "floor": None, "load": data["meta"].get("load_end")})
+    return rows
+
+
 def kind_of(path):
     name = os.path.basename(path)
-    for kind in ("container_stack", "libvirt", "inventory", "guests"):
+    for kind in ("container_stack", "libvirt", "inventory", "guests", "rollout"):
         if name.startswith(kind + "_"):
             return kind
     raise SystemExit("unknown result file %s" % path)
 
 
 ROWS = {"container_stack": rows_container, "libvirt": rows_libvirt, "inventory": rows_inventory,
-        "guests": rows_guests}
+        "guests": rows_guests, "rollout": rows_rollout}
 
 
 def render(rows):

@@ -20,37 +20,22 @@ Names start with ``roll-``.
 import io
 import json
 import os
-import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.request
 
 import docker
-import jinja2
 import pytest
-from http_load import Load
+from http_load import Load, start_haproxy, stop_haproxy
 from test_container_support import docker_client  # noqa: F401 pylint: disable=unused-import
 
 P = os.environ.get("HYBRIDOPS_ROLLOUT_PREFIX", "roll-")  # another prefix runs it beside a session that uses the default
 SERVICE = P + "web"
-ROLE_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles", "container_deploy",
-                             "templates", "haproxy.cfg.j2")
 WEB1, WEB2 = "hybridops/web:1", "hybridops/web:2"
 # the images' healthcheck probes every 10 s; a faster interval keeps the test short
 FAST_HEALTH = {"healthcheck": {"interval": "1s"}}
-
-
-def free_ports(count):
-    socks = [socket.socket() for index in range(count)]
-    for sock in socks:
-        sock.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for sock in socks:
-        sock.close()
-    return ports
 
 
 def remove_ours(client):
@@ -62,44 +47,6 @@ def remove_ours(client):
 def ours(client):
     return sorted(n.lstrip("/") for item in client.api.containers(all=True) for n in item["Names"]
                   if n.lstrip("/").startswith(P))
-
-
-def start_haproxy(tmp, service):
-    """HAProxy from the role's template (rendered with Jinja, as its unit test does): a frontend on 127.0.0.1,
-    backend ``service`` with the slots blue and green; a process of this test (master-worker, foreground)."""
-    assert shutil.which("haproxy"), "haproxy is not installed (scripts/setup.sh installs Debian's package)"
-    public, blue, green = free_ports(3)
-    cfg, sock, state = str(tmp / "haproxy.cfg"), str(tmp / "admin.sock"), str(tmp / "server-state")
-    with open(ROLE_TEMPLATE) as handle:
-        template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(handle.read())
-    text = template.render(
-        container_deploy_proxy_user="", container_deploy_proxy_socket=sock, container_deploy_proxy_state_file=state,
-        container_deploy_proxy_timeouts={"connect": "2s", "client": "30s", "server": "30s"},
-        container_deploy_proxy_global_extra=["pidfile %s" % (tmp / "haproxy.pid")],
-        container_deploy_proxy_services=[{"name": service, "bind": "127.0.0.1", "public_port": public,
-                                          "slot_ports": [blue, green], "check_interval": "1s"}])
-    with open(cfg, "w") as handle:
-        handle.write(text)
-    subprocess.run(["haproxy", "-c", "-q", "-f", cfg], check=True)
-    log = open(tmp / "haproxy.log", "w")  # pylint: disable=consider-using-with
-    # master-worker mode, in the foreground: this process is its parent and reaps it
-    proc = subprocess.Popen(["haproxy", "-W", "-db", "-f", cfg], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 30
-    while not os.path.exists(sock):
-        assert proc.poll() is None and time.time() < deadline, (tmp / "haproxy.log").read_text()
-        time.sleep(0.1)
-    return {"proc": proc, "socket": sock, "state_file": state, "url": "http://127.0.0.1:%d/" % public,
-            "slots": {"blue": blue, "green": green}, "log": tmp / "haproxy.log", "log_handle": log, "service": service}
-
-
-def stop_haproxy(proxy):
-    proxy["proc"].send_signal(signal.SIGTERM)
-    try:
-        proxy["proc"].wait(20)
-    except subprocess.TimeoutExpired:
-        proxy["proc"].kill()
-        proxy["proc"].wait(10)
-    proxy["log_handle"].close()
 
 
 @pytest.fixture(scope="module")

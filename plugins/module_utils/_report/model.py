@@ -107,6 +107,38 @@ def published_ports(ports):
     return sorted(result)
 
 
+# the labels hybridops.fleet.container_rollout puts on a service's containers (its _docker/rollout.py; a unit test
+# keeps the two in step, so that a report run needs none of the container layer)
+ROLLOUT_LABEL = "hybridops.fleet.rollout"
+ROLLOUT_SLOT_LABEL = "hybridops.fleet.rollout.slot"
+ROLLOUT_IMAGE_LABEL = "hybridops.fleet.rollout.image"
+
+
+def rollout_of(labels):
+    """{service, image (as rolled out), slot} of a container_rollout container, from its labels; else None."""
+    labels = labels or {}
+    if not labels.get(ROLLOUT_LABEL):
+        return None
+    return {"service": str(labels[ROLLOUT_LABEL]), "image": labels.get(ROLLOUT_IMAGE_LABEL),
+            "slot": labels.get(ROLLOUT_SLOT_LABEL)}
+
+
+def rollout_entries(vms):
+    """Per service rolled out with container_rollout: which VM serves which version (running containers only),
+    and the versions with their VMs; a service on several versions is mid-rollout or was stopped by a failure."""
+    services = {}
+    for vm in vms:
+        for container in vm["containers"]:
+            rollout = container.get("rollout")
+            if rollout and container["running"]:
+                image = rollout["image"] or container["image"]
+                entry = services.setdefault(rollout["service"], {"service": rollout["service"], "vms": [], "versions": {}})
+                entry["vms"].append({"vm": vm["name"], "image": image, "slot": rollout["slot"],
+                                     "health": container["health"]})
+                entry["versions"].setdefault(image, []).append(vm["name"])
+    return [services[name] for name in sorted(services)]
+
+
 def container_entry(item):
     """A container of container_info (details and stats) -> its report entry (never env)."""
     limits = item.get("limits") or {}
@@ -129,6 +161,7 @@ def container_entry(item):
         "nano_cpus": int(round(float(cpus) * 1e9)) if cpus else None,
         "restart_count": limits.get("restart_count"),
         "oom_killed": limits.get("oom_killed"),
+        "rollout": rollout_of(item.get("labels")),
     }
 
 
@@ -468,5 +501,6 @@ def build_report(params):
         "totals": totals,
         "findings": findings,
         "consolidation": consolidation,
+        "rollouts": rollout_entries(vms),
         "summary": _summary(totals, findings, consolidation),
     }

@@ -292,6 +292,22 @@ def _services(model):
             '(environment values are never included).</p></section>' % "\n".join(rows))
 
 
+def _rollouts(model):
+    items = model.get("rollouts") or []
+    if not items:
+        return ""
+    row = ('<tr class="rollout" data-service="%s" data-vm="%s"><td><code>%s</code></td><td>%s</td><td><code>%s</code>'
+           '</td><td>%s</td><td>%s</td></tr>')
+    rows = [row % (esc(r["service"]), esc(v["vm"]), esc(r["service"]), esc(v["vm"]), esc(v["image"] or "-"),
+                   esc(v["slot"] or "-"), badge(v["health"])) for r in items for v in r["vms"]]
+    mixed = "".join('<p class="mixed" data-service="%s"><code>%s</code> runs %d versions: %s.</p>' % (
+        esc(r["service"]), esc(r["service"]), len(r["versions"]), esc("; ".join(
+            "%s on %s" % (image, ", ".join(vms)) for image, vms in sorted(r["versions"].items()))))
+        for r in items if len(r["versions"]) > 1)
+    return ('<section id="rollouts"><h2>Rollouts</h2><table><thead><tr><th>Service</th><th>VM</th><th>Version</th>'
+            '<th>Slot</th><th>Health</th></tr></thead><tbody>%s</tbody></table>%s</section>' % ("\n".join(rows), mixed))
+
+
 def _not_inspected(model):
     items = model["findings"]["not_inspected"]
     if not items:
@@ -340,6 +356,7 @@ def render_html(model):
         '<section id="vms"><h2>VMs</h2>%s</section>' % _vm_table(model),
         '<section id="consolidation"><h2>Consolidation</h2>%s</section>' % _consolidation(model, charts["cons"]),
         _services(model),
+        _rollouts(model),
         '<section id="containers"><h2>Containers by VM</h2>%s</section>' % _vm_details(model),
         _not_inspected(model),
         '</main>',

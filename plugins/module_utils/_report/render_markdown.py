@@ -98,6 +98,16 @@ def render_markdown(model):
                          [[md(s["unit"]), md(s["migratable"]), md(", ".join(s["ports"])) if s["ports"] else "-",
                            num(s["memory_mib"]), md(s["image"]), md("; ".join(s["reasons"])) if s["reasons"] else "-"]
                           for s in vm["services"]])
+    if model.get("rollouts"):
+        out += ["", "## Rollouts", "", "Services rolled out behind HAProxy (hybridops.fleet.container_rollout): the "
+                "version each VM serves.", ""]
+        out += table(["Service", "VM", "Version", "Slot", "Health"],
+                     [[md(r["service"]), md(v["vm"]), md(v["image"]), md(v["slot"]), md(v["health"])]
+                      for r in model["rollouts"] for v in r["vms"]], ["l", "l", "l", "l", "l"])
+        mixed = [r for r in model["rollouts"] if len(r["versions"]) > 1]
+        for r in mixed:
+            out += ["", "%s runs %d versions: %s." % (md(r["service"]), len(r["versions"]), "; ".join(
+                "%s on %s" % (md(image), ", ".join(md(vm) for vm in vms)) for image, vms in sorted(r["versions"].items())))]
     cons = model["consolidation"]
     out += ["", "## Consolidation", "", md(cons["sentence"]), "", "Rule: " + md(cons["rule"]) + "."]
     if cons["vms"]:

@@ -79,7 +79,9 @@ def test_container_entry_never_carries_env_or_labels():
 def test_build_report_shape_and_order():
     report = m.build_report(facts.fleet())
     assert report["schema"] == "hybridops.fleet/report/v1"
-    assert sorted(report) == ["consolidation", "findings", "hypervisors", "schema", "summary", "title", "totals", "vms"]
+    assert sorted(report) == ["consolidation", "findings", "hypervisors", "rollouts", "schema", "summary", "title", "totals",
+                              "vms"]
+    assert report["rollouts"] == []  # no container of container_rollout in this fleet
     assert [v["name"] for v in report["vms"]] == ["db1", "legacy1", "old1", "web1", "web2"]
     assert [h["hostname"] for h in report["hypervisors"]] == ["hv1", "hv2"]
     hv1 = report["hypervisors"][0]

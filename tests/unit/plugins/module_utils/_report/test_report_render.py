@@ -113,3 +113,35 @@ def test_empty_fleet_renders():
     page = render_html(model)
     assert 'id="chart-vm-memory"' in page and "no VMs" in page
     assert "nothing to consolidate" in render_markdown(model)
+
+
+def test_rollouts_section_says_which_vm_serves_which_version():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._docker import rollout
+    from ansible_collections.hybridops.fleet.plugins.module_utils._report import model as report_model
+
+    # the report reads container_rollout's labels without importing the container layer: the same names
+    assert (report_model.ROLLOUT_LABEL, report_model.ROLLOUT_SLOT_LABEL, report_model.ROLLOUT_IMAGE_LABEL) == (
+        rollout.ROLLOUT_LABEL, rollout.SLOT_LABEL, rollout.IMAGE_LABEL)
+    params = copy.deepcopy(facts.fleet())
+
+    def served(name, image, slot, state="running"):
+        item = facts.container(name, 30, state=state, health="healthy", image="hybridops-rollout/web:abc")
+        item["labels"] = {rollout.ROLLOUT_LABEL: "web", rollout.SLOT_LABEL: slot, rollout.IMAGE_LABEL: image}
+        return item
+
+    params["guests"]["web1"]["containers"] += [served("web-green", "shop/web:2", "green"),
+                                               served("web-blue", "shop/web:1", "blue", state="exited")]
+    params["guests"]["web2"]["containers"].append(served("web-blue", "shop/web:1", "blue"))
+    model = build_report(params)
+    assert model["rollouts"] == [{"service": "web", "versions": {"shop/web:2": ["web1"], "shop/web:1": ["web2"]},
+                                  "vms": [{"vm": "web1", "image": "shop/web:2", "slot": "green", "health": "healthy"},
+                                          {"vm": "web2", "image": "shop/web:1", "slot": "blue", "health": "healthy"}]}]
+    markdown = render_markdown(model)
+    assert "## Rollouts" in markdown and "| web | web1 | shop/web:2 | green | healthy |" in markdown, markdown
+    assert "web runs 2 versions: shop/web:1 on web2; shop/web:2 on web1." in markdown
+    page = render_html(model)
+    rows = [attrs for tag, attrs in parse(page).tags if tag == "tr" and attrs.get("class") == "rollout"]
+    assert [(r["data-service"], r["data-vm"]) for r in rows] == [("web", "web1"), ("web", "web2")]
+    assert 'class="mixed"' in page
+    # a fleet without rollouts has no such section
+    assert "Rollouts" not in render_markdown(build_report(copy.deepcopy(facts.fleet())))
