@@ -16,7 +16,8 @@ import pytest
 import yaml
 from http_load import Load
 
-TEST_GROUP = "own_guests"  # boots two guests of its own (conftest.py: module_group)
+# boots two guests of its own; the longest module, run in the chain that otherwise ends first (conftest.py)
+TEST_GROUP = "fleet_lab"
 VMS = ["hybridops-it-lab-1", "hybridops-it-lab-2"]
 
 
