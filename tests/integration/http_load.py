@@ -17,23 +17,32 @@ ROLE_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "
 
 
 class Load(threading.Thread):
-    """HTTP GETs through the proxy in a loop (a new connection each) until stopped; records bodies and errors."""
+    """HTTP GETs through the proxy in a loop (a new connection each) until stopped; records bodies and errors.
 
-    def __init__(self, url):
+    ``interval``: the pause between requests (0.02: at most ~50 a second, so that the client does not starve
+    the change of CPU). A request fails when it gets an error or no complete answer within ``timeout`` seconds;
+    ``slowest`` is the longest time an answer took (a TCG guest busy starting a container answers late, not
+    never)."""
+
+    def __init__(self, url, interval=0.02, timeout=10):
         super().__init__(daemon=True)
         self.url = url
+        self.interval = interval
+        self.timeout = timeout
         self.bodies = []
         self.errors = []
+        self.slowest = 0.0
         self.stop = threading.Event()
 
     def run(self):
-        # paced (at most ~50 requests a second) so that the client does not starve the rollout of CPU
-        while not self.stop.wait(0.02):
+        while not self.stop.wait(self.interval):
+            started = time.monotonic()
             try:
-                with urllib.request.urlopen(self.url, timeout=10) as response:
+                with urllib.request.urlopen(self.url, timeout=self.timeout) as response:
                     self.bodies.append(response.read().decode().strip())
             except Exception as exc:  # pylint: disable=broad-except
-                self.errors.append(repr(exc))
+                self.errors.append("%s after %.1fs" % (repr(exc), time.monotonic() - started))
+            self.slowest = max(self.slowest, time.monotonic() - started)
 
     def __enter__(self):
         self.start()
@@ -45,7 +54,8 @@ class Load(threading.Thread):
     def __exit__(self, *exc):
         self.stop.set()
         self.join(30)
-        print("load: %d answers, %d errors, versions %s" % (len(self.bodies), len(self.errors), self.versions()))
+        print("load: %d answers, %d errors, slowest %.1fs, versions %s"
+              % (len(self.bodies), len(self.errors), self.slowest, self.versions()))
         return False
 
     def versions(self):

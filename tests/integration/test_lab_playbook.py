@@ -112,7 +112,10 @@ def fleet_rollouts(ansible, lab_run, ips):
                  "fleet_rollout_batch": 1, "lab_demo_web_version": version, "break_host": break_host}
         if summary:
             extra["fleet_rollout_summary_path"] = summary_path
-        with Load("http://%s:8080/" % ips[first]) as load_first, Load("http://%s:8080/" % ips[second]) as load_second:
+        # 20 requests a second per VM: enough to see any gap, not so many that the client loop itself starves the
+        # TCG guests; a guest busy starting a container may answer a request seconds late (slowest is printed)
+        with Load("http://%s:8080/" % ips[first], interval=0.05, timeout=30) as load_first, \
+                Load("http://%s:8080/" % ips[second], interval=0.05, timeout=30) as load_second:
             recap, out = ansible.run_playbook(playbook("rollout.yml"), inventory, extra_vars=extra)
         result = None
         if summary:
