@@ -1,4 +1,7 @@
 """Helpers for the tests that read ansible-inventory's output."""
+import json
+import os
+import subprocess
 
 
 def plain(value):
@@ -10,3 +13,18 @@ def plain(value):
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+def ansible_inventory(path, *extra, expect_ok=True):
+    """``ansible-inventory -i PATH --list`` with only this collection's plugin enabled and a failing source an
+    error (not the default warning), so its message is what stderr shows: the plain data, or with
+    ``expect_ok=False`` the error text (the run must fail)."""
+    env = dict(os.environ, ANSIBLE_INVENTORY_ENABLED="hybridops.fleet.libvirt", ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
+               ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="true")
+    proc = subprocess.run(["ansible-inventory", "-i", str(path), "--list"] + list(extra), capture_output=True,
+                          text=True, check=False, env=env, stdin=subprocess.DEVNULL)
+    if not expect_ok:
+        assert proc.returncode != 0, proc.stdout
+        return proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    return plain(json.loads(proc.stdout))

@@ -19,7 +19,7 @@ import subprocess
 
 import lab
 import pytest
-from inventory_support import plain
+from inventory_support import ansible_inventory
 
 libvirt = pytest.importorskip("libvirt")
 
@@ -147,23 +147,20 @@ def estate(lab_guest, ansible, tmp_path_factory):
 
 
 def inventory_list(path, **options):
+    """The inventory of ``path``, with ``options`` added to its configuration (a file of its own)."""
     if options:
         with open(path) as handle:
             config = dict(json.load(handle), **options)
         path = path.replace(".libvirt.yml", "-listing.libvirt.yml")
         with open(path, "w") as handle:
             json.dump(config, handle)
-    env = dict(os.environ, ANSIBLE_INVENTORY_ENABLED="hybridops.fleet.libvirt", ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
-    proc = subprocess.run(["ansible-inventory", "-i", path, "--list"], capture_output=True, text=True, check=False,
-                          env=env, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return ansible_inventory(path)
 
 
 def test_inventory_finds_the_legacy_vm_by_name_pattern(estate):
     data = inventory_list(estate["inventory"])
     assert estate["name"] in data["legacy"]["hosts"], data.get("legacy")
-    hostvars = plain(data["_meta"]["hostvars"][estate["name"]])
+    hostvars = data["_meta"]["hostvars"][estate["name"]]
     assert hostvars["ansible_host"] == estate["ip"] and hostvars["ansible_user"] == USER
     vm = hostvars["fleet_vm"]
     assert vm["managed"] is False and vm["adopted"] is False and vm["tags"] == [] and vm["state"] == "running"
@@ -219,10 +216,9 @@ def test_discovery_and_container_listing_through_sudo(estate, ansible):
 
     ssh_args = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
     # the user is not in the docker group: the listing needs sudo, and says so without it
-    without_sudo = plain(inventory_list(estate["inventory"], containers=True, containers_ssh_args=ssh_args))
+    without_sudo = inventory_list(estate["inventory"], containers=True, containers_ssh_args=ssh_args)
     assert "permission denied" in without_sudo["_meta"]["hostvars"][name]["fleet_containers_error"].lower()
-    listed = plain(inventory_list(estate["inventory"], containers=True, containers_become=True,
-                                  containers_ssh_args=ssh_args))
+    listed = inventory_list(estate["inventory"], containers=True, containers_become=True, containers_ssh_args=ssh_args)
     names = set(c["name"] for c in listed["_meta"]["hostvars"][name]["fleet_containers"])
     assert {FOREIGN, MEMBER} <= names, names
 

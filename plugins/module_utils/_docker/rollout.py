@@ -106,9 +106,14 @@ def container_name(name, slot):
     return "%s-%s" % (name, slot)
 
 
+def history_repo(name: str) -> str:
+    """The repository of the tags that keep the earlier versions of service ``name`` on the host."""
+    return HISTORY_REPO + name.lower()
+
+
 def history_tag(name: str, image_id: str) -> str:
     """The tag that keeps one earlier version of service ``name`` on the host."""
-    return "%s%s:%s" % (HISTORY_REPO, name.lower(), image_id.split(":")[-1][:12])
+    return "%s:%s" % (history_repo(name), image_id.split(":")[-1][:12])
 
 
 def version_of(inspect: dict[str, Any] | None) -> dict[str, str] | None:
@@ -141,22 +146,30 @@ def next_history(current: dict[str, str] | None, history: list[dict[str, str]], 
     return result[:keep]
 
 
+def names_image(version: dict[str, str], wanted: str) -> bool:
+    """Whether ``wanted`` names ``version`` by the image reference it was rolled out as."""
+    return version["image"] == wanted
+
+
+def names_id(version: dict[str, str], wanted: str) -> bool:
+    """Whether ``wanted`` names ``version`` by its image ID (at least 12 hex digits, with or without sha256:)."""
+    digits = wanted.split(":", 1)[1] if wanted.startswith("sha256:") else wanted
+    return len(digits) >= 12 and version["id"].split(":")[-1].startswith(digits.lower())
+
+
 def pick_version(history: list[dict[str, str]], wanted: str) -> dict[str, str]:
     """The entry of ``history`` that ``rollback`` names: V(previous), an image reference as it was rolled out,
-    or an image ID (at least 12 hex digits, with or without sha256:)."""
+    or an image ID (a reference wins over an ID prefix)."""
     kept = ", ".join("%s (%s)" % (e["image"], e["id"].split(":")[-1][:12]) for e in history) or "none"
     if not history:
         raise ValidationError("rollback", "no earlier version of this service is kept on the host",
                               accepted="a service rolled out at least twice with keep_versions >= 1")
     if wanted == ROLLBACK_PREVIOUS:
         return history[0]
-    digits = wanted.split(":", 1)[1] if wanted.startswith("sha256:") else wanted
-    for entry in history:
-        if entry["image"] == wanted:
-            return entry
-    for entry in history:
-        if len(digits) >= 12 and entry["id"].split(":")[-1].startswith(digits.lower()):
-            return entry
+    for matches in (names_image, names_id):
+        for entry in history:
+            if matches(entry, wanted):
+                return entry
     raise ValidationError("rollback", "%r is not one of the versions kept on the host" % wanted,
                           accepted="previous, or one of the kept versions: %s" % kept)
 
@@ -304,9 +317,7 @@ class RolloutManager:
             raise ValidationError("rollback", "no version of %s serves behind proxy backend %s, so there is nothing "
                                   "to roll back" % (params["name"], params["proxy"]["backend"]),
                                   accepted="a service that serves, rolled out at least twice")
-        digits = wanted.split(":", 1)[1] if wanted.startswith("sha256:") else wanted
-        if wanted != ROLLBACK_PREVIOUS and (current["image"] == wanted or (
-                len(digits) >= 12 and current["id"].split(":")[-1].startswith(digits.lower()))):
+        if wanted != ROLLBACK_PREVIOUS and (names_image(current, wanted) or names_id(current, wanted)):
             return current["image"], (serving.get("Config") or {}).get("Image")
         entry = pick_version(history[:params["keep_versions"]], wanted)
         tag = history_tag(params["name"], entry["id"])
@@ -324,9 +335,9 @@ class RolloutManager:
         if serving_id:
             keep.add(history_tag(name, serving_id))
         tags = set()
-        for image in call(self.client, "listing images", self.containers.api.images,
-                          name=HISTORY_REPO + name.lower()) or []:
-            tags.update(t for t in image.get("RepoTags") or [] if t.startswith(HISTORY_REPO + name.lower() + ":"))
+        repo = history_repo(name)
+        for image in call(self.client, "listing images", self.containers.api.images, name=repo) or []:
+            tags.update(t for t in image.get("RepoTags") or [] if t.startswith(repo + ":"))
         return sorted(tags - keep)
 
     def _keep_history(self, plan, params, steps, result):
