@@ -37,7 +37,7 @@ def module_group(item, on_guest):
     - `lab_guest`: modules with a test on the session's shared guest; only that session boots it;
     - `own_guests`: modules that boot guests of their own (TEST_GROUP = "own_guests" in the module);
     - `fleet_lab`: the lab playbook end to end (two guests of its own, the fleet rollouts under load), the
-      longest module, in the chain that otherwise ends first (TEST_GROUP = "fleet_lab");
+      longest module, in the chain of the host-level tests (TEST_GROUP = "fleet_lab");
     - `host`: the host-level engine and define-only libvirt; one session, since those tests reuse names and
       clean the engine between tests;
     - `matrix`: the option and bad-input matrices that need no guest and touch only objects of their own
