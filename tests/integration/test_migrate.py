@@ -4,8 +4,9 @@ The test installs its own systemd service on the shared guest (python3 -m
 http.server run as a dedicated user, serving a known file) and migrates it into
 a container running busybox httpd from the lab's image archive (no registry):
 dry run (nothing changes), a migration whose container fails its health check
-(rolled back), the real migration (same port, same content, VM snapshot first),
-then a second run (nothing changes). Everything is removed at the end.
+(rolled back by reverting the VM to the snapshot the run took), the real migration
+(same port, same content, VM snapshot first and deleted after, the cut-over gap
+measured), then a second run (nothing changes). Everything is removed at the end.
 """
 import json
 import os
@@ -79,6 +80,12 @@ docker inspect -f '{% raw %}{{range .Config.Env}}{{println .}}{{end}}{% endraw %
 python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:PORT/", timeout=10).read().decode())'
 """.replace("UNIT", UNIT).replace("MARK", STATE_MARK).replace("PORT", str(PORT))
 STATE = [{"ansible.builtin.shell": STATE_SCRIPT, "changed_when": False, "failed_when": False}]
+
+
+
+def _snapshot_vars(guest):
+    return {"vm_to_container_libvirt_uri": "qemu:///system", "vm_to_container_libvirt_domain": guest["name"]}
+
 
 HEALTHY = ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:%d/" % PORT]
 
@@ -169,17 +176,33 @@ def test_dry_run_changes_nothing(lab_guest, ansible, fresh_service, tmp_path):
     fresh_service["ok"] = True
 
 
+def test_snapshot_rollback_needs_its_confirmation(lab_guest, ansible, fresh_service, tmp_path):
+    recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"], extra_vars=_vars(
+        tmp_path, vm_to_container_rollback="snapshot", **_snapshot_vars(lab_guest)))
+    assert recap[lab_guest["name"]]["failed"] == 1 and recap[lab_guest["name"]]["changed"] == 0, out
+    assert "vm_to_container_rollback_snapshot_confirm=true" in out, out[-3000:]
+    assert not _snapshots(ansible, lab_guest)
+    fresh_service["ok"] = True
+
+
 def test_failed_health_check_rolls_back(lab_guest, ansible, fresh_service, tmp_path):
     start = time.monotonic()
     broken = {"healthcheck": {"test": ["CMD", "false"], "interval": "2s", "timeout": "2s", "retries": 1,
                               "start_period": "1s"}}
     recap, out = ansible.run_playbook(PLAYBOOK, lab_guest["inventory"], extra_vars=_vars(
-        tmp_path, overrides=broken, vm_to_container_wait_timeout=20))
+        tmp_path, overrides=broken, vm_to_container_wait_timeout=20, vm_to_container_rollback="snapshot",
+        vm_to_container_rollback_snapshot_confirm=True, **_snapshot_vars(lab_guest)))
     assert recap[lab_guest["name"]]["failed"] == 1, out
     assert "rolled back" in out
     state = _state(ansible, lab_guest)
     assert state["active"] == "active" and state["enabled"] == "enabled", state
     assert UNIT not in state["containers"], state
+    # the VM's disk went back to before the run: the work directory the run made is gone (a services
+    # rollback keeps it)
+    assert "/var/lib/hybridops/migrate/%s" % UNIT not in state["files"] and " %s\n" % UNIT not in state["files"], state
+    # a rolled-back run keeps its snapshot; the next test takes a fresh one
+    assert _snapshots(ansible, lab_guest) == ["before-migrate-" + UNIT]
+    _drop_snapshot(ansible, lab_guest)
     assert _fetch(lab_guest["ip"]) == (200, BODY)
     with open(tmp_path / ("%s.json" % lab_guest["name"])) as handle:
         report = json.load(handle)
@@ -188,7 +211,9 @@ def test_failed_health_check_rolls_back(lab_guest, ansible, fresh_service, tmp_p
     assert "health" in report["failure"]["message"].lower(), report["failure"]
     assert SECRET not in out and SECRET not in json.dumps(report)
     assert report["rollback"]["unit_active"] == "active" and report["rollback"]["unit_enabled"] == "enabled"
-    assert report["rollback"]["port_answers"] is True
+    assert report["rollback"]["port_answers"] is True and report["rollback"]["snapshot_reverted"] is True
+    assert any(step.startswith("rolled back: VM reverted to snapshot") for step in report["steps"]), report["steps"]
+    assert report["cutover"] is None  # it failed before the cut-over
     markdown = (tmp_path / ("%s.md" % lab_guest["name"])).read_text()
     assert "rolled_back" in markdown and "Why it failed" in markdown
     print("rollback run: %.0fs" % (time.monotonic() - start))
@@ -196,10 +221,10 @@ def test_failed_health_check_rolls_back(lab_guest, ansible, fresh_service, tmp_p
 
 
 def _migrate_with_snapshot(ansible, guest, report_dir):
-    """migrate.yml with a VM snapshot first; returns (recap, output, seconds)."""
+    """migrate.yml with a VM snapshot first, deleted after a success; returns (recap, output, seconds)."""
     start = time.monotonic()
     recap, out = ansible.run_playbook(PLAYBOOK, guest["inventory"], extra_vars=_vars(
-        report_dir, vm_to_container_libvirt_uri="qemu:///system", vm_to_container_libvirt_domain=guest["name"]))
+        report_dir, vm_to_container_snapshot_keep=False, **_snapshot_vars(guest)))
     return recap, out, time.monotonic() - start
 
 
@@ -220,7 +245,13 @@ def test_migrate_then_nothing_to_do(lab_guest, ansible, fresh_service, tmp_path)
     expected = ["service (before)", "candidate (temporary port)", "container (service port)"]
     assert [p["target"] for p in report["probes"]] == expected
     assert all(p["ok"] for p in report["probes"]) and len({p["body_sha256"] for p in report["probes"]}) == 1
-    assert report["snapshot"] and any("snapshot before-migrate-%s" % UNIT in s for s in report["steps"]), report
+    assert report["snapshot"] and any("snapshot before-migrate-%s of %s taken" % (UNIT, lab_guest["name"]) in s
+                                      for s in report["steps"]), report
+    assert not _snapshots(ansible, lab_guest)  # vm_to_container_snapshot_keep=false: deleted after the success
+    # the port was closed from the unit's stop until the container answered, measured on the VM
+    assert report["cutover"]["closed"] and report["cutover"]["reopened"] and report["cutover"]["gap_s"] > 0, report
+    assert "port closed during the cut-over | %.3f s" % report["cutover"]["gap_s"] in (
+        tmp_path / ("%s.md" % lab_guest["name"])).read_text()
     assert (tmp_path / ("%s.md" % lab_guest["name"])).read_text().startswith("# Migration of %s.service" % UNIT)
     # the EnvironmentFile's secret reached the container (unquoted, as systemd reads it) and nothing else
     assert "MIG_API_TOKEN=" + SECRET in state["env"] and "MIG_GREETING=hello" in state["env"], state["env"]
@@ -233,12 +264,21 @@ def test_migrate_then_nothing_to_do(lab_guest, ansible, fresh_service, tmp_path)
     assert recap[lab_guest["name"]]["changed"] == 0, out
     assert "nothing to do" in out
     assert _fetch(lab_guest["ip"]) == (200, BODY)
-    print("migration %.0fs, second run %.0fs" % (first, second))
+    print("migration %.0fs (port closed %.3fs), second run %.0fs" % (first, report["cutover"]["gap_s"], second))
     fresh_service["ok"] = True  # TEARDOWN removes the migrated container and the unit
+
+
+def _snapshots(ansible, guest):
+    result = ansible.run_module("libvirt_snapshot", {"uri": "qemu:///system", "vm": guest["name"], "state": "present"})
+    return sorted(snap["name"] for snap in result["snapshots"])
+
+
+def _drop_snapshot(ansible, guest):
+    ansible.run_module("libvirt_snapshot", {"uri": "qemu:///system", "vm": guest["name"],
+                                            "name": "before-migrate-" + UNIT, "state": "absent"})
 
 
 @pytest.fixture(scope="module", autouse=True)
 def drop_snapshot(lab_guest, ansible):
     yield
-    ansible.run_module("libvirt_snapshot", {"uri": "qemu:///system", "vm": lab_guest["name"],
-                                            "name": "before-migrate-" + UNIT, "state": "absent"})
+    _drop_snapshot(ansible, lab_guest)

@@ -1,0 +1,132 @@
+"""The cut-over gap watcher the vm_to_container role runs on the VM (files/port_gap.py): the gap runs from the
+first refused connection to the first accepted one after it, measured against a real listening socket that is
+closed and opened again, and with a scripted probe and clock for the exact arithmetic."""
+import http.server
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                      "roles", "vm_to_container", "files", "port_gap.py")
+spec = importlib.util.spec_from_file_location("port_gap", SCRIPT)
+port_gap = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(port_gap)
+
+
+class ScriptedClock:
+    """Each probe costs 0.1 s; sleep adds the interval."""
+
+    def __init__(self, answers):
+        self.now, self.answers = 0.0, list(answers)
+
+    def clock(self):
+        return self.now
+
+    def probe(self, _host, _port):
+        self.now += 0.1
+        return self.answers.pop(0)
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_gap_from_first_refusal_to_first_answer():
+    script = ScriptedClock([True, True, False, False, False, True, True])
+    result = port_gap.watch("127.0.0.1", 1, 60, probe=script.probe, clock=script.clock, sleep=script.sleep)
+    step = 0.1 + port_gap.INTERVAL_S
+    assert result["closed"] and result["reopened"] and result["samples"] == 6
+    assert abs(result["gap_s"] - 3 * step) < 1e-6 and abs(result["closed_after_s"] - 2 * step) < 1e-6
+
+
+def test_a_port_that_never_closes_or_never_reopens_ends_at_the_deadline():
+    never_closed = ScriptedClock([True] * 100)
+    result = port_gap.watch("127.0.0.1", 1, 1.0, probe=never_closed.probe, clock=never_closed.clock,
+                            sleep=never_closed.sleep)
+    assert result == {"closed": False, "reopened": False, "gap_s": 0.0, "closed_after_s": None,
+                      "samples": result["samples"]} and 1 < result["samples"] < 100
+    never_reopened = ScriptedClock([True] + [False] * 100)
+    result = port_gap.watch("127.0.0.1", 1, 1.0, probe=never_reopened.probe, clock=never_reopened.clock,
+                            sleep=never_reopened.sleep)
+    assert result["closed"] and not result["reopened"] and result["gap_s"] > 0.5
+
+
+def test_a_real_port_closed_and_opened_again():
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    watcher = subprocess.Popen([sys.executable, "-c", open(SCRIPT).read(), "127.0.0.1", str(port), "30"],
+                               stdout=subprocess.PIPE, text=True)
+    stop = threading.Event()
+
+    def accept_all(sock):
+        sock.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                sock.accept()[0].close()
+            except OSError:
+                pass
+
+    server = threading.Thread(target=accept_all, args=(listener,))
+    server.start()
+    time.sleep(0.5)
+    stop.set()
+    server.join()
+    listener.close()  # the unit stops
+    time.sleep(0.6)
+    reopened = socket.socket()  # the container starts on the same port
+    reopened.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reopened.bind(("127.0.0.1", port))
+    reopened.listen(8)
+    try:
+        out, _ = watcher.communicate(timeout=30)
+    finally:
+        reopened.close()
+    result = json.loads(out)
+    assert result["closed"] and result["reopened"], result
+    # closed for the 0.6 s sleep, give or take a sample interval (and this host's scheduling)
+    assert result["gap_s"] >= 0.6 - port_gap.INTERVAL_S - 0.05, result
+    assert result["closed_after_s"] >= 0.4, result
+
+
+def test_http_mode_counts_an_accepted_connection_without_an_answer_as_closed():
+    """What Docker's userland proxy does while the application in a just-started container is not up yet."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    stop = threading.Event()
+
+    def accept_and_hang_up():
+        silent.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                silent.accept()[0].close()
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept_and_hang_up)
+    thread.start()
+    try:
+        assert port_gap.accepts("127.0.0.1", port)
+        assert not port_gap.http_answers("/")("127.0.0.1", port)
+    finally:
+        stop.set()
+        thread.join()
+        silent.close()
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        assert port_gap.http_answers("/")("127.0.0.1", server.server_address[1])
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
