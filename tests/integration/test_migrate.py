@@ -250,6 +250,9 @@ def test_migrate_then_nothing_to_do(lab_guest, ansible, fresh_service, tmp_path)
     assert not _snapshots(ansible, lab_guest)  # vm_to_container_snapshot_keep=false: deleted after the success
     # the port was closed from the unit's stop until the container answered, measured on the VM
     assert report["cutover"]["closed"] and report["cutover"]["reopened"] and report["cutover"]["gap_s"] > 0, report
+    # the unit was stopped and the container started by one process on the VM, through the engine's socket
+    assert [(step, report["cutover"]["steps"][step]["error"]) for step in ("stop", "start")] == [
+        ("stop", None), ("start", None)], report["cutover"]
     assert "port closed during the cut-over | %.3f s" % report["cutover"]["gap_s"] in (
         tmp_path / ("%s.md" % lab_guest["name"])).read_text()
     assert (tmp_path / ("%s.md" % lab_guest["name"])).read_text().startswith("# Migration of %s.service" % UNIT)

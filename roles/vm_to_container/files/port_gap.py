@@ -1,16 +1,26 @@
-"""port_gap.py HOST PORT DEADLINE_S [HTTP_PATH]: how long HOST:PORT stopped answering during a cut-over.
+"""port_gap.py: the cut-over of the vm_to_container role, run on the VM, and how long the port did not answer.
 
-Run on the VM by the vm_to_container role (asynchronously, just before the unit stops): it tries the port
-every 20 ms until it has stopped answering and answers again, or until DEADLINE_S seconds have passed, and
-prints one JSON object. Standard library only. With HTTP_PATH an answer is an HTTP status line for a GET of
-that path (Docker's userland proxy accepts connections as soon as the container starts, before the
-application inside listens, so an accepted connection alone would hide part of the gap); without it, an
-accepted TCP connection (closed at once, nothing sent).
+    port_gap.py --host H --port P --deadline S [--http-path PATH] [--stop-unit UNIT]
+                [--start-container NAME --docker-socket SOCKET]
+
+A watcher thread tries H:P every 20 ms. With --stop-unit the script then stops and disables the unit
+(`systemctl disable --now`) and, with --start-container, starts the already created container through the
+Docker Engine API on SOCKET, all in this one process: no task round trip between the stop and the start.
+It returns when the port answers again or at the deadline and prints one JSON object (exit 1 when the
+stop or the start failed). With --http-path an answer is an HTTP status line for a GET of that path
+(Docker's userland proxy accepts connections as soon as a container starts, before the application in it
+listens, so an accepted connection alone would hide part of the gap); without it, an accepted TCP
+connection (closed at once, nothing sent). Standard library only.
 """
+import argparse
+import http.client
 import json
 import socket
+import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 
 INTERVAL_S = 0.02
 CONNECT_TIMEOUT_S = 0.5
@@ -39,9 +49,9 @@ def http_answers(path):
 
 
 def watch(host, port, deadline_s, probe=accepts, clock=time.monotonic, sleep=time.sleep):
-    """Samples the port until it closed and reopened, or until the deadline.
+    """Samples the port until it stopped answering and answers again, or until the deadline.
 
-    The gap runs from the first refused sample to the first accepted one after it; its error is one
+    The gap runs from the first failed sample to the first answered one after it; its error is one
     sample interval (plus a connect timeout when the port drops packets instead of refusing them).
     """
     started = clock()
@@ -64,6 +74,99 @@ def watch(host, port, deadline_s, probe=accepts, clock=time.monotonic, sleep=tim
         sleep(INTERVAL_S)
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, socket_path, timeout):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+def start_container(socket_path, name, timeout=120):
+    """POST /containers/NAME/start; None when it runs (204, or 304: already running), else the error."""
+    conn = UnixHTTPConnection(socket_path, timeout)
+    try:
+        conn.request("POST", "/containers/%s/start" % urllib.parse.quote(name, safe=""), body=b"",
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        body = response.read().decode(errors="replace")
+        if response.status in (204, 304):
+            return None
+        try:
+            body = json.loads(body).get("message", body)
+        except ValueError:
+            pass
+        return "the engine answered %d: %s" % (response.status, body.strip())
+    except OSError as exc:
+        return "cannot reach the engine at %s: %s" % (socket_path, exc)
+    finally:
+        conn.close()
+
+
+def stop_unit(unit):
+    """systemctl disable --now UNIT; None when done, else the error."""
+    done = subprocess.run(["systemctl", "disable", "--now", unit], capture_output=True, text=True, check=False)
+    return None if done.returncode == 0 else "systemctl disable --now %s: %s" % (unit, done.stderr.strip())
+
+
+def cut_over(watcher, stop=None, start=None, clock=time.monotonic):
+    """Runs watcher() on a thread, then stop() and start() (each None or a callable returning None or an
+    error); the watcher's result with the steps' durations and errors."""
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(watcher()))
+    thread.start()
+    time.sleep(INTERVAL_S * 2)  # the watcher's first sample sees the service still answering
+    steps = {}
+    for name, step in (("stop", stop), ("start", start)):
+        if step is None:
+            continue
+        began = clock()
+        error = step()
+        steps[name] = {"s": round(clock() - began, 3), "error": error}
+        if error:
+            break
+    thread.join()
+    result["steps"] = steps
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--deadline", type=float, required=True)
+    parser.add_argument("--http-path")
+    parser.add_argument("--stop-unit")
+    parser.add_argument("--start-container")
+    parser.add_argument("--docker-socket", default="/var/run/docker.sock")
+    args = parser.parse_args(argv)
+    probe = http_answers(args.http_path) if args.http_path else accepts
+    stop = (lambda: stop_unit(args.stop_unit)) if args.stop_unit else None
+    start = (lambda: start_container(args.docker_socket, args.start_container)) if args.start_container else None
+    failed = {"error": False}
+
+    def watcher():
+        # a failed step ends the watch early: waiting out the deadline for a port that will not answer helps
+        # nobody (the role rolls back)
+        return watch(args.host, args.port, args.deadline, probe=lambda h, p: probe(h, p) or failed["error"])
+
+    def guarded(step):
+        def run():
+            error = step()
+            failed["error"] = failed["error"] or bool(error)
+            return error
+        return run
+
+    result = cut_over(watcher, guarded(stop) if stop else None, guarded(start) if start else None)
+    if failed["error"]:
+        result.update(reopened=False, gap_s=None)
+        sys.stderr.write("; ".join(step["error"] for step in result["steps"].values() if step["error"]) + "\n")
+    print(json.dumps(result))
+    return 1 if failed["error"] else 0
+
+
 if __name__ == "__main__":
-    PROBE = http_answers(sys.argv[4]) if len(sys.argv) > 4 else accepts
-    print(json.dumps(watch(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), probe=PROBE)))
+    raise SystemExit(main())

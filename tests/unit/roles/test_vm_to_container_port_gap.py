@@ -1,6 +1,7 @@
-"""The cut-over gap watcher the vm_to_container role runs on the VM (files/port_gap.py): the gap runs from the
-first refused connection to the first accepted one after it, measured against a real listening socket that is
-closed and opened again, and with a scripted probe and clock for the exact arithmetic."""
+"""The cut-over the vm_to_container role runs on the VM (files/port_gap.py): the gap runs from the first
+refused connection to the first accepted one after it, measured against a real listening socket that is
+closed and opened again, and with a scripted probe and clock for the exact arithmetic; the stop and the
+start run while the watcher samples, and a failed step ends the watch at once with the error."""
 import http.server
 import importlib.util
 import json
@@ -61,8 +62,8 @@ def test_a_real_port_closed_and_opened_again():
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
     port = listener.getsockname()[1]
-    watcher = subprocess.Popen([sys.executable, "-c", open(SCRIPT).read(), "127.0.0.1", str(port), "30"],
-                               stdout=subprocess.PIPE, text=True)
+    watcher = subprocess.Popen([sys.executable, "-c", open(SCRIPT).read(), "--host", "127.0.0.1", "--port", str(port),
+                                "--deadline", "30"], stdout=subprocess.PIPE, text=True)
     stop = threading.Event()
 
     def accept_all(sock):
@@ -130,3 +131,39 @@ def test_http_mode_counts_an_accepted_connection_without_an_answer_as_closed():
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+def test_cut_over_runs_the_steps_while_the_watcher_samples():
+    order = []
+    result = port_gap.cut_over(lambda: order.append("watch") or {"closed": True, "reopened": True, "gap_s": 0.1},
+                               stop=lambda: order.append("stop"), start=lambda: order.append("start"))
+    assert sorted(order) == ["start", "stop", "watch"] and order.index("stop") < order.index("start")
+    assert result["gap_s"] == 0.1 and set(result["steps"]) == {"stop", "start"}
+    assert result["steps"]["stop"]["error"] is None and result["steps"]["stop"]["s"] >= 0
+    # a failed stop: no start
+    result = port_gap.cut_over(lambda: {}, stop=lambda: "systemctl said no", start=lambda: order.append("again"))
+    assert result["steps"] == {"stop": {"s": result["steps"]["stop"]["s"], "error": "systemctl said no"}}
+    assert "again" not in order
+
+
+def test_an_engine_that_is_not_there_is_named(tmp_path):
+    error = port_gap.start_container(str(tmp_path / "docker.sock"), "web", timeout=2)
+    assert error.startswith("cannot reach the engine at %s" % (tmp_path / "docker.sock")), error
+
+
+def test_a_failed_start_ends_the_watch_and_the_script_fails(tmp_path):
+    """A port nobody listens on and an engine that is not there: exit 1 at once (not at the deadline), the
+    error on stderr and in the JSON, no gap claimed."""
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", open(SCRIPT).read(), "--host", "127.0.0.1", "--port", str(port),
+                           "--deadline", "300", "--start-container", "web", "--docker-socket",
+                           str(tmp_path / "docker.sock")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done
+    result = json.loads(done.stdout)
+    assert result["reopened"] is False and result["gap_s"] is None
+    assert "cannot reach the engine" in result["steps"]["start"]["error"] and "cannot reach the engine" in done.stderr
+    assert time.monotonic() - began < 300  # ended by the failure, not by the deadline
