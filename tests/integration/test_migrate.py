@@ -82,7 +82,6 @@ python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(
 STATE = [{"ansible.builtin.shell": STATE_SCRIPT, "changed_when": False, "failed_when": False}]
 
 
-
 def _snapshot_vars(guest):
     return {"vm_to_container_libvirt_uri": "qemu:///system", "vm_to_container_libvirt_domain": guest["name"]}
 
@@ -267,7 +266,9 @@ def test_migrate_then_nothing_to_do(lab_guest, ansible, fresh_service, tmp_path)
     assert recap[lab_guest["name"]]["changed"] == 0, out
     assert "nothing to do" in out
     assert _fetch(lab_guest["ip"]) == (200, BODY)
-    print("migration %.0fs (port closed %.3fs), second run %.0fs" % (first, report["cutover"]["gap_s"], second))
+    steps = report["cutover"]["steps"]
+    print("migration %.0fs (port closed %.3fs: unit stop %.1fs, container start %.1fs), second run %.0fs" % (
+        first, report["cutover"]["gap_s"], steps["stop"]["s"], steps["start"]["s"], second))
     fresh_service["ok"] = True  # TEARDOWN removes the migrated container and the unit
 
 

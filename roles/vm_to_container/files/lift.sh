@@ -7,6 +7,7 @@ ctx=$1
 shift
 rm -rf "$ctx"
 mkdir -p "$ctx/rootfs/tmp"
+chmod 0700 "$ctx"  # it holds copies of the service's config; the rootfs inside keeps the modes it had
 chmod 1777 "$ctx/rootfs/tmp"
 add() {
     [ -e "$1" ] || [ -L "$1" ] || return 0

@@ -1,13 +1,14 @@
-"""port_gap.py: the cut-over of the vm_to_container role, run on the VM, and how long the port did not answer.
+"""cutover.py: the cut-over of the vm_to_container role, run on the VM, and how long the port did not answer.
 
-    port_gap.py --host H --port P --deadline S [--http-path PATH] [--stop-unit UNIT]
-                [--start-container NAME --docker-socket SOCKET]
+    cutover.py --host H --port P --deadline S [--http-path PATH] [--stop-unit UNIT]
+               [--start-container NAME --docker-socket SOCKET] [--remove-container NAME] [--drop-path PATH]
 
 A watcher thread tries H:P every 20 ms. With --stop-unit the script then stops and disables the unit
 (`systemctl disable --now`) and, with --start-container, starts the already created container through the
 Docker Engine API on SOCKET, all in this one process: no task round trip between the stop and the start.
-It returns when the port answers again or at the deadline and prints one JSON object (exit 1 when the
-stop or the start failed). With --http-path an answer is an HTTP status line for a GET of that path
+Once the port answers again it removes the container --remove-container names (the candidate) and the
+directory --drop-path names (the candidate's copy of the data). It prints one JSON object (exit 1 when a
+step failed, or the port did not answer again before the deadline). With --http-path an answer is an HTTP status line for a GET of that path
 (Docker's userland proxy accepts connections as soon as a container starts, before the application in it
 listens, so an accepted connection alone would hide part of the gap); without it, an accepted TCP
 connection (closed at once, nothing sent). Standard library only.
@@ -15,6 +16,7 @@ connection (closed at once, nothing sent). Standard library only.
 import argparse
 import http.client
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -106,29 +108,56 @@ def start_container(socket_path, name, timeout=120):
         conn.close()
 
 
+def remove_container(socket_path, name, timeout=120):
+    """DELETE /containers/NAME?force=true; None when it is gone (or was not there), else the error."""
+    conn = UnixHTTPConnection(socket_path, timeout)
+    try:
+        conn.request("DELETE", "/containers/%s?force=true" % urllib.parse.quote(name, safe=""))
+        response = conn.getresponse()
+        body = response.read().decode(errors="replace")
+        return None if response.status in (204, 404) else "the engine answered %d: %s" % (response.status, body.strip())
+    except OSError as exc:
+        return "cannot reach the engine at %s: %s" % (socket_path, exc)
+    finally:
+        conn.close()
+
+
+def drop_path(path):
+    try:
+        shutil.rmtree(path)
+        return None
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return "cannot remove %s: %s" % (path, exc)
+
+
 def stop_unit(unit):
     """systemctl disable --now UNIT; None when done, else the error."""
     done = subprocess.run(["systemctl", "disable", "--now", unit], capture_output=True, text=True, check=False)
     return None if done.returncode == 0 else "systemctl disable --now %s: %s" % (unit, done.stderr.strip())
 
 
-def cut_over(watcher, stop=None, start=None, clock=time.monotonic):
+def _timed(steps, name, step, clock):
+    began = clock()
+    error = step()
+    steps[name] = {"s": round(clock() - began, 3), "error": error}
+    return error
+
+
+def cut_over(watcher, stop=None, start=None, cleanup=(), clock=time.monotonic):
     """Runs watcher() on a thread, then stop() and start() (each None or a callable returning None or an
-    error); the watcher's result with the steps' durations and errors."""
+    error); once the watcher has seen the port answer again, the cleanup steps ((name, callable) pairs).
+    The watcher's result with every step's duration and error; the first error ends the steps."""
     result = {}
     thread = threading.Thread(target=lambda: result.update(watcher()))
     thread.start()
     time.sleep(INTERVAL_S * 2)  # the watcher's first sample sees the service still answering
     steps = {}
-    for name, step in (("stop", stop), ("start", start)):
-        if step is None:
-            continue
-        began = clock()
-        error = step()
-        steps[name] = {"s": round(clock() - began, 3), "error": error}
-        if error:
-            break
+    failed = any(_timed(steps, name, step, clock) for name, step in (("stop", stop), ("start", start)) if step)
     thread.join()
+    if not failed and result.get("reopened"):
+        any(_timed(steps, name, step, clock) for name, step in cleanup)
     result["steps"] = steps
     return result
 
@@ -142,6 +171,8 @@ def main(argv=None):
     parser.add_argument("--stop-unit")
     parser.add_argument("--start-container")
     parser.add_argument("--docker-socket", default="/var/run/docker.sock")
+    parser.add_argument("--remove-container")
+    parser.add_argument("--drop-path")
     args = parser.parse_args(argv)
     probe = http_answers(args.http_path) if args.http_path else accepts
     stop = (lambda: stop_unit(args.stop_unit)) if args.stop_unit else None
@@ -160,12 +191,21 @@ def main(argv=None):
             return error
         return run
 
-    result = cut_over(watcher, guarded(stop) if stop else None, guarded(start) if start else None)
+    cleanup = []
+    if args.remove_container:
+        cleanup.append(("remove", lambda: remove_container(args.docker_socket, args.remove_container)))
+    if args.drop_path:
+        cleanup.append(("drop", lambda: drop_path(args.drop_path)))
+    result = cut_over(watcher, guarded(stop) if stop else None, guarded(start) if start else None, cleanup)
+    errors = [step["error"] for step in result["steps"].values() if step["error"]]
     if failed["error"]:
         result.update(reopened=False, gap_s=None)
-        sys.stderr.write("; ".join(step["error"] for step in result["steps"].values() if step["error"]) + "\n")
+    elif not result.get("reopened"):
+        errors.append("port %d did not answer again within %s s" % (args.port, args.deadline))
+    if errors:
+        sys.stderr.write("; ".join(errors) + "\n")
     print(json.dumps(result))
-    return 1 if failed["error"] else 0
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

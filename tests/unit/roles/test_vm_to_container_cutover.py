@@ -1,4 +1,4 @@
-"""The cut-over the vm_to_container role runs on the VM (files/port_gap.py): the gap runs from the first
+"""The cut-over the vm_to_container role runs on the VM (files/cutover.py): the gap runs from the first
 refused connection to the first accepted one after it, measured against a real listening socket that is
 closed and opened again, and with a scripted probe and clock for the exact arithmetic; the stop and the
 start run while the watcher samples, and a failed step ends the watch at once with the error."""
@@ -13,10 +13,10 @@ import threading
 import time
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
-                      "roles", "vm_to_container", "files", "port_gap.py")
-spec = importlib.util.spec_from_file_location("port_gap", SCRIPT)
-port_gap = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(port_gap)
+                      "roles", "vm_to_container", "files", "cutover.py")
+spec = importlib.util.spec_from_file_location("cutover", SCRIPT)
+cutover = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cutover)
 
 
 class ScriptedClock:
@@ -38,21 +38,21 @@ class ScriptedClock:
 
 def test_gap_from_first_refusal_to_first_answer():
     script = ScriptedClock([True, True, False, False, False, True, True])
-    result = port_gap.watch("127.0.0.1", 1, 60, probe=script.probe, clock=script.clock, sleep=script.sleep)
-    step = 0.1 + port_gap.INTERVAL_S
+    result = cutover.watch("127.0.0.1", 1, 60, probe=script.probe, clock=script.clock, sleep=script.sleep)
+    step = 0.1 + cutover.INTERVAL_S
     assert result["closed"] and result["reopened"] and result["samples"] == 6
     assert abs(result["gap_s"] - 3 * step) < 1e-6 and abs(result["closed_after_s"] - 2 * step) < 1e-6
 
 
 def test_a_port_that_never_closes_or_never_reopens_ends_at_the_deadline():
     never_closed = ScriptedClock([True] * 100)
-    result = port_gap.watch("127.0.0.1", 1, 1.0, probe=never_closed.probe, clock=never_closed.clock,
-                            sleep=never_closed.sleep)
+    result = cutover.watch("127.0.0.1", 1, 1.0, probe=never_closed.probe, clock=never_closed.clock,
+                           sleep=never_closed.sleep)
     assert result == {"closed": False, "reopened": False, "gap_s": 0.0, "closed_after_s": None,
                       "samples": result["samples"]} and 1 < result["samples"] < 100
     never_reopened = ScriptedClock([True] + [False] * 100)
-    result = port_gap.watch("127.0.0.1", 1, 1.0, probe=never_reopened.probe, clock=never_reopened.clock,
-                            sleep=never_reopened.sleep)
+    result = cutover.watch("127.0.0.1", 1, 1.0, probe=never_reopened.probe, clock=never_reopened.clock,
+                           sleep=never_reopened.sleep)
     assert result["closed"] and not result["reopened"] and result["gap_s"] > 0.5
 
 
@@ -86,13 +86,13 @@ def test_a_real_port_closed_and_opened_again():
     reopened.bind(("127.0.0.1", port))
     reopened.listen(8)
     try:
-        out, _ = watcher.communicate(timeout=30)
+        out = watcher.communicate(timeout=30)[0]
     finally:
         reopened.close()
     result = json.loads(out)
     assert result["closed"] and result["reopened"], result
     # closed for the 0.6 s sleep, give or take a sample interval (and this host's scheduling)
-    assert result["gap_s"] >= 0.6 - port_gap.INTERVAL_S - 0.05, result
+    assert result["gap_s"] >= 0.6 - cutover.INTERVAL_S - 0.05, result
     assert result["closed_after_s"] >= 0.4, result
 
 
@@ -115,8 +115,8 @@ def test_http_mode_counts_an_accepted_connection_without_an_answer_as_closed():
     thread = threading.Thread(target=accept_and_hang_up)
     thread.start()
     try:
-        assert port_gap.accepts("127.0.0.1", port)
-        assert not port_gap.http_answers("/")("127.0.0.1", port)
+        assert cutover.accepts("127.0.0.1", port)
+        assert not cutover.http_answers("/")("127.0.0.1", port)
     finally:
         stop.set()
         thread.join()
@@ -126,7 +126,7 @@ def test_http_mode_counts_an_accepted_connection_without_an_answer_as_closed():
     thread = threading.Thread(target=server.serve_forever)
     thread.start()
     try:
-        assert port_gap.http_answers("/")("127.0.0.1", server.server_address[1])
+        assert cutover.http_answers("/")("127.0.0.1", server.server_address[1])
     finally:
         server.shutdown()
         thread.join()
@@ -135,19 +135,19 @@ def test_http_mode_counts_an_accepted_connection_without_an_answer_as_closed():
 
 def test_cut_over_runs_the_steps_while_the_watcher_samples():
     order = []
-    result = port_gap.cut_over(lambda: order.append("watch") or {"closed": True, "reopened": True, "gap_s": 0.1},
-                               stop=lambda: order.append("stop"), start=lambda: order.append("start"))
+    result = cutover.cut_over(lambda: order.append("watch") or {"closed": True, "reopened": True, "gap_s": 0.1},
+                              stop=lambda: order.append("stop"), start=lambda: order.append("start"))
     assert sorted(order) == ["start", "stop", "watch"] and order.index("stop") < order.index("start")
     assert result["gap_s"] == 0.1 and set(result["steps"]) == {"stop", "start"}
     assert result["steps"]["stop"]["error"] is None and result["steps"]["stop"]["s"] >= 0
     # a failed stop: no start
-    result = port_gap.cut_over(lambda: {}, stop=lambda: "systemctl said no", start=lambda: order.append("again"))
+    result = cutover.cut_over(lambda: {}, stop=lambda: "systemctl said no", start=lambda: order.append("again"))
     assert result["steps"] == {"stop": {"s": result["steps"]["stop"]["s"], "error": "systemctl said no"}}
     assert "again" not in order
 
 
 def test_an_engine_that_is_not_there_is_named(tmp_path):
-    error = port_gap.start_container(str(tmp_path / "docker.sock"), "web", timeout=2)
+    error = cutover.start_container(str(tmp_path / "docker.sock"), "web", timeout=2)
     assert error.startswith("cannot reach the engine at %s" % (tmp_path / "docker.sock")), error
 
 
@@ -161,9 +161,24 @@ def test_a_failed_start_ends_the_watch_and_the_script_fails(tmp_path):
     began = time.monotonic()
     done = subprocess.run([sys.executable, "-c", open(SCRIPT).read(), "--host", "127.0.0.1", "--port", str(port),
                            "--deadline", "300", "--start-container", "web", "--docker-socket",
-                           str(tmp_path / "docker.sock")], capture_output=True, text=True, timeout=120)
+                           str(tmp_path / "docker.sock")], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done
     result = json.loads(done.stdout)
     assert result["reopened"] is False and result["gap_s"] is None
     assert "cannot reach the engine" in result["steps"]["start"]["error"] and "cannot reach the engine" in done.stderr
     assert time.monotonic() - began < 300  # ended by the failure, not by the deadline
+
+
+def test_cleanup_runs_only_after_the_port_answered_again(tmp_path):
+    copy = tmp_path / "data"
+    (copy / "srv").mkdir(parents=True)
+    removed = []
+    cleanup = [("remove", lambda: removed.append("candidate")), ("drop", lambda: cutover.drop_path(str(copy)))]
+    result = cutover.cut_over(lambda: {"reopened": False}, stop=lambda: None, start=lambda: None, cleanup=cleanup)
+    assert removed == [] and copy.exists() and set(result["steps"]) == {"stop", "start"}
+    result = cutover.cut_over(lambda: {"reopened": True}, stop=lambda: None, start=lambda: "refused", cleanup=cleanup)
+    assert removed == [] and copy.exists()
+    result = cutover.cut_over(lambda: {"reopened": True}, stop=lambda: None, start=lambda: None, cleanup=cleanup)
+    assert removed == ["candidate"] and not copy.exists()
+    assert [result["steps"][name]["error"] for name in ("stop", "start", "remove", "drop")] == [None] * 4
+    assert cutover.drop_path(str(copy)) is None  # already gone is done
