@@ -15,6 +15,10 @@ and the qemu start-up, then ~0.1 % of a CPU and ~46 MB RSS while it runs).
 - ours (list): one `hybridops.fleet.libvirt_vms` task with the N VMs (its thread
   pool, 8 workers): the path the collection offers for a fleet, and what the
   `vm_provision` role and the teardown playbook run.
+- raw: libvirt-python itself, no Ansible, on a pool of 8 threads sharing one
+  connection (defineXML with the peer's XML, create, lookup + isActive,
+  destroy + undefine): the floor libvirtd sets, to say how close the list
+  call comes to it.
 - peer: `community.libvirt.virt` in a loop: command=define with the domain XML,
   then state=running; the no-op rerun is both tasks again; undefine is
   state=destroyed then command=undefine.
@@ -38,7 +42,7 @@ from _harness import PREFIX, Runner, fmt, load, median, run_bench, versions, wri
 HALT_DIR = "/var/tmp/hybridops-bench"
 HALT_KERNEL = HALT_DIR + "/halt.bin"
 PHASES = ("define", "start", "noop", "undefine")
-SIDES = ("ours", "ours_list", "ours_async", "peer")
+SIDES = ("ours", "ours_list", "ours_async", "raw", "peer")
 
 PEER_XML = ("<domain type='qemu'><name>{{ item }}</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
             "<os><type arch='x86_64' machine='q35'>hvm</type><kernel>%s</kernel></os>"
@@ -121,6 +125,36 @@ def peer_tasks(uri, n, phase):
              "register": "r0"},
             {"community.libvirt.virt": {"uri": uri, "name": "{{ item }}", "command": "undefine"}, "loop": loop,
              "register": "r1"}], ["r0", "r1"]
+
+
+def raw_phase(uri, n, phase, workers=8):
+    """The phase straight through libvirt-python on `workers` threads: its time and what changed."""
+    from concurrent.futures import ThreadPoolExecutor  # pylint: disable=import-outside-toplevel
+    conn = connect(uri)
+
+    def one(name):
+        if phase == "define":
+            conn.defineXML((PEER_XML % HALT_KERNEL).replace("{{ item }}", name))
+            return True
+        dom = conn.lookupByName(name)
+        if phase == "start":
+            dom.create()
+            return True
+        if phase == "noop":
+            return not dom.isActive()
+        if dom.isActive():
+            dom.destroy()
+        dom.undefineFlags(0)
+        return True
+    try:
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            changed = list(pool.map(one, names(n)))
+        took = time.monotonic() - began
+    finally:
+        conn.close()
+    return {"task": took, "wall": took, "load": load(), "changed": {"r0": any(changed)},
+            "changed_items": {"r0": sum(changed)}}
 
 
 TASKS = {"ours": ours_tasks, "ours_list": ours_list_tasks, "ours_async": ours_async_tasks, "peer": peer_tasks}
@@ -224,8 +258,11 @@ def run(args):
             for side in order:
                 cleanup(uri)
                 for phase in phases:
-                    tasks, registers = TASKS[side](uri, args.n, phase)
-                    res = runner.play(tasks, registers)
+                    if side == "raw":
+                        res = raw_phase(uri, args.n, phase)
+                    else:
+                        tasks, registers = TASKS[side](uri, args.n, phase)
+                        res = runner.play(tasks, registers)
                     results["runs"][side][phase].append(res)
                     print("rep %d %-10s %-8s task %7.2fs wall %7.2fs load %5.2f changed %s items %s" % (
                         rep + 1, side, phase, res["task"], res["wall"], res["load"], res["changed"],
@@ -260,6 +297,8 @@ def table(results, sides, phases, n):
             row["peer_over_ours"] = row["peer_s"] / row["ours_s"]
         if row.get("peer_s") and row.get("ours_list_s"):
             row["peer_over_ours_list"] = row["peer_s"] / row["ours_list_s"]
+        if row.get("raw_s") and row.get("ours_list_s"):
+            row["ours_list_over_raw"] = row["ours_list_s"] / row["raw_s"]
         if row.get("peer_s") and row.get("ours_async_s"):
             row["peer_over_ours_async"] = row["peer_s"] / row["ours_async_s"]
         rows.append(row)
@@ -267,14 +306,15 @@ def table(results, sides, phases, n):
 
 
 def print_table(rows):
-    print("%-9s %4s %9s %9s %11s %9s %10s %10s %12s  %s" % (
-        "phase", "N", "ours s", "list s", "ours-async s", "peer s", "peer/ours", "peer/list", "peer/async",
-        "changed items ours/list/async/peer"))
+    print("%-9s %4s %9s %9s %11s %9s %9s %10s %10s %12s %9s  %s" % (
+        "phase", "N", "ours s", "list s", "ours-async s", "raw s", "peer s", "peer/ours", "peer/list", "peer/async",
+        "list/raw", "changed items ours/list/async/peer"))
     for row in rows:
-        print("%-9s %4d %9s %9s %11s %9s %10s %10s %12s  %s/%s/%s/%s" % (
+        print("%-9s %4d %9s %9s %11s %9s %9s %10s %10s %12s %9s  %s/%s/%s/%s" % (
             row["phase"], row["n"], fmt(row.get("ours_s")), fmt(row.get("ours_list_s")), fmt(row.get("ours_async_s")),
-            fmt(row.get("peer_s")), fmt(row.get("peer_over_ours"), "%.2fx"), fmt(row.get("peer_over_ours_list"), "%.2fx"),
-            fmt(row.get("peer_over_ours_async"), "%.2fx"), row.get("ours_changed_items", "-"),
+            fmt(row.get("raw_s")), fmt(row.get("peer_s")), fmt(row.get("peer_over_ours"), "%.2fx"),
+            fmt(row.get("peer_over_ours_list"), "%.2fx"), fmt(row.get("peer_over_ours_async"), "%.2fx"),
+            fmt(row.get("ours_list_over_raw"), "%.2fx"), row.get("ours_changed_items", "-"),
             row.get("ours_list_changed_items", "-"), row.get("ours_async_changed_items", "-"),
             row.get("peer_changed_items", "-")))
 
