@@ -302,6 +302,19 @@ options:
         description: SSH port.
         type: int
         default: 22
+      ssh_via:
+        description:
+          - Where the SSH banner is read from. V(controller) connects to the guest's address from the host the module
+            runs on.
+          - V(hypervisor) reads it through the hypervisor as an SSH jump host (C(ssh -W)), for guests on networks only
+            the hypervisor reaches (a NAT network of a remote libvirtd). The URI must be C(DRIVER+ssh://[USER@]HOST/...);
+            its C(command), C(keyfile), C(known_hosts) and C(no_verify) parameters are used as libvirt's SSH transport
+            uses them.
+          - The guest agent (O(wait.agent), O(wait.cloud_init)) and the address sources V(lease) and V(agent) go
+            through libvirt itself and work for any hypervisor.
+        type: str
+        choices: [controller, hypervisor]
+        default: controller
       agent:
         description: Wait until the qemu guest agent answers.
         type: bool

@@ -425,6 +425,12 @@ class VmManager:
         params = self.params
         state = params.get("state") or "present"
         scalars = validate_params(params)
+        wait = params.get("wait") or {}
+        if wait.get("ssh") and wait.get("ssh_via") == "hypervisor":
+            try:
+                waiters.hypervisor_ssh(self.client.uri)
+            except ValueError as exc:
+                raise ValidationError("wait.ssh_via", str(exc), accepted="controller, or hypervisor with a DRIVER+ssh:// URI")
         dom = self.client.domain(self.name)
         if state == "absent":
             return self.remove(dom)

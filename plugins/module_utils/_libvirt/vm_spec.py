@@ -42,6 +42,7 @@ WAIT_SPEC = dict(
     family=dict(type="str", choices=["ipv4", "ipv6", "any"], default="ipv4"),
     ssh=dict(type="bool", default=False),
     ssh_port=dict(type="int", default=22),
+    ssh_via=dict(type="str", choices=["controller", "hypervisor"], default="controller"),
     agent=dict(type="bool", default=False),
     cloud_init=dict(type="bool", default=False),
     timeout=dict(type="int", default=300),

@@ -13,8 +13,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
 import socket
+import subprocess
 import time
+import urllib.parse
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError,
@@ -84,6 +87,54 @@ def addresses(dom, sources=("lease", "arp")):
             if not any(r["ip"] == item["ip"] for r in result):
                 result.append(item)
     return result
+
+
+def hypervisor_ssh(uri):
+    """The ssh argv prefix that reaches the hypervisor of a ``DRIVER+ssh://[USER@]HOST[:PORT]/...`` URI, with the
+    URI's own ``command`` (the ssh binary), ``keyfile``, ``known_hosts`` and ``no_verify`` parameters (as libvirt's
+    ssh transport uses them).
+
+    Raises ValueError for a URI that is not reached over SSH.
+    """
+    parsed = urllib.parse.urlsplit(uri or "")
+    if not parsed.scheme.endswith("+ssh") or not parsed.hostname:
+        raise ValueError("wait.ssh_via=hypervisor needs a DRIVER+ssh://[USER@]HOST/... URI (the hypervisor is the "
+                         "SSH jump host); %s is not one: use ssh_via=controller, or wait.agent" % (uri or "no URI"))
+    query = dict(urllib.parse.parse_qsl(parsed.query))
+    argv = [query.get("command") or "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
+    if parsed.port:
+        argv += ["-p", str(parsed.port)]
+    if query.get("keyfile"):
+        argv += ["-i", query["keyfile"]]
+    if query.get("known_hosts"):
+        argv += ["-o", "UserKnownHostsFile=%s" % query["known_hosts"]]
+    if query.get("no_verify") == "1":
+        argv += ["-o", "StrictHostKeyChecking=no"]
+    if parsed.username:
+        argv += ["-l", urllib.parse.unquote(parsed.username)]
+    return argv + [parsed.hostname]
+
+
+def ssh_banner_via(jump, host, port, timeout=10.0):
+    """ssh_banner of host:port as the hypervisor sees it: ``ssh -W host:port`` through the jump argv
+    (hypervisor_ssh); for guests on networks only the hypervisor reaches."""
+    target = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+    try:
+        proc = subprocess.Popen(jump + ["-W", target], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+    try:
+        ready = select.select([proc.stdout], [], [], timeout)[0]
+        data = os.read(proc.stdout.fileno(), 256) if ready else b""
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+    if data.startswith(b"SSH-"):
+        return data.split(b"\r\n")[0].decode("ascii", "replace")
+    return None
 
 
 def ssh_banner(host, port, timeout=5.0):
@@ -189,6 +240,8 @@ def wait_for_guest(client, dom, options, sleep=time.sleep, clock=time.monotonic)
     want_cloud_init = options.get("cloud_init")
     want_agent = options.get("agent") or want_cloud_init
     port = options.get("ssh_port") or 22
+    # guests on a remote hypervisor's private network: the banner is read through the hypervisor
+    jump = hypervisor_ssh(client.uri) if want_ssh and options.get("ssh_via") == "hypervisor" else None
     family = options.get("family") or "ipv4"
     timeout = float(options.get("timeout") or 300)
     interval = float(options.get("interval") or 3)
@@ -224,8 +277,9 @@ def wait_for_guest(client, dom, options, sleep=time.sleep, clock=time.monotonic)
                     result["addresses"] = found
                     break
         if want_ssh and result["ip"] and not result["ssh"] and (result["cloud_init"] or not want_cloud_init):
-            banner = ssh_banner(result["ip"], port)
-            answers["ssh"] = banner or "no SSH banner on %s:%s" % (result["ip"], port)
+            banner = ssh_banner_via(jump, result["ip"], port) if jump else ssh_banner(result["ip"], port)
+            answers["ssh"] = banner or "no SSH banner on %s:%s%s" % (
+                result["ip"], port, " (through %s)" % jump[-1] if jump else "")
             if banner:
                 result["ssh"] = banner
         done = ((not want_ip or result["ip"]) and (not want_ssh or result["ssh"])
@@ -254,7 +308,7 @@ def _diagnosis(client, dom, answers, macs):
     except Exception:  # pylint: disable=broad-except
         nics, log = [], None
     diagnosis = {"state": state, "interfaces": nics, "macs": sorted(macs), "answers": dict(answers)}
-    tail = console_tail(log)
+    tail = console_tail(log) if client.is_local() else None  # a remote hypervisor's path is not ours
     if log:
         diagnosis["console_log"] = log
         diagnosis["console_tail"] = tail if tail is not None else "(not readable from the controller)"

@@ -174,6 +174,8 @@ def test_add_and_remove_disk(client, names, base):
     ({"cmdline": "console=ttyS0"}, "cmdline"),
     ({"xml": "<domain"}, "xml"),
     ({"wait": {"ip": True}}, "wait"),
+    # test:///default is not reached over SSH, so it has no hypervisor to read the banner through
+    ({"state": "running", "wait": {"ssh": True, "ssh_via": "hypervisor"}}, "wait.ssh_via"),
     ({"cloud_init": {"user_data": "#cloud-config\n", "ssh_authorized_keys": ["k"]}}, "cloud_init.ssh_authorized_keys"),
 ])
 def test_bad_input_names_option_and_changes_nothing(client, names, base, over, option):

@@ -20,8 +20,13 @@ XML = ("<domain><name>g</name><devices><interface type='network'><mac address='%
 
 
 class FakeClient:
+    uri = "qemu:///system"
+
     def call(self, _what, func, *args):
         return func(*args)
+
+    def is_local(self):
+        return True
 
 
 class FakeDom:
@@ -244,3 +249,30 @@ def test_build_iso_has_cidata_label(tmp_path):
         handle.seek(32768 + 40)
         assert handle.read(6) == b"cidata"
     assert os.path.getsize(iso) > 0
+
+
+@pytest.mark.parametrize("uri,argv", [
+    ("qemu+ssh://root@10.0.0.5/system?keyfile=/k/id&no_verify=1",
+     ["-i", "/k/id", "-o", "StrictHostKeyChecking=no", "-l", "root", "10.0.0.5"]),
+    ("qemu+ssh://ops%40corp@hv1.example:2222/system?known_hosts=/k/known",
+     ["-p", "2222", "-o", "UserKnownHostsFile=/k/known", "-l", "ops@corp", "hv1.example"]),
+    ("qemu+ssh://hv2/system", ["hv2"]),
+])
+def test_the_hypervisor_as_ssh_jump_host_from_its_uri(uri, argv):
+    assert waiters.hypervisor_ssh(uri) == ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"] + argv
+
+
+def test_the_uris_ssh_command_is_the_jump_hosts_too():
+    assert waiters.hypervisor_ssh("qemu+ssh://root@hv/system?command=/lab/ssh-pinned")[0] == "/lab/ssh-pinned"
+
+
+@pytest.mark.parametrize("uri", ["qemu:///system", "test:///default", "qemu+tcp://hv/system", "qemu+ssh:///system", None])
+def test_a_uri_not_reached_over_ssh_has_no_jump_host(uri):
+    with pytest.raises(ValueError) as info:
+        waiters.hypervisor_ssh(uri)
+    assert "ssh_via=controller" in str(info.value) and "wait.agent" in str(info.value)
+
+
+def test_the_banner_through_a_jump_command_that_fails_is_none():
+    # `false` stands in for an ssh that cannot reach the hypervisor: no banner, no hang, no exception
+    assert waiters.ssh_banner_via(["false"], "192.0.2.1", 22, timeout=5) is None
