@@ -202,6 +202,7 @@ class AnsibleRunner:
         env = dict(os.environ, **ANSIBLE_ENV)
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
                               stdin=subprocess.DEVNULL)  # ansible-core wants a blocking stdin
+        self.last_stderr = proc.stderr  # warnings (ansible-playbook writes them to stderr)
         recap = parse_recap(proc.stdout)
         if not recap:
             raise AssertionError("no PLAY RECAP (rc=%s)\nSTDOUT:\n%s\nSTDERR:\n%s"

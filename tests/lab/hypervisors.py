@@ -97,6 +97,13 @@ class Hypervisor:
                 "libvirtd_pid": lab.read_pid(self.pidfile("libvirtd")), "sshd_pid": lab.read_pid(self.pidfile("sshd"))}
 
 
+def unreachable_uri():
+    """A qemu+ssh:// URI like the remote hypervisors' whose address (10.239.1.3, in hybridops-hv1's subnet) no
+    host holds: a hypervisor that is down, as the lab's namespace sees it (ssh fails with "No route to host"
+    once ARP gives up, in about 3 s)."""
+    return Hypervisor(1).uri.replace(SUBNET % (1, 2), SUBNET % (1, 3), 1)
+
+
 def existing():
     """The remote hypervisors whose run directory exists (up, or left half up), by index."""
     found = []
