@@ -226,7 +226,9 @@ def virsh_ok(uri, netns=None):
 
 
 def ensure_daemons(hv):
-    logs = lambda daemon: lambda: lab.tail(os.path.join(lab.LOG_DIR, "%s-%s.log" % (hv.name, daemon)))  # noqa: E731
+    def logs(daemon):
+        return lambda: lab.tail(os.path.join(lab.LOG_DIR, "%s-%s.log" % (hv.name, daemon)))
+
     libvirtd = lab.read_pid(hv.pidfile("libvirtd"))
     if libvirtd is None:
         lab.log("starting libvirtd of %s (network and mount namespace of its own)" % hv.name)
@@ -326,4 +328,3 @@ def main(args):
         down()
     else:
         print(json.dumps(status(), indent=2))
-
