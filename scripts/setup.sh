@@ -18,7 +18,7 @@ APT_PACKAGES=(
   qemu-system-x86 qemu-utils dnsmasq-base iptables iproute2
   docker.io busybox-static haproxy
   debootstrap genisoimage e2fsprogs zstd
-  openssh-client ca-certificates git rsync shellcheck curl
+  openssh-client openssh-server ca-certificates git rsync shellcheck curl
   chromium fonts-dejavu-core
   python3 python3-venv python3-dev gcc
 )
@@ -31,7 +31,7 @@ install_apt_packages() {
   if [ "${#missing[@]}" -eq 0 ]; then return 0; fi
   log "installing apt packages: ${missing[*]}"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  # policy-rc.d: Debian's postinst scripts must not start libvirtd/dockerd (or haproxy) on the
+  # policy-rc.d: Debian's postinst scripts must not start libvirtd/dockerd (or haproxy, sshd) on the
   # host; the lab starts them itself, inside its network namespace (tests start their own haproxy).
   local policy=/usr/sbin/policy-rc.d created_policy=0
   if [ ! -e "$policy" ]; then

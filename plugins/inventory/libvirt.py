@@ -30,6 +30,12 @@ description:
   - With O(containers=true) the containers of each running VM with an address (or a composed C(ansible_host)) are read over SSH
     (C(docker ps)) into C(fleet_containers), all VMs at once, each bounded by O(containers_timeout) so one dead VM
     does not stall the inventory.
+  - A hypervisor that does not answer (down, unreachable, refusing the login, failing while it is listed) is left
+    out with a warning naming it and its URI, and the VMs of the other hypervisors are listed; the group
+    C(libvirt) gets C(fleet_unreachable_hypervisors), a list of C(hypervisor), C(uri) and C(error) for each
+    one left out (empty when all answered). With O(strict=true) the inventory fails instead. When no hypervisor
+    answers, it fails whatever O(strict) says. Hypervisors are asked one after another; an unreachable
+    C(qemu+ssh://) URI costs the ssh client's connect timeout (C(ConnectTimeout) in its configuration).
   - The inventory file must end in C(libvirt.yml) or C(libvirt.yaml).
 extends_documentation_fragment:
   - ansible.builtin.constructed
@@ -50,6 +56,14 @@ options:
     type: list
     elements: str
     default: [qemu:///system]
+  strict:
+    description:
+      - V(false) leaves a hypervisor that does not answer out of the inventory with a warning, and skips
+        O(compose), O(groups) and O(keyed_groups) expressions that fail for a host (the facts they use may be
+        missing).
+      - V(true) makes either a fatal error, naming the hypervisor and its URI, or the expression and the host.
+    type: bool
+    default: false
   hypervisor_names:
     description:
       - Names for hypervisors, by URI (an entry of O(uris)). A hypervisor is otherwise named after the host part of
@@ -201,6 +215,11 @@ plugin: hybridops.fleet.libvirt
 uris:
   - qemu:///system
   - qemu+ssh://admin@hv2.example.com/system
+  - qemu+ssh://admin@hv3.example.com/system?keyfile=/etc/fleet/id_ed25519
+host_names: qualified            # web1@hv2.example.com, web1@hv3.example.com
+hypervisor_names:
+  qemu:///system: hv1
+strict: false                    # a hypervisor that is down is left out with a warning (true: fail)
 ip_sources: [agent, lease]
 filters:
   states: [running]
@@ -374,11 +393,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 vms = self._cache[cache_key]
             except KeyError:
                 update_cache = True
+        if isinstance(vms, list):  # a cache written before unreachable hypervisors were recorded
+            vms = {"vms": vms, "unreachable": []}
         if vms is None:
             vms = self._collect()
         if update_cache:
             self._cache[cache_key] = vms
-        self._populate(vms)
+        for item in vms["unreachable"]:
+            self.display.warning("hybridops.fleet.libvirt inventory: hypervisor %s (%s) is left out, it did not "
+                                 "answer: %s (the other hypervisors are listed; strict: true fails instead)"
+                                 % (item["hypervisor"], item["uri"], item["error"]))
+        self._populate(vms["vms"])
+        self.inventory.add_group("libvirt")
+        self.inventory.set_variable("libvirt", "fleet_unreachable_hypervisors", vms["unreachable"])
 
     # collection -------------------------------------------------------------------------------
     def _hypervisor(self, uri):
@@ -394,11 +421,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             problems.append("hypervisor_names: %s not in uris (accepted: entries of uris)" % ", ".join(unknown))
         if problems:
             raise AnsibleError("hybridops.fleet.libvirt inventory: " + "; ".join(problems))
-        vms = []
+        vms, unreachable, asked = [], [], 0
         for uri in self.get_option("uris"):
             hypervisor = self._hypervisor(uri)
             if filters.get("hypervisors") and not any(fnmatch.fnmatchcase(hypervisor, p) for p in filters["hypervisors"]):
                 continue  # not connected to at all
+            asked += 1
             try:
                 with LibvirtClient(uri) as client:
                     listed = list_vms(client, {
@@ -406,16 +434,25 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                         "managed": filters.get("managed"), "titles": filters.get("titles"),
                         "descriptions": filters.get("descriptions"), "metadata": filters.get("metadata"),
                         "ips": True, "ip_sources": sources})
-                for facts in listed:
-                    facts["hypervisor"] = hypervisor
-                    facts["uri"] = uri
-                    facts["description_vars"] = parse_description_vars(facts.get("description"))
-                    vms.append(facts)
             except BackendError as exc:
-                raise AnsibleError("hybridops.fleet.libvirt inventory: %s" % exc)
+                # the hypervisor as a whole is left out (no VM of a half-read listing)
+                if self.get_option("strict"):
+                    raise AnsibleError("hybridops.fleet.libvirt inventory: hypervisor %s (%s) did not answer: %s "
+                                       "(strict: true; with strict: false it is left out with a warning)"
+                                       % (hypervisor, uri, exc))
+                unreachable.append({"hypervisor": hypervisor, "uri": uri, "error": str(exc)})
+                continue
+            for facts in listed:
+                facts["hypervisor"] = hypervisor
+                facts["uri"] = uri
+                facts["description_vars"] = parse_description_vars(facts.get("description"))
+                vms.append(facts)
+        if unreachable and len(unreachable) == asked:
+            raise AnsibleError("hybridops.fleet.libvirt inventory: no hypervisor answered: %s" % "; ".join(
+                "%s (%s): %s" % (u["hypervisor"], u["uri"], u["error"]) for u in unreachable))
         if self.get_option("containers"):
             self._add_containers(vms)
-        return vms
+        return {"vms": vms, "unreachable": unreachable}
 
     def _composed(self, vm, keys):
         """The first of ``keys`` that O(compose) sets, evaluated for this VM alone (None when none is)."""

@@ -49,6 +49,16 @@ options:
     type: list
     elements: dict
     required: true
+  unreachable_hypervisors:
+    description:
+      - Hypervisors that were asked and did not answer, as M(hybridops.fleet.libvirt_vm_info) returns them in
+        RV(hybridops.fleet.libvirt_vm_info#module:unreachable_hypervisors) (keys C(uri), required, and C(error)).
+      - The report lists them in C(findings.unreachable_hypervisors) and says in its summary that their VMs are
+        missing, so a report made while a hypervisor was down does not pass for the whole fleet.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.3.0
   guests:
     description:
       - VM name -> what was gathered inside that VM over SSH, a dict with C(reachable) (bool), C(error) (str or null),
@@ -165,7 +175,7 @@ report:
       type: dict
     findings:
       description: Not inspected VMs, containers per VM, VMs without containers, migratable services,
-        unhealthy containers, consolidation candidates.
+        unhealthy containers, consolidation candidates, hypervisors that did not answer.
       type: dict
     consolidation:
       description: The packing estimate with its inputs, placement, VMs needed and VMs that could be freed, and
@@ -212,6 +222,7 @@ def main():
             hypervisors=dict(type="list", elements="dict", required=True),
             vms=dict(type="list", elements="dict", required=True),
             guests=dict(type="dict", default={}),
+            unreachable_hypervisors=dict(type="list", elements="dict", default=[]),
             dest=dict(type="path", required=True),
             basename=dict(type="str", default="fleet-report"),
             formats=dict(type="list", elements="str", choices=list(FORMATS), default=list(FORMATS)),

@@ -29,6 +29,15 @@ options:
     description: Several libvirt URIs to query; overrides O(uri). Each VM in the result carries its C(uri).
     type: list
     elements: str
+  strict:
+    description:
+      - With several O(uris), what a hypervisor that does not answer does. V(false) leaves it out with a warning
+        naming its URI (its VMs and its entry in RV(hosts) are missing; RV(unreachable_hypervisors) says why) and lists the
+        others; V(true) fails, naming it.
+      - The module fails when no hypervisor answers (with one URI, when that one does not), whatever this says.
+    type: bool
+    default: false
+    version_added: 0.3.0
   name:
     description: Names or shell-style patterns (V(web*)); a VM matches if it matches any of them.
     type: list
@@ -143,8 +152,28 @@ vms:
       vcpus: 2
       tags: [web]
       ip: 192.168.122.10
+unreachable_hypervisors:
+  description: The hypervisors left out because they did not answer (O(strict=false)), in the order given.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.3.0
+  contains:
+    uri:
+      description: The libvirt URI.
+      type: str
+    option:
+      description: The option that gave it (C(uris[2])).
+      type: str
+    error:
+      description: Why it was left out.
+      type: str
+  sample:
+    - uri: qemu+ssh://root@hv3.example.com/system
+      option: uris[2]
+      error: "cannot connect to libvirt at qemu+ssh://root@hv3.example.com/system: ... No route to host"
 hosts:
-  description: The hypervisors queried, one per URI in the order given.
+  description: The hypervisors queried that answered, one per URI in the order given.
   returned: always
   type: list
   elements: dict
@@ -178,11 +207,16 @@ hosts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, fail_from_error
+from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
+    BackendError,
+    FleetError,
+    fail_from_error,
+)
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import (
     URI_ARG,
     open_client,
-    run_with_client,
+    run_with_clients,
 )
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_read import (
     check_vm_filters,
@@ -196,6 +230,7 @@ def main():
         argument_spec=dict(
             uri=URI_ARG,
             uris=dict(type="list", elements="str"),
+            strict=dict(type="bool", default=False),
             name=dict(type="list", elements="str"),
             state=dict(type="list", elements="str", choices=["running", "paused", "stopped", "shutdown", "crashed", "pmsuspended"]),
             tags=dict(type="list", elements="str"),
@@ -211,17 +246,34 @@ def main():
     except FleetError as exc:
         fail_from_error(module, exc)
 
-    def collect(client):
-        vms = list_vms(client, module.params)
-        hosts = [hypervisor_facts(client.uri, *client.node())]
-        for index, uri in enumerate(uris[1:]):
-            with open_client(uri, "uris[%d]" % (index + 1)) as other:
-                vms.extend(list_vms(other, module.params))
-                hosts.append(hypervisor_facts(other.uri, *other.node()))
-        return {"changed": False, "vms": vms, "hosts": hosts}
+    def collect(_clients):
+        vms, hosts, unreachable = [], [], []
+        for index, uri in enumerate(uris):
+            option = "uris[%d]" % index if module.params["uris"] else "uri"
+            if module.params["strict"] or len(uris) == 1:
+                with open_client(uri, option) as client:  # fails naming the option
+                    vms.extend(list_vms(client, module.params))
+                    hosts.append(hypervisor_facts(client.uri, *client.node()))
+                continue
+            try:
+                with LibvirtClient(uri).open() as client:
+                    listed = list_vms(client, module.params)
+                    host = hypervisor_facts(client.uri, *client.node())
+            except BackendError as exc:
+                # one policy with the inventory: a hypervisor that does not answer is left out with a warning
+                # (nothing of a half-read listing); the URIs were validated before, so this is not bad input
+                unreachable.append({"uri": uri, "option": option, "error": exc.msg})
+                module.warn("%s: hypervisor %s is left out, it did not answer (strict: true fails instead): %s"
+                            % (option, uri, exc.msg))
+                continue
+            vms.extend(listed)
+            hosts.append(host)
+        if not hosts:
+            raise BackendError("no hypervisor answered: %s" % "; ".join(
+                "%s: %s" % (u["option"], u["error"]) for u in unreachable))
+        return {"changed": False, "vms": vms, "hosts": hosts, "unreachable_hypervisors": unreachable}
 
-    run_with_client(module, collect, uri=uris[0], option="uris[0]" if module.params["uris"] else "uri",
-                    mutates=False)
+    run_with_clients(module, collect, [], mutates=False)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lab"))
 
+import hypervisors  # noqa: E402  (tests/lab/hypervisors.py, the lab's remote hypervisors)
 import lab  # noqa: E402  (tests/lab/lab.py, the harness)
 
 
@@ -201,6 +202,7 @@ class AnsibleRunner:
         env = dict(os.environ, **ANSIBLE_ENV)
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
                               stdin=subprocess.DEVNULL)  # ansible-core wants a blocking stdin
+        self.last_stderr = proc.stderr  # warnings (ansible-playbook writes them to stderr)
         recap = parse_recap(proc.stdout)
         if not recap:
             raise AssertionError("no PLAY RECAP (rc=%s)\nSTDOUT:\n%s\nSTDERR:\n%s"
@@ -274,6 +276,23 @@ def base_volume(conn, request):
            "<target><format type='qcow2'/></target></volume>") % (name, 64 * 1024 ** 2)
     conn.storagePoolLookupByName(module.POOL).createXML(xml, 0)
     return name
+
+
+@pytest.fixture(scope="session")
+def remote_hypervisors(lab_env):
+    """The lab's remote hypervisors (tests/lab/hypervisors.py): two more libvirtd instances, each in network,
+    mount and UTS namespaces of its own with an sshd, reached from here as ``qemu+ssh://`` (the ``uri`` of each
+    entry of the list). Started on first use and stopped (by PID) at the end of the session, unless they were
+    already up (``lab.py hypervisors up``), in which case they are left running. Tests define VMs there, they
+    do not boot them, and remove what they define."""
+    already = [hv["name"] for hv in hypervisors.status() if hv["answers"]]
+    try:
+        started = hypervisors.up(hypervisors.DEFAULT_COUNT)
+    except lab.LabError as exc:
+        pytest.fail("remote hypervisors did not come up: %s" % exc)
+    yield [hv.as_dict() for hv in started]
+    if len(already) < hypervisors.DEFAULT_COUNT:
+        hypervisors.down()
 
 
 @pytest.fixture(scope="session")

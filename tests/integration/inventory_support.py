@@ -15,10 +15,10 @@ def plain(value):
     return value
 
 
-def ansible_inventory(path, *extra, expect_ok=True):
+def ansible_inventory(path, *extra, expect_ok=True, with_stderr=False):
     """``ansible-inventory -i PATH --list`` with only this collection's plugin enabled and a failing source an
     error (not the default warning), so its message is what stderr shows: the plain data, or with
-    ``expect_ok=False`` the error text (the run must fail)."""
+    ``expect_ok=False`` the error text (the run must fail); ``with_stderr``: (data, stderr), for warnings."""
     env = dict(os.environ, ANSIBLE_INVENTORY_ENABLED="hybridops.fleet.libvirt", ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
                ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="true")
     proc = subprocess.run(["ansible-inventory", "-i", str(path), "--list"] + list(extra), capture_output=True,
@@ -27,4 +27,5 @@ def ansible_inventory(path, *extra, expect_ok=True):
         assert proc.returncode != 0, proc.stdout
         return proc.stderr
     assert proc.returncode == 0, proc.stderr
-    return plain(json.loads(proc.stdout))
+    data = plain(json.loads(proc.stdout))
+    return (data, proc.stderr) if with_stderr else data

@@ -7,7 +7,9 @@ Used by scripts/lab (the main job), scripts/test and the integration tests.
     lab.py images      build the local container images (no registry) and save them as an archive
     lab.py boot NAME.. boot guests from overlays of the base image, wait for SSH and dockerd
     lab.py destroy NAME..  destroy guests made by the lab (and their overlays)
-    lab.py down        destroy lab guests, stop the daemons the lab started (by PID)
+    lab.py hypervisors up|down|status  remote hypervisors: libvirtd + sshd in namespaces of their own, reached
+                       by qemu+ssh:// from the lab's namespace (tests/lab/hypervisors.py)
+    lab.py down        destroy lab guests, stop the remote hypervisors and the daemons the lab started (by PID)
     lab.py restart-dockerd  restart the lab's dockerd so it runs with the current daemon.json
     lab.py status      what is running
 
@@ -368,6 +370,8 @@ def stop_pidfile(name):
 
 
 def down():
+    import hypervisors  # pylint: disable=import-outside-toplevel
+    hypervisors.down()
     if libvirt_ping():
         for name in lab_guest_names():
             destroy_guest(name)
@@ -992,6 +996,9 @@ def main(argv=None):
     boot.add_argument("--reuse", action="store_true", help="start a guest left by an earlier run instead of rebooting it fresh")
     destroy = sub.add_parser("destroy")
     destroy.add_argument("names", nargs="+")
+    hvs = sub.add_parser("hypervisors")
+    hvs.add_argument("action", choices=["up", "down", "status"])
+    hvs.add_argument("--count", type=int, default=2)
     sub.add_parser("down")
     sub.add_parser("restart-dockerd")
     sub.add_parser("status")
@@ -1016,6 +1023,9 @@ def main(argv=None):
         elif args.command == "destroy":
             for name in args.names:
                 destroy_guest(name if name.startswith(GUEST_PREFIX) else GUEST_PREFIX + name)
+        elif args.command == "hypervisors":
+            import hypervisors  # pylint: disable=import-outside-toplevel
+            hypervisors.main(args)
         elif args.command == "down":
             down()
         elif args.command == "restart-dockerd":
@@ -1037,4 +1047,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    sys.modules.setdefault("lab", sys.modules[__name__])  # hypervisors.py imports this very module as `lab`
     sys.exit(main())

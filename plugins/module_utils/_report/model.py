@@ -259,6 +259,10 @@ def _validate(params):
             _count(vm.get(key), "%s.%s" % (path, key))
         if vm.get("tags") is not None and not isinstance(vm["tags"], list):
             raise ValidationError(path + ".tags", "%r is not a list" % (vm["tags"],), accepted="a list of tags")
+    for index, item in enumerate(params.get("unreachable_hypervisors") or []):
+        if not isinstance(item, dict) or not isinstance(item.get("uri"), str) or not item["uri"]:
+            raise ValidationError("unreachable_hypervisors[%d].uri" % index, "is missing or not a string",
+                                  accepted="the unreachable_hypervisors of hybridops.fleet.libvirt_vm_info (each with a uri)")
     guests = params.get("guests") or {}
     if not isinstance(guests, dict):
         raise ValidationError("guests", "must map VM names to dicts",
@@ -414,7 +418,7 @@ def _totals(hypervisors, vms):
     }
 
 
-def _findings(vms, consolidation, guests):
+def _findings(vms, consolidation, guests, unreachable=()):
     inspected = [v for v in vms if v["inspected"]]
     migratable = []
     for vm in inspected:
@@ -438,6 +442,7 @@ def _findings(vms, consolidation, guests):
         "inspection_errors": [{"vm": v["name"], "error": v["inspection_error"]} for v in inspected
                               if v["inspection_error"]],
         "guests_without_vm": sorted(set(str(k) for k in guests) - set(v["name"] for v in vms)),
+        "unreachable_hypervisors": [{"uri": u["uri"], "error": str(u.get("error") or "")} for u in unreachable],
     }
 
 
@@ -452,6 +457,10 @@ def _summary(totals, findings, consolidation):
         lines.append("Inspected VMs have %s MiB allocated by libvirt; guests use %s MiB of %s MiB; containers use %s MiB."
                      % (num(vml["inspected_memory_allocated_mib"]), num(vml["guest_memory_used_mib"]),
                         num(vml["guest_memory_total_mib"]), num(cl["memory_used_mib"])))
+    if findings["unreachable_hypervisors"]:
+        lines.append("Hypervisors that did not answer (their VMs are not in this report): %s."
+                     % "; ".join("%s (%s)" % (u["uri"], u["error"]) if u["error"] else u["uri"]
+                                 for u in findings["unreachable_hypervisors"]))
     if findings["not_inspected"]:
         lines.append("Not inspected: %s." % ", ".join(n["vm"] for n in findings["not_inspected"]))
     if findings["vms_without_containers"]:
@@ -492,7 +501,7 @@ def build_report(params):
     hv_entries = [_hypervisor_summary(h, [v for v in vms if v["uri"] == h["uri"]]) for h in hypervisors]
     consolidation = consolidate(vms, capacity_mib=capacity, headroom_percent=headroom)
     totals = _totals(hv_entries, vms)
-    findings = _findings(vms, consolidation, guests)
+    findings = _findings(vms, consolidation, guests, params.get("unreachable_hypervisors") or [])
     return {
         "schema": SCHEMA,
         "title": str(params.get("title") or "Fleet report"),

@@ -200,3 +200,25 @@ def test_engine_failure_is_reported_but_the_vm_is_inspected():
 def test_meminfo_followed_by_loadavg_line():
     """The role reads /proc/meminfo and /proc/loadavg in one command: the loadavg line is ignored."""
     assert m.meminfo_summary(DEBIAN_MEMINFO + "0.52 0.31 0.20 1/123 456\n")["used_mib"] == 256.0
+
+
+def test_unreachable_hypervisors_are_findings_and_said_in_the_summary():
+    params = facts.fleet()
+    assert m.build_report(params)["findings"]["unreachable_hypervisors"] == []
+    assert not any("did not answer" in line for line in m.build_report(params)["summary"])
+    params["unreachable_hypervisors"] = [{"uri": "qemu+ssh://root@hv3/system", "option": "uris[2]",
+                                          "error": "cannot connect: No route to host"}]
+    report = m.build_report(params)
+    assert report["findings"]["unreachable_hypervisors"] == [
+        {"uri": "qemu+ssh://root@hv3/system", "error": "cannot connect: No route to host"}]
+    assert ("Hypervisors that did not answer (their VMs are not in this report): qemu+ssh://root@hv3/system "
+            "(cannot connect: No route to host).") in report["summary"]
+    assert [h["hostname"] for h in report["hypervisors"]] == ["hv1", "hv2"]  # not a hypervisor of the report
+
+
+@pytest.mark.parametrize("bad", [[{"error": "x"}], [{"uri": 3}], ["qemu:///system"]])
+def test_unreachable_hypervisors_need_a_uri(bad):
+    params = dict(facts.fleet(), unreachable_hypervisors=bad)
+    with pytest.raises(ValidationError) as info:
+        m.build_report(params)
+    assert str(info.value).startswith("unreachable_hypervisors[0].uri: ")
