@@ -160,10 +160,17 @@ services:
       description:
         - Configuration under /etc (ExecStart arguments, ConfigurationDirectory=, the package's config files, open
           files); files sharing a /etc/NAME directory are given as that directory.
-        - A file read once at start and closed that no package ships is found from the unit itself - paths in
-          its environment variables, the directory of an EnvironmentFile under /etc, and the service's own
-          /etc locations (C(/etc/NAME), C(/etc/NAME.conf), C(/etc/NAME.d) for the unit's name, its first
-          dash-separated part, the binary's and the package's names; interpreters such as python3 are skipped).
+        - A file read once at start and closed that no package ships is found from the unit itself - ExecStart
+          arguments (bare paths, C(--config=PATH), C(--config PATH), C(-c PATH), C(-cPATH); a relative value
+          of a config option, or a relative word that names a file such as C(conf/app.yml), is resolved against
+          WorkingDirectory=), config paths named by ExecStartPre=, ExecStartPost= and ExecReload= (a config
+          check such as C(nginx -t -c FILE)), paths in its environment variables, the directory of an
+          EnvironmentFile under /etc, the service's own /etc locations (C(/etc/NAME), C(/etc/NAME.conf),
+          C(/etc/NAME.d) for the unit's name, its first dash-separated part, the binary's, the ExecStart path's
+          and the package's names; interpreters such as python3 are skipped) and the well-known config
+          locations of common programs (nginx, httpd, apache2, haproxy, redis-server, memcached, postgres,
+          mysqld/mariadbd, php-fpm, named, ...; known by the binary's, unit's or package's name). Only paths
+          that exist are kept; nothing restarts or traces the service.
           RV(services.path_sources) says where each path was found.
       type: list
       elements: str
@@ -175,8 +182,11 @@ services:
     log_paths: {description: Log files and directories under /var/log., type: list, elements: str}
     path_sources:
       description: For each path of RV(services.config_paths), RV(services.data_paths) and RV(services.log_paths),
-        where it (or what it covers) was found, e.g. V(ExecStart argument), V(package conffile), V(open file),
-        V(environment variable APP_CONFIG), V(the service's own /etc location).
+        where it (or what it covers) was found, e.g. V(ExecStart argument), V(ExecStart option --config),
+        V(ExecStart option -c relative to WorkingDirectory=), V(ExecStartPre argument),
+        V(process command line argument), V(WorkingDirectory=), V(package conffile), V(open file),
+        V(environment variable APP_CONFIG), V(directory of EnvironmentFile /etc/app/env),
+        V(the service's own /etc location), V(well-known location of nginx).
       type: dict
     memory_bytes: {description: Memory of the unit's cgroup (else the sum of RSS)., type: int}
     cpu_seconds: {description: CPU time used by the unit., type: float}

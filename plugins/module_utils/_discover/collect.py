@@ -325,7 +325,8 @@ class Discovery:
         facts["package_version"] = version
         facts["unit_package"] = packages.owner(facts["fragment_path"]) if facts["fragment_path"] else None
         # paths
-        self.add_paths(facts, props, procs, expanded, conffiles, files_read, pairs)
+        self.add_paths(facts, props, procs, expanded, conffiles, files_read, pairs,
+                       cmdline if command is cmdline else ())
         # usage
         memory = systemd.int_or_none(props.get("MemoryCurrent"))
         cpu_ns = systemd.int_or_none(props.get("CPUUsageNSec"))
@@ -360,7 +361,7 @@ class Discovery:
             return None
         return systemd.unit_file_exec_start([t for t in texts if t is not None])
 
-    def add_paths(self, facts, props, procs, argv, conffiles, env_files_read, env_pairs=()):
+    def add_paths(self, facts, props, procs, argv, conffiles, env_files_read, env_pairs=(), cmdline=()):
         config, data, logs = [], [], []
         sources = {}  # path as found -> where it was found (each kept path says where it came from)
 
@@ -389,11 +390,20 @@ class Discovery:
             if source not in where:
                 where.append(source)
 
-        for path in paths.argv_paths(argv):
-            add(path, True, "ExecStart argument")
-        workdir = props.get("WorkingDirectory") or ""
+        workdir = (props.get("WorkingDirectory") or "").lstrip("!-")
+        for path, how in paths.command_paths(argv, workdir):
+            add(path, True, "ExecStart " + how)
+        if cmdline and cmdline != argv:
+            for path, how in paths.command_paths(cmdline, workdir):
+                add(path, True, "process command line " + how)
+        # ExecStartPre= (a config check such as `nginx -t -c FILE`), ExecStartPost=, ExecReload=: config only
+        for prop in ("ExecStartPre", "ExecStartPost", "ExecReload"):
+            for command in systemd.parse_exec(props.get(prop)):
+                for path, how in paths.command_paths(command["argv"], workdir):
+                    if paths.classify(path) == "config":
+                        add(path, True, "%s %s" % (prop, how))
         if workdir.startswith("/"):
-            add(workdir.lstrip("!-"), True, "WorkingDirectory=")
+            add(workdir, True, "WorkingDirectory=")
         for path in systemd.split_paths(props.get("ReadWritePaths")):
             add(path, True, "ReadWritePaths=")
         for prop, root in (("StateDirectory", "/var/lib/"), ("CacheDirectory", "/var/cache/"),
@@ -408,8 +418,13 @@ class Discovery:
             directory = os.path.dirname(path)
             if paths.classify(directory) == "config" and self.isdir(directory):
                 add(directory, True, "directory of EnvironmentFile " + path)
-        for path in paths.own_config_candidates(facts["unit"], facts.get("binary"), facts.get("package")):
+        exec_path = argv[0] if argv and argv[0].startswith("/") else None
+        for path in paths.own_config_candidates(facts["unit"], facts.get("binary"), facts.get("package"),
+                                                exec_path):
             add(path, True, "the service's own /etc location")
+        for path, program in paths.well_known_config([facts.get("binary"), exec_path, facts["unit"],
+                                                      facts.get("package")]):
+            add(path, True, "well-known location of " + program)
         for path in conffiles:
             add(path, False, "package conffile")
         for proc in procs:

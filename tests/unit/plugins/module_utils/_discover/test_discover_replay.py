@@ -215,3 +215,70 @@ def test_own_config_candidates_skip_interpreters():
     assert paths.own_config_candidates("nginx.service", "/usr/sbin/nginx", "nginx-core")[:3] == [
         "/etc/nginx", "/etc/nginx.conf", "/etc/nginx.d"]
     assert paths.value_paths("/a:/b,/c") == ["/a", "/b", "/c"] and paths.value_paths("yes") == []
+
+
+def test_config_named_only_by_the_unit_is_found(capture):
+    """A file the service read at start and closed, shipped by no package and held open by no process:
+    found from ExecStart (``-c /etc/common/x.conf``, a relative ``--config`` under WorkingDirectory=),
+    from ExecStartPre (a config check) and from the service's own /etc directory; each says where."""
+    import copy
+    edited = copy.deepcopy(capture)
+    for path, isdir in (("/etc/common", True), ("/etc/common/x.conf", False), ("/etc/precheck", True),
+                        ("/etc/precheck/rules.conf", False), ("/srv/www/conf/site.ini", False),
+                        ("/etc/hybridops-web/only-read-at-start.conf", False)):
+        edited["exists"][path] = True
+        edited["isdir"][path] = isdir
+    for answer in edited["run"]:
+        if answer["argv"][:2] == ["systemctl", "show"] and "hybridops-web.service" in answer["argv"]:
+            old = "argv[]=/usr/bin/python3 -m http.server 8080 --directory /srv/www ;"
+            assert old in answer["stdout"]
+            answer["stdout"] = answer["stdout"].replace(old, (
+                "argv[]=/usr/bin/python3 -m http.server 8080 --directory /srv/www -c /etc/common/x.conf "
+                "--config conf/site.ini ;")).replace("Slice=system.slice\nControlGroup=/system.slice/hybridops-web", (
+                    "ExecStartPre={ path=/usr/bin/test ; argv[]=/usr/bin/test -r /etc/precheck/rules.conf ; "
+                    "ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n"
+                    "Slice=system.slice\nControlGroup=/system.slice/hybridops-web"))
+    web = run_discovery(edited)["services"]["hybridops-web.service"]
+    assert web["config_paths"] == ["/etc/common/x.conf", "/etc/precheck/rules.conf", "/etc/hybridops-web"], \
+        web["config_paths"]
+    sources = web["path_sources"]
+    assert sources["/etc/common/x.conf"] == ["ExecStart option -c"]
+    assert sources["/etc/precheck/rules.conf"] == ["ExecStartPre argument"]
+    assert "ExecStart option --config relative to WorkingDirectory=" in sources["/srv/www"]
+    assert "the service's own /etc location" in sources["/etc/hybridops-web"]
+    # the candidate container gets them: read-only binds in the proposed spec
+    mounts = [(m["source"], m["read_only"]) for m in web["container_spec"]["mounts"]]
+    assert ("/etc/common/x.conf", True) in mounts and ("/etc/precheck/rules.conf", True) in mounts
+    assert ("/etc/hybridops-web", True) in mounts
+
+
+class _Files:
+    """A file system of a few paths, for Discovery.add_paths."""
+
+    def __init__(self, files, dirs):
+        self.files, self.dirs = set(files), set(dirs)
+
+    def exists(self, path):
+        return path in self.files or path in self.dirs
+
+    def isdir(self, path):
+        return path in self.dirs
+
+
+def test_well_known_location_of_the_binary():
+    """nginx built from source (/usr/local/sbin, no package): its config under /etc/nginx is found from
+    the binary's name alone, although no process holds it open and no argument names it."""
+    from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import Discovery
+    files = _Files({"/etc/nginx/nginx.conf", "/etc/nginx/conf.d/site.conf", "/etc/redis.conf"},
+                   {"/etc/nginx", "/etc/nginx/conf.d", "/var/www/html"})
+    discovery = Discovery(run=None, reader=files, which=None)
+    facts = {"unit": "web-frontend.service", "binary": "/usr/local/sbin/nginx", "package": None}
+    props = {"WorkingDirectory": "", "ExecStartPre": ""}
+    discovery.add_paths(facts, props, [], ["/usr/local/sbin/nginx", "-g", "daemon off;"], [], [])
+    assert facts["config_paths"] == ["/etc/nginx"]
+    assert facts["path_sources"]["/etc/nginx"] == ["the service's own /etc location", "well-known location of nginx"]
+    facts = {"unit": "cache.service", "binary": "/usr/bin/redis-server", "package": "redis-server"}
+    discovery.add_paths(facts, {}, [], ["/usr/bin/redis-server", "--port", "6379"], [], [])
+    assert facts["config_paths"] == ["/etc/redis.conf"]
+    # /etc/redis.conf is no /etc/NAME of the unit, binary or package: only the table knows it
+    assert facts["path_sources"]["/etc/redis.conf"] == ["well-known location of redis-server"]
