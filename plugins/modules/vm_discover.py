@@ -110,6 +110,12 @@ host:
     systemd_version: {description: systemd's version number., type: int}
     cgroup_version: {description: 1 or 2., type: int}
     package_manager: {description: "V(dpkg), V(rpm) or null.", type: str}
+    addresses:
+      description: The host's own addresses (IPv4 from C(/proc/net/fib_trie), global IPv6 from C(/proc/net/if_inet6);
+        loopback left out). The estate plan (C(playbooks/migrate_plan.yml)) maps connections to hosts by them.
+      type: list
+      elements: str
+    memory_total_bytes: {description: "MemTotal of C(/proc/meminfo) in bytes, null when unknown.", type: int}
 services:
   description: Reported services keyed by unit name (the name given in O(services), with V(.service) added).
   returned: always
@@ -188,6 +194,22 @@ services:
         V(environment variable APP_CONFIG), V(directory of EnvironmentFile /etc/app/env),
         V(the service's own /etc location), V(well-known location of nginx).
       type: dict
+    connections:
+      description:
+        - Established TCP connections of the unit's processes, deduplicated (a snapshot; read from
+          C(/proc/net/tcp) and C(/proc/net/tcp6), nothing is traced).
+        - V(direction=out) is one the unit opened, to RV(services.connections.address):RV(services.connections.port)
+          (a dependency); V(direction=in) was accepted on one of the unit's listening ports
+          RV(services.connections.port) from the client RV(services.connections.address).
+        - At most 100 of each direction; RV(services.connections_truncated) says when more were left out.
+      type: list
+      elements: dict
+      contains:
+        direction: {description: V(out) or V(in)., type: str}
+        proto: {description: V(tcp)., type: str}
+        address: {description: "The peer's address (IPv4-mapped IPv6 given as IPv4).", type: str}
+        port: {description: "The server's port: the peer's for V(out), the unit's own for V(in).", type: int}
+    connections_truncated: {description: More connections existed than RV(services.connections) lists., type: bool}
     memory_bytes: {description: Memory of the unit's cgroup (else the sum of RSS)., type: int}
     cpu_seconds: {description: CPU time used by the unit., type: float}
     tasks: {description: Tasks in the unit's cgroup., type: int}

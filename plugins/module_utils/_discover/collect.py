@@ -19,7 +19,13 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common import val
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths, systemd
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.packages import PackageDB, detect_manager
-from ansible_collections.hybridops.fleet.plugins.module_utils._discover.procnet import listening_sockets
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover.procnet import (
+    established_sockets,
+    listening_sockets,
+    parse_fib_trie_local,
+    parse_if_inet6,
+    unit_connections,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.secrets import (
     is_secret_name,
     redact_argv,
@@ -100,6 +106,12 @@ def _env_files(reader, files):
     return pairs, read
 
 
+def _meminfo_total(text):
+    """MemTotal of /proc/meminfo text in bytes, or None."""
+    match = re.search(r"^MemTotal:\s+(\d+)\s*kB", text or "", re.M)
+    return int(match.group(1)) * 1024 if match else None
+
+
 def parse_passwd(text, name):
     """(uid, gid) of user ``name`` in /etc/passwd text, or (None, None)."""
     for line in (text or "").splitlines():
@@ -169,6 +181,10 @@ class Discovery:
             "systemd_version": int(match.group(1)) if match else None,
             "cgroup_version": 2 if self.exists("sys/fs/cgroup/cgroup.controllers") else 1,
             "package_manager": self.manager,
+            # where other hosts reach this one (the estate plan maps connections to hosts by these)
+            "addresses": (parse_fib_trie_local(self.reader.read("proc/net/fib_trie"))
+                          + parse_if_inet6(self.reader.read("proc/net/if_inet6"))),
+            "memory_total_bytes": _meminfo_total(self.reader.read("proc/meminfo")),
         }
 
     # ------------------------------------------------------------------ sockets and processes
@@ -180,7 +196,9 @@ class Discovery:
             for inode in proc["sockets"]:
                 by_inode.setdefault(inode, []).append(pid)
         self.sockets = []
-        for sock in listening_sockets(self.reader.net_tables()):
+        tables = self.reader.net_tables()
+        self.established = established_sockets(tables)
+        for sock in listening_sockets(tables):
             pids = sorted(by_inode.get(sock["inode"], []))
             units = sorted(set(self.processes[p]["unit"] for p in pids if self.processes[p]["unit"]))
             # socket activation: PID 1 holds the socket too; the service is the other holder
@@ -338,6 +356,11 @@ class Discovery:
         cpu = cpu_ns / 1e9 if cpu_ns is not None else cg_cpu
         if cpu is None and procs:
             cpu = sum(p.get("utime", 0) + p.get("stime", 0) for p in procs) / float(self.reader.clock_ticks())
+        # TCP connections of the unit's processes: whom it talks to, who talks to it
+        inodes = set(i for p in procs for i in p["sockets"])
+        ports = set(s["port"] for s in facts["listen"] if s["proto"] == "tcp")
+        facts["connections"], facts["connections_truncated"] = unit_connections(
+            [s for s in self.established if s["inode"] in inodes], ports)
         facts["memory_bytes"] = memory
         facts["cpu_seconds"] = round(cpu, 3) if cpu is not None else None
         facts["tasks"] = systemd.int_or_none(props.get("TasksCurrent"))

@@ -40,7 +40,8 @@ def test_default_selection(capture):
     assert {s["unit"] for s in result["excluded"]} == {"ssh.service", "systemd-networkd.service"}
     assert result["host"] == {
         "hostname": "debian", "os": {"id": "debian", "version_id": "12", "pretty_name": "Debian GNU/Linux 12 (bookworm)"},
-        "systemd_version": 252, "cgroup_version": 2, "package_manager": "dpkg"}
+        "systemd_version": 252, "cgroup_version": 2, "package_manager": "dpkg",
+        "addresses": [], "memory_total_bytes": None}  # the capture predates both (no fib_trie, meminfo read)
 
 
 def test_web_service_facts(capture):
@@ -282,3 +283,56 @@ def test_well_known_location_of_the_binary():
     assert facts["config_paths"] == ["/etc/redis.conf"]
     # /etc/redis.conf is no /etc/NAME of the unit, binary or package: only the table knows it
     assert facts["path_sources"]["/etc/redis.conf"] == ["well-known location of redis-server"]
+
+
+FIB_TRIE = """Main:
+  +-- 0.0.0.0/0 3 0 5
+     |-- 0.0.0.0
+        /0 universe UNICAST
+     +-- 127.0.0.0/8 2 0 2
+           |-- 127.0.0.1
+              /32 host LOCAL
+     +-- 192.168.122.0/24 2 0 2
+           |-- 192.168.122.227
+              /32 host LOCAL
+        |-- 192.168.122.255
+           /32 link BROADCAST
+"""
+
+
+def test_connections_and_host_addresses(capture):
+    """hybridops-web talks to a database on another VM (192.168.122.30:5432) and serves a client on 8080;
+    the host's own addresses and memory come from /proc (the estate plan maps connections to VMs by them)."""
+    import copy
+    edited = copy.deepcopy(capture)
+    edited["listdir"]["/proc/430/fd"] = ["0", "1", "2", "3", "4", "5"]
+    edited["readlink"]["/proc/430/fd/4"] = "socket:[777001]"
+    edited["readlink"]["/proc/430/fd/5"] = "socket:[777002]"
+    edited["read"]["/proc/net/tcp"] += (
+        "   3: E37AA8C0:9C40 1E7AA8C0:1538 01 00000000:00000000 00:00000000 00000000   999        0 777001 1 0 20 4 1 10 -1\n"
+        "   4: E37AA8C0:1F90 0A7AA8C0:D431 01 00000000:00000000 00:00000000 00000000   999        0 777002 1 0 20 4 1 10 -1\n")
+    edited["read"]["/proc/net/fib_trie"] = FIB_TRIE
+    edited["read"]["/proc/net/if_inet6"] = (
+        "fd000000000000000000000000000002 02 40 00 80     enp1s0\n"
+        "fe80000000000000505400fffe123456 02 40 20 80     enp1s0\n"
+        "00000000000000000000000000000001 01 80 10 80       lo\n")
+    edited["read"]["/proc/meminfo"] = "MemTotal:         492040 kB\nMemFree:  1000 kB\n"
+    result = run_discovery(edited)
+    assert result["host"]["addresses"] == ["192.168.122.227", "fd00::2"]
+    assert result["host"]["memory_total_bytes"] == 492040 * 1024
+    web = result["services"]["hybridops-web.service"]
+    assert web["connections"] == [
+        {"direction": "out", "proto": "tcp", "address": "192.168.122.30", "port": 5432},
+        {"direction": "in", "proto": "tcp", "address": "192.168.122.10", "port": 8080},
+    ]
+    assert web["connections_truncated"] is False
+
+
+def test_unit_connections_limit_and_mapped_addresses():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._discover.procnet import unit_connections
+    socks = [{"port": 8080, "remote_address": "::ffff:10.0.0.%d" % i, "remote_port": 40000 + i} for i in range(5)]
+    socks.append({"port": 51000, "remote_address": "127.0.0.1", "remote_port": 6379})
+    conns, truncated = unit_connections(socks, {8080}, limit=3)
+    assert truncated is True
+    assert conns[0] == {"direction": "out", "proto": "tcp", "address": "127.0.0.1", "port": 6379}
+    assert [c["address"] for c in conns[1:]] == ["10.0.0.0", "10.0.0.1", "10.0.0.2"]
