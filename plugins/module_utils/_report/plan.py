@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hybridops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The estate migration plan: ``build_plan(hosts, ...)`` -> plan model (pure; docs/migration.md, section 4).
+"""The estate migration plan: ``build_plan(hosts, ...)`` -> plan model (pure; docs/migration.md, section 3).
 
 Input, per inventory host: what ``vm_discover`` found there (or why nothing was found), the addresses
 the inventory reaches it by, and the memory libvirt gives it. Output:
