@@ -159,7 +159,7 @@ def parse_fib_trie_local(text):
             last = stripped[3:].strip()
         elif stripped == "/32 host LOCAL" and last:
             addresses.add(last)
-    return sorted((a for a in addresses if not is_loopback(a)), key=lambda a: ipaddress.ip_address(a))
+    return sorted((a for a in addresses if not is_loopback(a)), key=ipaddress.ip_address)
 
 
 def parse_if_inet6(text):

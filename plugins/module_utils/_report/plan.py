@@ -156,8 +156,8 @@ def _dependencies(vms, discoveries):
                 if peer is None:
                     external.append({"host": host, "unit": unit, "address": address, "port": conn["port"]})
                     continue
-                if target is None:
-                    continue  # a core service (sshd...) or a port no reported service listens on
+                if target is None or (peer == host and target == unit):
+                    continue  # a core service (sshd...), a port no reported service listens on, or itself
                 key = (host, unit, peer, target, conn["port"])
             links[key] = True
     # an outgoing link seen from the client's side covers the same link seen only from the server's side
@@ -264,7 +264,8 @@ def _retirement(vms, headroom):
     """Which whole-VM candidates can be retired: their services' containers must fit (first-fit decreasing by
     memory, no two containers publishing the same port or with the same name on one VM) on the VMs that stay.
     A VM that stays keeps room for all its own services (they run there, as units or as containers)."""
-    inspected = [v for v in vms if v["inspected"] and v["services"]]
+    # a VM where nothing was found to move (an engine host, say) stays and can receive containers
+    inspected = [v for v in vms if v["inspected"]]
     stays = [v for v in inspected if not v["whole_vm"]]
     room, claims = {}, {}
     for vm in inspected:

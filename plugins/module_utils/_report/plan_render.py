@@ -71,10 +71,10 @@ def render_plan_markdown(plan):
             for e in plan["external_dependencies"]], ["l", "l", "l", "r"])
         out.append("")
     if plan["retire"]:
-        out += ["## Memory freed", "",
-                "VMs whose every service moves, retired once their containers run on the VMs that stay "
-                "(first-fit decreasing, %d%% headroom): %s MiB in all." % (plan["headroom_percent"],
-                                                                          num(t["memory_freed_mib"])), ""]
+        sentence = ("VMs whose every service moves, retired once their containers run on the VMs that stay "
+                    "(first-fit decreasing, %d%% headroom): %s MiB in all."
+                    % (plan["headroom_percent"], num(t["memory_freed_mib"])))
+        out += ["## Memory freed", "", sentence, ""]
         out += table(["Container", "From", "To", "Size MiB"], [
             [md(p["container"]), md(p["from_host"]), md(p["to_host"]), num(p["size_mib"])]
             for p in plan["placement"]], ["l", "l", "l", "r"])

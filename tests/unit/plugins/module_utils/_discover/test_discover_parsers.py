@@ -251,7 +251,7 @@ def test_well_known_config():
     assert paths.well_known_config(["/usr/lib/postgresql/15/bin/postgres"])[0] == ("/etc/postgresql", "postgres")
     assert paths.well_known_config([None, None, "postgresql@15-main.service"])[0] == ("/etc/postgresql", "postgres")
     assert paths.well_known_config(["/usr/sbin/php-fpm8.2"])[0] == ("/etc/php", "php-fpm")
-    assert [p for p, _ in paths.well_known_config(["/usr/sbin/mariadbd"])] == [
+    assert [p for p, _program in paths.well_known_config(["/usr/sbin/mariadbd"])] == [
         "/etc/mysql", "/etc/my.cnf", "/etc/my.cnf.d"]
     assert paths.well_known_config(["/usr/bin/redis-check-rdb", None, "redis-server.service"]) == [
         ("/etc/redis", "redis-server"), ("/etc/redis.conf", "redis-server")]

@@ -59,7 +59,8 @@ def estate(template):
     web1 = _vm(template, "192.168.122.11", units=[("shop-web.service", 8080, {
         "connections": [{"direction": "out", "proto": "tcp", "address": "192.168.122.12", "port": 5432},
                         {"direction": "out", "proto": "tcp", "address": "203.0.113.7", "port": 443},
-                        {"direction": "in", "proto": "tcp", "address": "192.168.122.1", "port": 8080}]})])
+                        {"direction": "in", "proto": "tcp", "address": "192.168.122.1", "port": 8080},
+                        {"direction": "out", "proto": "tcp", "address": "127.0.0.1", "port": 8080}]})])
     db1 = _vm(template, "192.168.122.12", units=[("shop-db.service", 5432, {
         "memory_bytes": 200 * MIB,
         "connections": [{"direction": "in", "proto": "tcp", "address": "::ffff:192.168.122.11", "port": 5432}]})])
@@ -155,6 +156,16 @@ def test_memory_freed_by_retiring_whole_vms(estate):
     assert [r["vm"] for r in plan["retire"]] == ["web1"]
     assert plan["placement"] == [{"container": "shop-web", "unit": "shop-web.service", "from_host": "web1",
                                   "to_host": "solo1", "size_mib": 64.0}]
+
+
+def test_an_engine_host_with_nothing_to_move_receives_containers(template):
+    hosts = {
+        "web": {"discovery": _vm(template, "10.0.0.1", units=[("web-a.service", 8080, {})]), "memory_mib": 512},
+        "engine": {"discovery": _vm(template, "10.0.0.2", units=[]), "memory_mib": 1024},
+    }
+    plan = plan_mod.build_plan(hosts)
+    assert [r["vm"] for r in plan["retire"]] == ["web"] and plan["placement"][0]["to_host"] == "engine"
+    assert plan["waves"][0]["hosts"] == ["web"]
 
 
 def test_same_port_never_shares_a_vm(estate, template):
