@@ -175,8 +175,12 @@ services:
           C(/etc/NAME.d) for the unit's name, its first dash-separated part, the binary's, the ExecStart path's
           and the package's names; interpreters such as python3 are skipped) and the well-known config
           locations of common programs (nginx, httpd, apache2, haproxy, redis-server, memcached, postgres,
-          mysqld/mariadbd, php-fpm, named, ...; known by the binary's, unit's or package's name). Only paths
-          that exist are kept; nothing restarts or traces the service.
+          mysqld/mariadbd, php-fpm, named, ...; known by the binary's, unit's or package's name).
+        - The config files found are then read (not run) for the absolute paths they name under /etc, /srv,
+          /opt, /var/lib and /var/www outside comment lines - an include of a shared C(/etc/APP/x.conf), a TLS
+          key, a web root (a glob such as C(conf.d/*.conf) gives its directory); one level deep, at most 100
+          files of at most 256 KiB per service, the files of a config directory two levels down.
+        - Only paths that exist are kept; nothing restarts or traces the service.
           RV(services.path_sources) says where each path was found.
       type: list
       elements: str
@@ -192,7 +196,8 @@ services:
         V(ExecStart option -c relative to WorkingDirectory=), V(ExecStartPre argument),
         V(process command line argument), V(WorkingDirectory=), V(package conffile), V(open file),
         V(environment variable APP_CONFIG), V(directory of EnvironmentFile /etc/app/env),
-        V(the service's own /etc location), V(well-known location of nginx).
+        V(the service's own /etc location), V(well-known location of nginx),
+        V(named in /etc/nginx/sites-enabled/shop).
       type: dict
     connections:
       description:

@@ -377,6 +377,26 @@ class Discovery:
         facts["image_guess"] = {"image": image, "reason": reason}
         return facts
 
+    # bounds of the scan of config files for the paths they name (per service)
+    CONFIG_SCAN_FILES = 100
+    CONFIG_SCAN_BYTES = 256 * 1024
+
+    def config_files(self, config):
+        """The files of the config paths found so far (the files inside a config directory, two levels deep),
+        at most CONFIG_SCAN_FILES, each at most CONFIG_SCAN_BYTES (larger ones are not read)."""
+        result = []
+        pending = [(p, 0) for p in paths.reduce_paths(config)]
+        while pending and len(result) < self.CONFIG_SCAN_FILES:
+            path, depth = pending.pop(0)
+            if self.isdir(path):
+                if depth < 2:
+                    pending.extend((path.rstrip("/") + "/" + name, depth + 1) for name in self.reader.listdir(path))
+                continue
+            size = self.reader.size(path)
+            if path not in result and (size is None or size <= self.CONFIG_SCAN_BYTES):
+                result.append(path)
+        return result
+
     def unit_file_argv(self, props):
         files = [props.get("FragmentPath")] + (props.get("DropInPaths") or "").split()
         texts = [self.reader.read(path) for path in files if path]
@@ -453,6 +473,11 @@ class Discovery:
         for proc in procs:
             for path in proc["files"]:
                 add(path, False, "open file")
+        # what those config files name (an include of a shared /etc/APP/x.conf, a certificate, a data
+        # directory): read, never executed; one level deep, bounded
+        for source_file in self.config_files(config):
+            for path in paths.referenced_paths(self.reader.read(source_file)):
+                add(path, True, "named in " + source_file)
         env_files = set(env_files_read)
         config = [p for p in config if p not in env_files]
         names = [facts["unit"], facts.get("package"), facts.get("binary")]

@@ -208,6 +208,37 @@ def well_known_config(names):
     return []
 
 
+# absolute paths under these roots, as a config file names them (include directives, certificate and key
+# files, data directories): after start, quote, '=', ':', '(' or ','; up to a space, quote or delimiter
+_REFERENCE = re.compile(r"""(?:^|[\s"'=:(,])(/(?:etc|srv|opt|var/lib|var/www)/[^\s"';,<>(){}\[\]|`$]+)""")
+_GLOB = re.compile(r"[*?]")
+
+
+def referenced_paths(text, limit=100):
+    """Absolute paths a config file's text names, outside comment lines, in order (at most ``limit``).
+
+    ``include /etc/nginx/conf.d/*.conf;`` gives the directory before the first glob character
+    (``/etc/nginx/conf.d``); trailing dots and slashes are dropped. Whether a path exists, and what kind
+    it is, is the caller's business.
+    """
+    found = []
+    for line in (text or "").splitlines():
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;" or stripped.startswith("//"):
+            continue
+        for match in _REFERENCE.finditer(stripped):
+            path = match.group(1)
+            glob = _GLOB.search(path)
+            if glob:
+                path = path[:glob.start()].rsplit("/", 1)[0]
+            path = normalize(path.rstrip("."))
+            if path and path not in found:
+                found.append(path)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
 # interpreters: their own /etc locations say nothing about the program they run
 INTERPRETERS = ("python", "perl", "ruby", "node", "nodejs", "java", "php", "sh", "bash", "dash", "busybox", "env")
 

@@ -254,16 +254,27 @@ def test_config_named_only_by_the_unit_is_found(capture):
 
 
 class _Files:
-    """A file system of a few paths, for Discovery.add_paths."""
+    """A file system of a few paths (files: a set, or a dict path -> text), for Discovery.add_paths."""
 
     def __init__(self, files, dirs):
-        self.files, self.dirs = set(files), set(dirs)
+        self.texts = files if isinstance(files, dict) else dict((f, "") for f in files)
+        self.files, self.dirs = set(self.texts), set(dirs)
 
     def exists(self, path):
         return path in self.files or path in self.dirs
 
     def isdir(self, path):
         return path in self.dirs
+
+    def listdir(self, path):
+        prefix = path.rstrip("/") + "/"
+        return sorted(set(p[len(prefix):].split("/")[0] for p in self.files | self.dirs if p.startswith(prefix)))
+
+    def read(self, path):
+        return self.texts.get(path)
+
+    def size(self, path):
+        return len(self.texts[path]) if path in self.texts else None
 
 
 def test_well_known_location_of_the_binary():
@@ -336,3 +347,41 @@ def test_unit_connections_limit_and_mapped_addresses():
     assert truncated is True
     assert conns[0] == {"direction": "out", "proto": "tcp", "address": "127.0.0.1", "port": 6379}
     assert [c["address"] for c in conns[1:]] == ["10.0.0.0", "10.0.0.1", "10.0.0.2"]
+
+
+def test_paths_named_inside_the_config_files():
+    """nginx's own config names a shared file elsewhere in /etc (an include), its TLS key and its web root:
+    found by reading the config files discovery already found (comments skipped, globs cut, too large files
+    left unread)."""
+    from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import Discovery
+    site = ("server {\n  listen 443 ssl;\n  root /var/www/shop;\n  ssl_certificate_key /etc/ssl/private/shop.key;\n"
+            "  include /etc/common/x.conf;\n  include /etc/nginx/snippets/*.conf;\n"
+            "  # include /etc/old/unused.conf;\n}\n")
+    files = _Files({"/etc/nginx/nginx.conf": "include /etc/nginx/sites-enabled/*;\n",
+                    "/etc/nginx/sites-enabled/shop": site,
+                    "/etc/nginx/big.conf": "x" * (Discovery.CONFIG_SCAN_BYTES + 1) + " /etc/never/read.conf",
+                    "/etc/common/x.conf": "gzip on;\n", "/etc/ssl/private/shop.key": "KEY",
+                    "/etc/old/unused.conf": "", "/etc/never/read.conf": "",
+                    "/var/www/shop/index.html": "hi"},
+                   {"/etc/nginx", "/etc/nginx/sites-enabled", "/etc/nginx/snippets", "/etc/common", "/etc/ssl",
+                    "/etc/ssl/private", "/etc/old", "/etc/never", "/var/www/shop"})
+    discovery = Discovery(run=None, reader=files, which=None)
+    facts = {"unit": "nginx.service", "binary": "/usr/sbin/nginx", "package": "nginx-core"}
+    discovery.add_paths(facts, {}, [], ["/usr/sbin/nginx", "-g", "daemon on; master_process on;"], [], [])
+    assert facts["config_paths"] == ["/etc/nginx", "/etc/ssl/private/shop.key", "/etc/common/x.conf"]
+    assert facts["data_paths"] == ["/var/www/shop"]
+    sources = facts["path_sources"]
+    assert sources["/etc/common/x.conf"] == ["named in /etc/nginx/sites-enabled/shop"]
+    assert sources["/etc/ssl/private/shop.key"] == ["named in /etc/nginx/sites-enabled/shop"]
+    assert sources["/var/www/shop"] == ["named in /etc/nginx/sites-enabled/shop"]
+
+
+def test_referenced_paths():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths
+    text = ("# include /etc/commented.conf\n; /etc/also-commented\n"
+            "include \"/etc/app/a.conf\";\nkey=/etc/app/b.key\ndirs: /srv/data, /opt/app/etc/c.yml\n"
+            "path /usr/share/x /var/lib/app/db. /etc/app/conf.d/*.conf\nurl http://example.invalid/etc/x\n")
+    assert paths.referenced_paths(text) == ["/etc/app/a.conf", "/etc/app/b.key", "/srv/data", "/opt/app/etc/c.yml",
+                                            "/var/lib/app/db", "/etc/app/conf.d"]
+    assert paths.referenced_paths("/etc/a /etc/b /etc/c", limit=2) == ["/etc/a", "/etc/b"]
+    assert paths.referenced_paths(None) == []
