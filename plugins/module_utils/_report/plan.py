@@ -365,7 +365,7 @@ def build_plan(hosts, playbook=DEFAULT_PLAYBOOK, inventory=None, fleet_hosts=Non
 def summary(plan):
     """The plan in a few sentences (Markdown and HTML print them)."""
     t = plan["totals"]
-    lines = ["%d of %d service(s) on %d inspected VM(s) (of %d) can move into containers; %d are blocked."
+    lines = ["%d of %d service(s) on %d inspected VM(s) (of %d) can move into containers; blocked: %d."
              % (t["movable_count"], t["service_count"], t["inspected_count"], t["vm_count"], t["blocked_count"])]
     not_inspected = [v["vm"] for v in plan["vms"] if not v["inspected"]]
     if not_inspected:
