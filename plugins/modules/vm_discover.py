@@ -110,6 +110,12 @@ host:
     systemd_version: {description: systemd's version number., type: int}
     cgroup_version: {description: 1 or 2., type: int}
     package_manager: {description: "V(dpkg), V(rpm) or null.", type: str}
+    addresses:
+      description: The host's own addresses (IPv4 from C(/proc/net/fib_trie), global IPv6 from C(/proc/net/if_inet6);
+        loopback left out). The estate plan (C(playbooks/migrate_plan.yml)) maps connections to hosts by them.
+      type: list
+      elements: str
+    memory_total_bytes: {description: "MemTotal of C(/proc/meminfo) in bytes, null when unknown.", type: int}
 services:
   description: Reported services keyed by unit name (the name given in O(services), with V(.service) added).
   returned: always
@@ -160,10 +166,21 @@ services:
       description:
         - Configuration under /etc (ExecStart arguments, ConfigurationDirectory=, the package's config files, open
           files); files sharing a /etc/NAME directory are given as that directory.
-        - A file read once at start and closed that no package ships is found from the unit itself - paths in
-          its environment variables, the directory of an EnvironmentFile under /etc, and the service's own
-          /etc locations (C(/etc/NAME), C(/etc/NAME.conf), C(/etc/NAME.d) for the unit's name, its first
-          dash-separated part, the binary's and the package's names; interpreters such as python3 are skipped).
+        - A file read once at start and closed that no package ships is found from the unit itself - ExecStart
+          arguments (bare paths, C(--config=PATH), C(--config PATH), C(-c PATH), C(-cPATH); a relative value
+          of a config option, or a relative word that names a file such as C(conf/app.yml), is resolved against
+          WorkingDirectory=), config paths named by ExecStartPre=, ExecStartPost= and ExecReload= (a config
+          check such as C(nginx -t -c FILE)), paths in its environment variables, the directory of an
+          EnvironmentFile under /etc, the service's own /etc locations (C(/etc/NAME), C(/etc/NAME.conf),
+          C(/etc/NAME.d) for the unit's name, its first dash-separated part, the binary's, the ExecStart path's
+          and the package's names; interpreters such as python3 are skipped) and the well-known config
+          locations of common programs (nginx, httpd, apache2, haproxy, redis-server, memcached, postgres,
+          mysqld/mariadbd, php-fpm, named, ...; known by the binary's, unit's or package's name).
+        - The config files found are then read (not run) for the absolute paths they name under /etc, /srv,
+          /opt, /var/lib and /var/www outside comment lines - an include of a shared C(/etc/APP/x.conf), a TLS
+          key, a web root (a glob such as C(conf.d/*.conf) gives its directory); one level deep, at most 100
+          files of at most 256 KiB per service, the files of a config directory two levels down.
+        - Only paths that exist are kept; nothing restarts or traces the service.
           RV(services.path_sources) says where each path was found.
       type: list
       elements: str
@@ -175,9 +192,29 @@ services:
     log_paths: {description: Log files and directories under /var/log., type: list, elements: str}
     path_sources:
       description: For each path of RV(services.config_paths), RV(services.data_paths) and RV(services.log_paths),
-        where it (or what it covers) was found, e.g. V(ExecStart argument), V(package conffile), V(open file),
-        V(environment variable APP_CONFIG), V(the service's own /etc location).
+        where it (or what it covers) was found, e.g. V(ExecStart argument), V(ExecStart option --config),
+        V(ExecStart option -c relative to WorkingDirectory=), V(ExecStartPre argument),
+        V(process command line argument), V(WorkingDirectory=), V(package conffile), V(open file),
+        V(environment variable APP_CONFIG), V(directory of EnvironmentFile /etc/app/env),
+        V(the service's own /etc location), V(well-known location of nginx),
+        V(named in /etc/nginx/sites-enabled/shop).
       type: dict
+    connections:
+      description:
+        - Established TCP connections of the unit's processes, deduplicated (a snapshot; read from
+          C(/proc/net/tcp) and C(/proc/net/tcp6), nothing is traced).
+        - V(direction=out) is one the unit opened, to RV(services.connections.address):RV(services.connections.port)
+          (a dependency); V(direction=in) was accepted on one of the unit's listening ports
+          RV(services.connections.port) from the client RV(services.connections.address).
+        - At most 100 of each direction; RV(services.connections_truncated) says when more were left out.
+      type: list
+      elements: dict
+      contains:
+        direction: {description: V(out) or V(in)., type: str}
+        proto: {description: V(tcp)., type: str}
+        address: {description: "The peer's address (IPv4-mapped IPv6 given as IPv4).", type: str}
+        port: {description: "The server's port: the peer's for V(out), the unit's own for V(in).", type: int}
+    connections_truncated: {description: More connections existed than RV(services.connections) lists., type: bool}
     memory_bytes: {description: Memory of the unit's cgroup (else the sum of RSS)., type: int}
     cpu_seconds: {description: CPU time used by the unit., type: float}
     tasks: {description: Tasks in the unit's cgroup., type: int}

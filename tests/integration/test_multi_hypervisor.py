@@ -24,6 +24,9 @@ import yaml
 from conftest import libvirt_cleanup
 from inventory_support import ansible_inventory
 
+sys.path.insert(0, os.path.join(lab.REPO, ".collections"))
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import waiters  # noqa: E402
+
 libvirt = pytest.importorskip("libvirt")
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 
@@ -249,3 +252,15 @@ def test_teardown_removes_everything_across_the_three(ansible, fleet):
     again, out = run_fleet(ansible, tmp_path, fleet, "teardown")
     assert again["changed"] == 0, out[-6000:]
     assert "removed: nothing" in out
+
+
+def test_an_ssh_banner_read_through_the_hypervisor(fleet, remote_hypervisors):
+    """wait.ssh_via=hypervisor's path with the harness's real URI (its ssh command wrapper that pins the host
+    keys, its key) and a real sshd: `ssh -W` through hv1 to an SSH server as hv1 sees it (hv1's own sshd, the
+    one SSH server in its namespace; guests on hv1's NAT network are reached the same way). A URI whose host is
+    down gives no banner and no hang."""
+    jump = waiters.hypervisor_ssh(fleet["uris"]["hv1"])
+    assert jump[0] != "ssh" and "-i" in jump, jump  # the URI's command= and keyfile= are used
+    banner = waiters.ssh_banner_via(jump, remote_hypervisors[0]["address"], 22)
+    assert banner and banner.startswith("SSH-2.0-OpenSSH"), banner
+    assert waiters.ssh_banner_via(waiters.hypervisor_ssh(fleet["down"]), "192.168.122.10", 22, timeout=20) is None

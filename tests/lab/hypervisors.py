@@ -159,7 +159,10 @@ def write_sshd_config(hv):
             "UsePAM no",
             "StrictModes no",
             "X11Forwarding no",
-            "AllowTcpForwarding no",
+            # as a jump host (libvirt_vm wait.ssh_via=hypervisor): `ssh -W` to SSH ports only, and from this
+            # namespace only its own addresses and its guests' NAT network are reachable
+            "AllowTcpForwarding local",
+            "PermitOpen *:22",
             "PrintMotd no",
             "Subsystem sftp internal-sftp",
             "",

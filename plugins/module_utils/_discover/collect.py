@@ -19,7 +19,13 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common import val
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import FleetError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths, systemd
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.packages import PackageDB, detect_manager
-from ansible_collections.hybridops.fleet.plugins.module_utils._discover.procnet import listening_sockets
+from ansible_collections.hybridops.fleet.plugins.module_utils._discover.procnet import (
+    established_sockets,
+    listening_sockets,
+    parse_fib_trie_local,
+    parse_if_inet6,
+    unit_connections,
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._discover.secrets import (
     is_secret_name,
     redact_argv,
@@ -100,6 +106,12 @@ def _env_files(reader, files):
     return pairs, read
 
 
+def _meminfo_total(text):
+    """MemTotal of /proc/meminfo text in bytes, or None."""
+    match = re.search(r"^MemTotal:\s+(\d+)\s*kB", text or "", re.M)
+    return int(match.group(1)) * 1024 if match else None
+
+
 def parse_passwd(text, name):
     """(uid, gid) of user ``name`` in /etc/passwd text, or (None, None)."""
     for line in (text or "").splitlines():
@@ -169,6 +181,10 @@ class Discovery:
             "systemd_version": int(match.group(1)) if match else None,
             "cgroup_version": 2 if self.exists("sys/fs/cgroup/cgroup.controllers") else 1,
             "package_manager": self.manager,
+            # where other hosts reach this one (the estate plan maps connections to hosts by these)
+            "addresses": (parse_fib_trie_local(self.reader.read("proc/net/fib_trie"))
+                          + parse_if_inet6(self.reader.read("proc/net/if_inet6"))),
+            "memory_total_bytes": _meminfo_total(self.reader.read("proc/meminfo")),
         }
 
     # ------------------------------------------------------------------ sockets and processes
@@ -180,7 +196,9 @@ class Discovery:
             for inode in proc["sockets"]:
                 by_inode.setdefault(inode, []).append(pid)
         self.sockets = []
-        for sock in listening_sockets(self.reader.net_tables()):
+        tables = self.reader.net_tables()
+        self.established = established_sockets(tables)
+        for sock in listening_sockets(tables):
             pids = sorted(by_inode.get(sock["inode"], []))
             units = sorted(set(self.processes[p]["unit"] for p in pids if self.processes[p]["unit"]))
             # socket activation: PID 1 holds the socket too; the service is the other holder
@@ -325,7 +343,8 @@ class Discovery:
         facts["package_version"] = version
         facts["unit_package"] = packages.owner(facts["fragment_path"]) if facts["fragment_path"] else None
         # paths
-        self.add_paths(facts, props, procs, expanded, conffiles, files_read, pairs)
+        self.add_paths(facts, props, procs, expanded, conffiles, files_read, pairs,
+                       cmdline if command is cmdline else ())
         # usage
         memory = systemd.int_or_none(props.get("MemoryCurrent"))
         cpu_ns = systemd.int_or_none(props.get("CPUUsageNSec"))
@@ -337,6 +356,11 @@ class Discovery:
         cpu = cpu_ns / 1e9 if cpu_ns is not None else cg_cpu
         if cpu is None and procs:
             cpu = sum(p.get("utime", 0) + p.get("stime", 0) for p in procs) / float(self.reader.clock_ticks())
+        # TCP connections of the unit's processes: whom it talks to, who talks to it
+        inodes = set(i for p in procs for i in p["sockets"])
+        ports = set(s["port"] for s in facts["listen"] if s["proto"] == "tcp")
+        facts["connections"], facts["connections_truncated"] = unit_connections(
+            [s for s in self.established if s["inode"] in inodes], ports)
         facts["memory_bytes"] = memory
         facts["cpu_seconds"] = round(cpu, 3) if cpu is not None else None
         facts["tasks"] = systemd.int_or_none(props.get("TasksCurrent"))
@@ -353,6 +377,26 @@ class Discovery:
         facts["image_guess"] = {"image": image, "reason": reason}
         return facts
 
+    # bounds of the scan of config files for the paths they name (per service)
+    CONFIG_SCAN_FILES = 100
+    CONFIG_SCAN_BYTES = 256 * 1024
+
+    def config_files(self, config):
+        """The files of the config paths found so far (the files inside a config directory, two levels deep),
+        at most CONFIG_SCAN_FILES, each at most CONFIG_SCAN_BYTES (larger ones are not read)."""
+        result = []
+        pending = [(p, 0) for p in paths.reduce_paths(config)]
+        while pending and len(result) < self.CONFIG_SCAN_FILES:
+            path, depth = pending.pop(0)
+            if self.isdir(path):
+                if depth < 2:
+                    pending.extend((path.rstrip("/") + "/" + name, depth + 1) for name in self.reader.listdir(path))
+                continue
+            size = self.reader.size(path)
+            if path not in result and (size is None or size <= self.CONFIG_SCAN_BYTES):
+                result.append(path)
+        return result
+
     def unit_file_argv(self, props):
         files = [props.get("FragmentPath")] + (props.get("DropInPaths") or "").split()
         texts = [self.reader.read(path) for path in files if path]
@@ -360,7 +404,7 @@ class Discovery:
             return None
         return systemd.unit_file_exec_start([t for t in texts if t is not None])
 
-    def add_paths(self, facts, props, procs, argv, conffiles, env_files_read, env_pairs=()):
+    def add_paths(self, facts, props, procs, argv, conffiles, env_files_read, env_pairs=(), cmdline=()):
         config, data, logs = [], [], []
         sources = {}  # path as found -> where it was found (each kept path says where it came from)
 
@@ -389,11 +433,20 @@ class Discovery:
             if source not in where:
                 where.append(source)
 
-        for path in paths.argv_paths(argv):
-            add(path, True, "ExecStart argument")
-        workdir = props.get("WorkingDirectory") or ""
+        workdir = (props.get("WorkingDirectory") or "").lstrip("!-")
+        for path, how in paths.command_paths(argv, workdir):
+            add(path, True, "ExecStart " + how)
+        if cmdline and cmdline != argv:
+            for path, how in paths.command_paths(cmdline, workdir):
+                add(path, True, "process command line " + how)
+        # ExecStartPre= (a config check such as `nginx -t -c FILE`), ExecStartPost=, ExecReload=: config only
+        for prop in ("ExecStartPre", "ExecStartPost", "ExecReload"):
+            for command in systemd.parse_exec(props.get(prop)):
+                for path, how in paths.command_paths(command["argv"], workdir):
+                    if paths.classify(path) == "config":
+                        add(path, True, "%s %s" % (prop, how))
         if workdir.startswith("/"):
-            add(workdir.lstrip("!-"), True, "WorkingDirectory=")
+            add(workdir, True, "WorkingDirectory=")
         for path in systemd.split_paths(props.get("ReadWritePaths")):
             add(path, True, "ReadWritePaths=")
         for prop, root in (("StateDirectory", "/var/lib/"), ("CacheDirectory", "/var/cache/"),
@@ -408,13 +461,23 @@ class Discovery:
             directory = os.path.dirname(path)
             if paths.classify(directory) == "config" and self.isdir(directory):
                 add(directory, True, "directory of EnvironmentFile " + path)
-        for path in paths.own_config_candidates(facts["unit"], facts.get("binary"), facts.get("package")):
+        exec_path = argv[0] if argv and argv[0].startswith("/") else None
+        for path in paths.own_config_candidates(facts["unit"], facts.get("binary"), facts.get("package"),
+                                                exec_path):
             add(path, True, "the service's own /etc location")
+        for path, program in paths.well_known_config([facts.get("binary"), exec_path, facts["unit"],
+                                                      facts.get("package")]):
+            add(path, True, "well-known location of " + program)
         for path in conffiles:
             add(path, False, "package conffile")
         for proc in procs:
             for path in proc["files"]:
                 add(path, False, "open file")
+        # what those config files name (an include of a shared /etc/APP/x.conf, a certificate, a data
+        # directory): read, never executed; one level deep, bounded
+        for source_file in self.config_files(config):
+            for path in paths.referenced_paths(self.reader.read(source_file)):
+                add(path, True, "named in " + source_file)
         env_files = set(env_files_read)
         config = [p for p in config if p not in env_files]
         names = [facts["unit"], facts.get("package"), facts.get("binary")]

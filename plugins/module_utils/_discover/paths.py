@@ -10,6 +10,7 @@ callable so unit tests do not depend on the machine.
 from __future__ import annotations
 
 import posixpath
+import re
 
 CONFIG_ROOTS = ("/etc/",)
 DATA_ROOTS = ("/var/lib/", "/srv/", "/var/www/", "/var/opt/", "/opt/", "/home/", "/var/spool/", "/var/cache/")
@@ -58,15 +59,183 @@ def classify(path):
     return None
 
 
-def argv_paths(argv):
-    """Absolute paths mentioned in argv: bare words and the value of --opt=/path."""
+# options whose value names a config file (``--config=PATH``, ``-c PATH``, ``--defaults-file PATH``)
+CONFIG_OPTIONS = ("-c", "-f", "--config", "--conf", "--config-file", "--configfile", "--conf-file", "--conffile",
+                  "--config-path", "--cfg", "--settings", "--defaults-file", "--defaults-extra-file", "--rcfile")
+# a relative word with one of these endings names a file (resolved against WorkingDirectory=)
+CONFIG_SUFFIXES = (".conf", ".cfg", ".cnf", ".ini", ".yml", ".yaml", ".json", ".toml", ".properties", ".xml",
+                   ".env", ".hcl", ".lua", ".py", ".rb", ".js")
+
+
+def _is_config_option(name):
+    name = name.lower()
+    return name in CONFIG_OPTIONS or (name.startswith("--") and ("config" in name or "conf" in name))
+
+
+def _relative_file(value):
+    """A relative word that names a file: ``conf/app.conf``, ``app.ini``, ``./x`` (not ``8080``, not ``-v``)."""
+    if not value or value.startswith(("/", "-", "$", "~")) or "=" in value or "://" in value:
+        return False
+    return "/" in value.strip("/") or value.startswith("./") or value.lower().endswith(CONFIG_SUFFIXES)
+
+
+def command_paths(argv, workdir=None):
+    """Paths a command line names, each with how: ``[(path, how)]``, in argv order.
+
+    - a bare absolute word (``/etc/app/x.conf``): ``argument``
+    - the value of an option, given as ``--config=PATH``, ``--config PATH``, ``-c PATH`` or ``-cPATH``:
+      ``option --config`` (any ``--...=/abs`` value counts too, as ``option --name``)
+    - a relative value of such an option, or a relative word that looks like a file (``conf/x.conf``,
+      ``app.ini``), resolved against ``workdir`` (WorkingDirectory=) when that is absolute:
+      ``... relative to WorkingDirectory=``
+    Whether the path exists and what kind it is are the caller's business.
+    """
     found = []
-    for word in argv[1:]:
-        _name, sep, value = word.partition("=")
-        for candidate in ([value] if sep else []) + [word]:
-            path = normalize(candidate)
+    seen = set()
+    base = workdir if workdir and workdir.startswith("/") and workdir != "/" else None
+
+    def keep(value, how):
+        relative = not value.startswith("/")
+        if relative:
+            if not base or not _relative_file(value):
+                return
+            value = posixpath.join(base, value)
+            how += " relative to WorkingDirectory="
+        path = normalize(value)
+        if path and path not in seen:
+            seen.add(path)
+            found.append((path, how))
+
+    words = list(argv[1:])
+    for index, word in enumerate(words):
+        previous = words[index - 1] if index else ""
+        if word.startswith("-"):
+            name, sep, value = word.partition("=")
+            if sep and value:
+                if value.startswith("/") or _is_config_option(name):
+                    keep(value, "option " + name)
+            elif len(word) > 2 and word[1] != "-" and word[2] == "/":
+                keep(word[2:], "option " + word[:2])  # -c/etc/app.conf
+            continue
+        if previous.startswith("-") and "=" not in previous and _is_config_option(previous):
+            keep(word, "option " + previous)
+        elif word.startswith("/"):
+            keep(word, "argument")
+        else:
+            _name, sep, value = word.partition("=")
+            if sep and value.startswith("/"):
+                keep(value, "argument")  # key=/path
+            else:
+                keep(word, "argument")
+    return found
+
+
+# where programs read their configuration when nothing on the command line says otherwise
+# (the binary's, the unit's or the package's name, version suffixes dropped: php-fpm8.2 -> php-fpm)
+WELL_KNOWN_CONFIG = {
+    "nginx": ("/etc/nginx",),
+    "httpd": ("/etc/httpd",),
+    "apache2": ("/etc/apache2",),
+    "lighttpd": ("/etc/lighttpd",),
+    "caddy": ("/etc/caddy",),
+    "haproxy": ("/etc/haproxy",),
+    "varnishd": ("/etc/varnish",),
+    "squid": ("/etc/squid",),
+    "traefik": ("/etc/traefik",),
+    "redis-server": ("/etc/redis", "/etc/redis.conf"),
+    "redis-sentinel": ("/etc/redis", "/etc/redis-sentinel.conf"),
+    "valkey-server": ("/etc/valkey",),
+    "memcached": ("/etc/memcached.conf",),
+    "postgres": ("/etc/postgresql", "/etc/postgresql-common"),
+    "pg_ctlcluster": ("/etc/postgresql", "/etc/postgresql-common"),
+    "mysqld": ("/etc/mysql", "/etc/my.cnf", "/etc/my.cnf.d"),
+    "mariadbd": ("/etc/mysql", "/etc/my.cnf", "/etc/my.cnf.d"),
+    "mysqld_safe": ("/etc/mysql", "/etc/my.cnf", "/etc/my.cnf.d"),
+    "mongod": ("/etc/mongod.conf",),
+    "php-fpm": ("/etc/php", "/etc/php-fpm.conf", "/etc/php-fpm.d"),
+    "uwsgi": ("/etc/uwsgi",),
+    "named": ("/etc/bind", "/etc/named.conf", "/etc/named"),
+    "unbound": ("/etc/unbound",),
+    "dnsmasq": ("/etc/dnsmasq.conf", "/etc/dnsmasq.d"),
+    "mosquitto": ("/etc/mosquitto",),
+    "rabbitmq-server": ("/etc/rabbitmq",),
+    "dovecot": ("/etc/dovecot",),
+    "postfix": ("/etc/postfix",),
+    "vsftpd": ("/etc/vsftpd.conf",),
+    "grafana-server": ("/etc/grafana",),
+    "grafana": ("/etc/grafana",),
+    "prometheus": ("/etc/prometheus",),
+    "influxd": ("/etc/influxdb",),
+    "elasticsearch": ("/etc/elasticsearch",),
+    "etcd": ("/etc/etcd",),
+    "consul": ("/etc/consul.d",),
+    "vault": ("/etc/vault.d",),
+    "tomcat": ("/etc/tomcat",),
+}
+# other names of the same program (a unit or package name -> the table's key)
+WELL_KNOWN_ALIASES = {
+    "redis": "redis-server", "postgresql": "postgres", "mysql": "mysqld", "mariadb": "mariadbd",
+    "mongodb": "mongod", "bind": "named", "rabbitmq": "rabbitmq-server", "apache": "apache2",
+    "nginx-core": "nginx", "nginx-full": "nginx", "nginx-light": "nginx", "nginx-extras": "nginx",
+    "mysql-server": "mysqld", "mariadb-server": "mariadbd", "mysql-server-core": "mysqld",
+    "mariadb-server-core": "mariadbd", "haproxy-server": "haproxy", "memcache": "memcached",
+    "php-fpm": "php-fpm", "php": "php-fpm",
+}
+
+
+def _well_known_key(name):
+    if not name:
+        return None
+    base = posixpath.basename(name).split("@")[0]
+    if base.endswith(".service"):
+        base = base[:-len(".service")]
+    for candidate in (base, re.sub(r"[-.]?[0-9][0-9.]*$", "", base)):
+        candidate = candidate.lower()
+        if candidate in WELL_KNOWN_CONFIG:
+            return candidate
+        if candidate in WELL_KNOWN_ALIASES:
+            return WELL_KNOWN_ALIASES[candidate]
+    return None
+
+
+def well_known_config(names):
+    """The well-known config locations of the program behind ``names`` (binary, ExecStart path, unit,
+    package): ``[(path, program)]``; the first name the table knows decides."""
+    for name in names:
+        key = _well_known_key(name)
+        if key:
+            return [(path, key) for path in WELL_KNOWN_CONFIG[key]]
+    return []
+
+
+# absolute paths under these roots, as a config file names them (include directives, certificate and key
+# files, data directories): after start, quote, '=', ':', '(' or ','; up to a space, quote or delimiter
+_REFERENCE = re.compile(r"""(?:^|[\s"'=:(,])(/(?:etc|srv|opt|var/lib|var/www)/[^\s"';,<>(){}\[\]|`$]+)""")
+_GLOB = re.compile(r"[*?]")
+
+
+def referenced_paths(text, limit=100):
+    """Absolute paths a config file's text names, outside comment lines, in order (at most ``limit``).
+
+    ``include /etc/nginx/conf.d/*.conf;`` gives the directory before the first glob character
+    (``/etc/nginx/conf.d``); trailing dots and slashes are dropped. Whether a path exists, and what kind
+    it is, is the caller's business.
+    """
+    found = []
+    for line in (text or "").splitlines():
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;" or stripped.startswith("//"):
+            continue
+        for match in _REFERENCE.finditer(stripped):
+            path = match.group(1)
+            glob = _GLOB.search(path)
+            if glob:
+                path = path[:glob.start()].rsplit("/", 1)[0]
+            path = normalize(path.rstrip("."))
             if path and path not in found:
                 found.append(path)
+                if len(found) >= limit:
+                    return found
     return found
 
 
@@ -96,10 +265,11 @@ def _program(name):
     return base
 
 
-def own_config_candidates(unit, binary=None, package=None):
+def own_config_candidates(unit, binary=None, package=None, exec_path=None):
     """Where a service's own configuration lives without a package saying so: /etc/NAME, /etc/NAME.conf
     and /etc/NAME.d for the unit's name (and its first dash-separated part: the app of ``shop-api``),
-    the binary's and the package's names. Interpreters (python3, java, ...) are skipped."""
+    the binary's (and the ExecStart path's, when a link) and the package's names. Interpreters
+    (python3, java, ...) are skipped."""
     names = []
     program = _program(unit)
     if program:
@@ -107,7 +277,7 @@ def own_config_candidates(unit, binary=None, package=None):
         head = program.split("-")[0]
         if len(head) >= 3 and head != program:
             names.append(head)
-    for other in (binary, package):
+    for other in (binary, exec_path, package):
         program = _program(other)
         if program and program not in names:
             names.append(program)

@@ -162,6 +162,13 @@ class ProcReader:
     def isdir(self, path):
         return os.path.isdir(self.path(path))
 
+    def size(self, path):
+        """Size of a file in bytes; None when unknown."""
+        try:
+            return os.path.getsize(self.path(path))
+        except OSError:
+            return None
+
     def pids(self):
         return sorted(int(n) for n in self.listdir("/proc") if n.isdigit())
 

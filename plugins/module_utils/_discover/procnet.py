@@ -102,6 +102,78 @@ def listening_sockets(tables, byteorder=None):
     return result
 
 
+TCP_ESTABLISHED = 0x01
+
+
+def established_sockets(tables, byteorder=None):
+    """{proto: text} -> established TCP sockets (both ends known), deduplicated by inode."""
+    result = []
+    seen = set()
+    for proto in ("tcp", "tcp6"):
+        for sock in parse_proc_net(tables.get(proto) or "", proto, byteorder):
+            if sock["state"] != TCP_ESTABLISHED or not sock["inode"] or sock["inode"] in seen:
+                continue
+            seen.add(sock["inode"])
+            result.append(sock)
+    return result
+
+
+def plain_address(address):
+    """'::ffff:10.0.0.5' -> '10.0.0.5' (an IPv4 peer of a dual-stack socket); other addresses unchanged."""
+    if address.startswith("::ffff:") and "." in address:
+        return address[len("::ffff:"):]
+    return address
+
+
+def unit_connections(established, listen_ports, limit=100):
+    """One unit's established TCP sockets -> its connections, deduplicated and sorted.
+
+    ``listen_ports`` are the unit's listening TCP ports: a socket whose local port is one of them was
+    accepted (``direction: in``, ``address`` the client, ``port`` the unit's port); any other is one the
+    unit opened (``direction: out``, ``address:port`` the server it talks to). At most ``limit`` of each
+    direction are kept (busy servers have thousands of clients); returns (connections, truncated).
+    """
+    found = {"in": set(), "out": set()}
+    for sock in established:
+        if sock["port"] in listen_ports:
+            found["in"].add((plain_address(sock["remote_address"]), sock["port"]))
+        else:
+            found["out"].add((plain_address(sock["remote_address"]), sock["remote_port"]))
+    result = []
+    truncated = False
+    for direction in ("out", "in"):
+        items = sorted(found[direction], key=lambda item: (item[1], item[0]))
+        truncated = truncated or len(items) > limit
+        result.extend({"direction": direction, "proto": "tcp", "address": address, "port": port}
+                      for address, port in items[:limit])
+    return result, truncated
+
+
+def parse_fib_trie_local(text):
+    """/proc/net/fib_trie -> the host's own IPv4 addresses (``/32 host LOCAL`` entries), sorted, loopback dropped."""
+    addresses = set()
+    last = None
+    for line in (text or "").splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|--"):
+            last = stripped[3:].strip()
+        elif stripped == "/32 host LOCAL" and last:
+            addresses.add(last)
+    return sorted((a for a in addresses if not is_loopback(a)), key=ipaddress.ip_address)
+
+
+def parse_if_inet6(text):
+    """/proc/net/if_inet6 -> the host's global IPv6 addresses (scope 00), sorted."""
+    addresses = set()
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and len(fields[0]) == 32 and fields[3] == "00":
+            address = ipaddress.IPv6Address(bytes.fromhex(fields[0]))
+            if not address.is_loopback:
+                addresses.add(str(address))
+    return sorted(addresses)
+
+
 def is_loopback(address):
     """True for 127.0.0.0/8, ::1 and ::ffff:127.x addresses."""
     try:

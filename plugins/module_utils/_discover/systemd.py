@@ -11,7 +11,8 @@ import shlex
 # properties asked of `systemctl show -p ...` for every service
 SHOW_PROPERTIES = (
     "Id", "Names", "Description", "LoadState", "ActiveState", "SubState", "UnitFileState",
-    "FragmentPath", "Type", "MainPID", "ExecStart", "User", "Group", "DynamicUser",
+    "FragmentPath", "Type", "MainPID", "ExecStart", "ExecStartPre", "ExecStartPost", "ExecReload",
+    "User", "Group", "DynamicUser",
     "SupplementaryGroups", "Environment", "EnvironmentFiles", "WorkingDirectory",
     "RootDirectory", "ReadWritePaths", "ReadOnlyPaths", "StateDirectory",
     "ConfigurationDirectory", "CacheDirectory", "LogsDirectory", "RuntimeDirectory",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.consolidate import consolidate
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.numbers import num
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.plan import build_plan
 
 SCHEMA = "hybridops.fleet/report/v1"
 MIB = 1024 * 1024
@@ -480,6 +481,22 @@ def _summary(totals, findings, consolidation):
     return lines
 
 
+def _migration_plan(vms, guests, headroom):
+    """The estate plan (plan.build_plan) of the VMs whose guests carry a discovery result; null without any.
+    The VMs' names stand for the inventory host names in the wave commands."""
+    hosts = {}
+    for vm in vms:
+        guest = guests.get(vm["name"]) if isinstance(guests.get(vm["name"]), dict) else {}
+        discovery = guest.get("discovery") if vm["inspected"] else None
+        hosts.setdefault(vm["name"], {
+            "vm": vm["name"], "discovery": discovery, "addresses": [vm["ip"]] if vm.get("ip") else [],
+            "memory_mib": vm.get("memory_mib"),
+            "error": None if discovery else (vm["not_inspected_reason"] or "no discovery result for this VM")})
+    if not any(h["discovery"] for h in hosts.values()):
+        return None
+    return build_plan(hosts, headroom_percent=headroom)
+
+
 def build_report(params):
     """The report model for module params (hypervisors, vms, guests, title, vm_capacity_mib, headroom_percent)."""
     headroom, capacity = _validate(params)
@@ -500,6 +517,7 @@ def build_report(params):
     hypervisors.sort(key=lambda h: (str(h["hostname"] or h["uri"]), str(h["uri"])))
     hv_entries = [_hypervisor_summary(h, [v for v in vms if v["uri"] == h["uri"]]) for h in hypervisors]
     consolidation = consolidate(vms, capacity_mib=capacity, headroom_percent=headroom)
+    migration_plan = _migration_plan(vms, guests, headroom)
     totals = _totals(hv_entries, vms)
     findings = _findings(vms, consolidation, guests, params.get("unreachable_hypervisors") or [])
     return {
@@ -511,5 +529,6 @@ def build_report(params):
         "findings": findings,
         "consolidation": consolidation,
         "rollouts": rollout_entries(vms),
+        "migration_plan": migration_plan,
         "summary": _summary(totals, findings, consolidation),
     }

@@ -7,13 +7,14 @@ Stable hooks for tests and scrapers: ``svg#chart-hypervisor-memory``,
 ``svg#chart-vm-memory``, ``svg#chart-containers-per-vm``,
 ``svg#chart-consolidation``; ``tr.vm[data-vm]`` in ``table#vm-table``;
 ``tr.hypervisor[data-uri]``; ``section.vm-detail[data-vm]`` with
-``tr.container[data-container]``; ``#findings``, ``#consolidation``.
+``tr.container[data-container]``; ``#findings``, ``#consolidation``; ``section#migration-plan`` (plan_render).
 """
 
 from __future__ import annotations
 
 from ansible_collections.hybridops.fleet.plugins.module_utils._report import svg
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.numbers import num
+from ansible_collections.hybridops.fleet.plugins.module_utils._report.plan_render import render_plan_section
 from ansible_collections.hybridops.fleet.plugins.module_utils._report.svg import esc
 
 STATE_CLASSES = {"running": "ok", "healthy": "ok", "paused": "warn", "starting": "warn", "restarting": "warn",
@@ -357,6 +358,7 @@ def render_html(model):
         '<section id="consolidation"><h2>Consolidation</h2>%s</section>' % _consolidation(model, charts["cons"]),
         _services(model),
         _rollouts(model),
+        render_plan_section(model["migration_plan"]) if model.get("migration_plan") else "",
         '<section id="containers"><h2>Containers by VM</h2>%s</section>' % _vm_details(model),
         _not_inspected(model),
         '</main>',

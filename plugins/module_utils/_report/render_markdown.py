@@ -108,6 +108,13 @@ def render_markdown(model):
         for r in mixed:
             out += ["", "%s runs %d versions: %s." % (md(r["service"]), len(r["versions"]), "; ".join(
                 "%s on %s" % (md(image), ", ".join(md(vm) for vm in vms)) for image, vms in sorted(r["versions"].items())))]
+    plan = model.get("migration_plan")
+    if plan:
+        out += ["", "## Migration plan", ""]
+        out.extend("- " + md(line) for line in plan["summary"])
+        for wave in plan["waves"]:
+            out += ["", "Wave %d (%s):" % (wave["wave"], md(", ".join(wave["vms"]))), "", "```sh"]
+            out += wave["commands"] + ["```"]
     cons = model["consolidation"]
     out += ["", "## Consolidation", "", md(cons["sentence"]), "", "Rule: " + md(cons["rule"]) + "."]
     if cons["vms"]:

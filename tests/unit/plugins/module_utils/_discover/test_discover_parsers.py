@@ -219,9 +219,48 @@ def test_reduce_and_group():
     assert paths.group_config(["/etc/ssh/moduli"], isdir, ["ssh.service", "openssh-server"]) == ["/etc/ssh"]
 
 
-def test_argv_paths():
-    assert paths.argv_paths(["/usr/bin/app", "--config=/etc/app.conf", "-d", "/srv/data", "8080"]) == [
-        "/etc/app.conf", "/srv/data"]
+def test_command_paths():
+    assert paths.command_paths(["/usr/bin/app", "--config=/etc/app.conf", "-d", "/srv/data", "8080"]) == [
+        ("/etc/app.conf", "option --config"), ("/srv/data", "argument")]
+
+
+def test_command_paths_option_forms_and_relative_files():
+    argv = ["/usr/local/bin/shopd", "-c", "/etc/shop/x.conf", "-f/etc/shop/y.conf", "--conf", "conf/z.yml",
+            "--defaults-file=my.cnf", "--log-dir=/var/log/shop", "--port", "8080", "-v", "serve",
+            "http.server", "app.ini", "DB=/srv/db", "--url=http://localhost/x"]
+    assert paths.command_paths(argv, "/opt/shop") == [
+        ("/etc/shop/x.conf", "option -c"),
+        ("/etc/shop/y.conf", "option -f"),
+        ("/opt/shop/conf/z.yml", "option --conf relative to WorkingDirectory="),
+        ("/opt/shop/my.cnf", "option --defaults-file relative to WorkingDirectory="),
+        ("/var/log/shop", "option --log-dir"),
+        ("/opt/shop/app.ini", "argument relative to WorkingDirectory="),
+        ("/srv/db", "argument"),
+    ]
+    # no WorkingDirectory= (or /): relative words name nothing we can find
+    assert paths.command_paths(["/usr/bin/app", "-c", "app.conf"]) == []
+    assert paths.command_paths(["/usr/bin/app", "-c", "app.conf"], "/") == []
+    # a value is taken once, by its option (not again as a bare word)
+    assert paths.command_paths(["/usr/bin/app", "--config", "/etc/a.conf", "/etc/a.conf"]) == [
+        ("/etc/a.conf", "option --config")]
+
+
+def test_well_known_config():
+    assert paths.well_known_config(["/usr/sbin/nginx", None, "nginx.service", "nginx-core"]) == [
+        ("/etc/nginx", "nginx")]
+    assert paths.well_known_config(["/usr/lib/postgresql/15/bin/postgres"])[0] == ("/etc/postgresql", "postgres")
+    assert paths.well_known_config([None, None, "postgresql@15-main.service"])[0] == ("/etc/postgresql", "postgres")
+    assert paths.well_known_config(["/usr/sbin/php-fpm8.2"])[0] == ("/etc/php", "php-fpm")
+    assert [p for p, _program in paths.well_known_config(["/usr/sbin/mariadbd"])] == [
+        "/etc/mysql", "/etc/my.cnf", "/etc/my.cnf.d"]
+    assert paths.well_known_config(["/usr/bin/redis-check-rdb", None, "redis-server.service"]) == [
+        ("/etc/redis", "redis-server"), ("/etc/redis.conf", "redis-server")]
+    assert paths.well_known_config(["/usr/bin/memcached"]) == [("/etc/memcached.conf", "memcached")]
+    assert paths.well_known_config(["/usr/bin/python3.11", "/usr/bin/python3", "shop-api.service", None]) == []
+    # every listed location is a config path (under /etc, not host integration)
+    for locations in paths.WELL_KNOWN_CONFIG.values():
+        assert all(paths.classify(p) == "config" for p in locations), locations
+    assert all(v in paths.WELL_KNOWN_CONFIG for v in paths.WELL_KNOWN_ALIASES.values())
 
 
 def test_limits():

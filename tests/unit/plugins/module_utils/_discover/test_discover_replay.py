@@ -40,7 +40,8 @@ def test_default_selection(capture):
     assert {s["unit"] for s in result["excluded"]} == {"ssh.service", "systemd-networkd.service"}
     assert result["host"] == {
         "hostname": "debian", "os": {"id": "debian", "version_id": "12", "pretty_name": "Debian GNU/Linux 12 (bookworm)"},
-        "systemd_version": 252, "cgroup_version": 2, "package_manager": "dpkg"}
+        "systemd_version": 252, "cgroup_version": 2, "package_manager": "dpkg",
+        "addresses": [], "memory_total_bytes": None}  # the capture predates both (no fib_trie, meminfo read)
 
 
 def test_web_service_facts(capture):
@@ -215,3 +216,172 @@ def test_own_config_candidates_skip_interpreters():
     assert paths.own_config_candidates("nginx.service", "/usr/sbin/nginx", "nginx-core")[:3] == [
         "/etc/nginx", "/etc/nginx.conf", "/etc/nginx.d"]
     assert paths.value_paths("/a:/b,/c") == ["/a", "/b", "/c"] and paths.value_paths("yes") == []
+
+
+def test_config_named_only_by_the_unit_is_found(capture):
+    """A file the service read at start and closed, shipped by no package and held open by no process:
+    found from ExecStart (``-c /etc/common/x.conf``, a relative ``--config`` under WorkingDirectory=),
+    from ExecStartPre (a config check) and from the service's own /etc directory; each says where."""
+    import copy
+    edited = copy.deepcopy(capture)
+    for path, isdir in (("/etc/common", True), ("/etc/common/x.conf", False), ("/etc/precheck", True),
+                        ("/etc/precheck/rules.conf", False), ("/srv/www/conf/site.ini", False),
+                        ("/etc/hybridops-web/only-read-at-start.conf", False)):
+        edited["exists"][path] = True
+        edited["isdir"][path] = isdir
+    for answer in edited["run"]:
+        if answer["argv"][:2] == ["systemctl", "show"] and "hybridops-web.service" in answer["argv"]:
+            old = "argv[]=/usr/bin/python3 -m http.server 8080 --directory /srv/www ;"
+            assert old in answer["stdout"]
+            answer["stdout"] = answer["stdout"].replace(old, (
+                "argv[]=/usr/bin/python3 -m http.server 8080 --directory /srv/www -c /etc/common/x.conf "
+                "--config conf/site.ini ;")).replace("Slice=system.slice\nControlGroup=/system.slice/hybridops-web", (
+                    "ExecStartPre={ path=/usr/bin/test ; argv[]=/usr/bin/test -r /etc/precheck/rules.conf ; "
+                    "ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n"
+                    "Slice=system.slice\nControlGroup=/system.slice/hybridops-web"))
+    web = run_discovery(edited)["services"]["hybridops-web.service"]
+    assert web["config_paths"] == ["/etc/common/x.conf", "/etc/precheck/rules.conf", "/etc/hybridops-web"], \
+        web["config_paths"]
+    sources = web["path_sources"]
+    assert sources["/etc/common/x.conf"] == ["ExecStart option -c"]
+    assert sources["/etc/precheck/rules.conf"] == ["ExecStartPre argument"]
+    assert "ExecStart option --config relative to WorkingDirectory=" in sources["/srv/www"]
+    assert "the service's own /etc location" in sources["/etc/hybridops-web"]
+    # the candidate container gets them: read-only binds in the proposed spec
+    mounts = [(m["source"], m["read_only"]) for m in web["container_spec"]["mounts"]]
+    assert ("/etc/common/x.conf", True) in mounts and ("/etc/precheck/rules.conf", True) in mounts
+    assert ("/etc/hybridops-web", True) in mounts
+
+
+class _Files:
+    """A file system of a few paths (files: a set, or a dict path -> text), for Discovery.add_paths."""
+
+    def __init__(self, files, dirs):
+        self.texts = files if isinstance(files, dict) else dict((f, "") for f in files)
+        self.files, self.dirs = set(self.texts), set(dirs)
+
+    def exists(self, path):
+        return path in self.files or path in self.dirs
+
+    def isdir(self, path):
+        return path in self.dirs
+
+    def listdir(self, path):
+        prefix = path.rstrip("/") + "/"
+        return sorted(set(p[len(prefix):].split("/")[0] for p in self.files | self.dirs if p.startswith(prefix)))
+
+    def read(self, path):
+        return self.texts.get(path)
+
+    def size(self, path):
+        return len(self.texts[path]) if path in self.texts else None
+
+
+def test_well_known_location_of_the_binary():
+    """nginx built from source (/usr/local/sbin, no package): its config under /etc/nginx is found from
+    the binary's name alone, although no process holds it open and no argument names it."""
+    from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import Discovery
+    files = _Files({"/etc/nginx/nginx.conf", "/etc/nginx/conf.d/site.conf", "/etc/redis.conf"},
+                   {"/etc/nginx", "/etc/nginx/conf.d", "/var/www/html"})
+    discovery = Discovery(run=None, reader=files, which=None)
+    facts = {"unit": "web-frontend.service", "binary": "/usr/local/sbin/nginx", "package": None}
+    props = {"WorkingDirectory": "", "ExecStartPre": ""}
+    discovery.add_paths(facts, props, [], ["/usr/local/sbin/nginx", "-g", "daemon off;"], [], [])
+    assert facts["config_paths"] == ["/etc/nginx"]
+    assert facts["path_sources"]["/etc/nginx"] == ["the service's own /etc location", "well-known location of nginx"]
+    facts = {"unit": "cache.service", "binary": "/usr/bin/redis-server", "package": "redis-server"}
+    discovery.add_paths(facts, {}, [], ["/usr/bin/redis-server", "--port", "6379"], [], [])
+    assert facts["config_paths"] == ["/etc/redis.conf"]
+    # /etc/redis.conf is no /etc/NAME of the unit, binary or package: only the table knows it
+    assert facts["path_sources"]["/etc/redis.conf"] == ["well-known location of redis-server"]
+
+
+FIB_TRIE = """Main:
+  +-- 0.0.0.0/0 3 0 5
+     |-- 0.0.0.0
+        /0 universe UNICAST
+     +-- 127.0.0.0/8 2 0 2
+           |-- 127.0.0.1
+              /32 host LOCAL
+     +-- 192.168.122.0/24 2 0 2
+           |-- 192.168.122.227
+              /32 host LOCAL
+        |-- 192.168.122.255
+           /32 link BROADCAST
+"""
+
+
+def test_connections_and_host_addresses(capture):
+    """hybridops-web talks to a database on another VM (192.168.122.30:5432) and serves a client on 8080;
+    the host's own addresses and memory come from /proc (the estate plan maps connections to VMs by them)."""
+    import copy
+    edited = copy.deepcopy(capture)
+    edited["listdir"]["/proc/430/fd"] = ["0", "1", "2", "3", "4", "5"]
+    edited["readlink"]["/proc/430/fd/4"] = "socket:[777001]"
+    edited["readlink"]["/proc/430/fd/5"] = "socket:[777002]"
+    edited["read"]["/proc/net/tcp"] += (
+        "   3: E37AA8C0:9C40 1E7AA8C0:1538 01 00000000:00000000 00:00000000 00000000   999        0 777001 1 0 20 4 1 10 -1\n"
+        "   4: E37AA8C0:1F90 0A7AA8C0:D431 01 00000000:00000000 00:00000000 00000000   999        0 777002 1 0 20 4 1 10 -1\n")
+    edited["read"]["/proc/net/fib_trie"] = FIB_TRIE
+    edited["read"]["/proc/net/if_inet6"] = (
+        "fd000000000000000000000000000002 02 40 00 80     enp1s0\n"
+        "fe80000000000000505400fffe123456 02 40 20 80     enp1s0\n"
+        "00000000000000000000000000000001 01 80 10 80       lo\n")
+    edited["read"]["/proc/meminfo"] = "MemTotal:         492040 kB\nMemFree:  1000 kB\n"
+    result = run_discovery(edited)
+    assert result["host"]["addresses"] == ["192.168.122.227", "fd00::2"]
+    assert result["host"]["memory_total_bytes"] == 492040 * 1024
+    web = result["services"]["hybridops-web.service"]
+    assert web["connections"] == [
+        {"direction": "out", "proto": "tcp", "address": "192.168.122.30", "port": 5432},
+        {"direction": "in", "proto": "tcp", "address": "192.168.122.10", "port": 8080},
+    ]
+    assert web["connections_truncated"] is False
+
+
+def test_unit_connections_limit_and_mapped_addresses():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._discover.procnet import unit_connections
+    socks = [{"port": 8080, "remote_address": "::ffff:10.0.0.%d" % i, "remote_port": 40000 + i} for i in range(5)]
+    socks.append({"port": 51000, "remote_address": "127.0.0.1", "remote_port": 6379})
+    conns, truncated = unit_connections(socks, {8080}, limit=3)
+    assert truncated is True
+    assert conns[0] == {"direction": "out", "proto": "tcp", "address": "127.0.0.1", "port": 6379}
+    assert [c["address"] for c in conns[1:]] == ["10.0.0.0", "10.0.0.1", "10.0.0.2"]
+
+
+def test_paths_named_inside_the_config_files():
+    """nginx's own config names a shared file elsewhere in /etc (an include), its TLS key and its web root:
+    found by reading the config files discovery already found (comments skipped, globs cut, too large files
+    left unread)."""
+    from ansible_collections.hybridops.fleet.plugins.module_utils._discover.collect import Discovery
+    site = ("server {\n  listen 443 ssl;\n  root /var/www/shop;\n  ssl_certificate_key /etc/ssl/private/shop.key;\n"
+            "  include /etc/common/x.conf;\n  include /etc/nginx/snippets/*.conf;\n"
+            "  # include /etc/old/unused.conf;\n}\n")
+    files = _Files({"/etc/nginx/nginx.conf": "include /etc/nginx/sites-enabled/*;\n",
+                    "/etc/nginx/sites-enabled/shop": site,
+                    "/etc/nginx/big.conf": "x" * (Discovery.CONFIG_SCAN_BYTES + 1) + " /etc/never/read.conf",
+                    "/etc/common/x.conf": "gzip on;\n", "/etc/ssl/private/shop.key": "KEY",
+                    "/etc/old/unused.conf": "", "/etc/never/read.conf": "",
+                    "/var/www/shop/index.html": "hi"},
+                   {"/etc/nginx", "/etc/nginx/sites-enabled", "/etc/nginx/snippets", "/etc/common", "/etc/ssl",
+                    "/etc/ssl/private", "/etc/old", "/etc/never", "/var/www/shop"})
+    discovery = Discovery(run=None, reader=files, which=None)
+    facts = {"unit": "nginx.service", "binary": "/usr/sbin/nginx", "package": "nginx-core"}
+    discovery.add_paths(facts, {}, [], ["/usr/sbin/nginx", "-g", "daemon on; master_process on;"], [], [])
+    assert facts["config_paths"] == ["/etc/nginx", "/etc/ssl/private/shop.key", "/etc/common/x.conf"]
+    assert facts["data_paths"] == ["/var/www/shop"]
+    sources = facts["path_sources"]
+    assert sources["/etc/common/x.conf"] == ["named in /etc/nginx/sites-enabled/shop"]
+    assert sources["/etc/ssl/private/shop.key"] == ["named in /etc/nginx/sites-enabled/shop"]
+    assert sources["/var/www/shop"] == ["named in /etc/nginx/sites-enabled/shop"]
+
+
+def test_referenced_paths():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._discover import paths
+    text = ("# include /etc/commented.conf\n; /etc/also-commented\n"
+            "include \"/etc/app/a.conf\";\nkey=/etc/app/b.key\ndirs: /srv/data, /opt/app/etc/c.yml\n"
+            "path /usr/share/x /var/lib/app/db. /etc/app/conf.d/*.conf\nurl http://example.invalid/etc/x\n")
+    assert paths.referenced_paths(text) == ["/etc/app/a.conf", "/etc/app/b.key", "/srv/data", "/opt/app/etc/c.yml",
+                                            "/var/lib/app/db", "/etc/app/conf.d"]
+    assert paths.referenced_paths("/etc/a /etc/b /etc/c", limit=2) == ["/etc/a", "/etc/b"]
+    assert paths.referenced_paths(None) == []

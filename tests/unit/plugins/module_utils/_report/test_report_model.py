@@ -79,8 +79,8 @@ def test_container_entry_never_carries_env_or_labels():
 def test_build_report_shape_and_order():
     report = m.build_report(facts.fleet())
     assert report["schema"] == "hybridops.fleet/report/v1"
-    assert sorted(report) == ["consolidation", "findings", "hypervisors", "rollouts", "schema", "summary", "title", "totals",
-                              "vms"]
+    assert sorted(report) == ["consolidation", "findings", "hypervisors", "migration_plan", "rollouts", "schema", "summary",
+                              "title", "totals", "vms"]
     assert report["rollouts"] == []  # no container of container_rollout in this fleet
     assert [v["name"] for v in report["vms"]] == ["db1", "legacy1", "old1", "web1", "web2"]
     assert [h["hostname"] for h in report["hypervisors"]] == ["hv1", "hv2"]
@@ -222,3 +222,22 @@ def test_unreachable_hypervisors_need_a_uri(bad):
     with pytest.raises(ValidationError) as info:
         m.build_report(params)
     assert str(info.value).startswith("unreachable_hypervisors[0].uri: ")
+
+
+def test_migration_plan_of_the_discovered_vms():
+    """The report carries the estate plan of its VMs' discovery (the same model migrate_plan.yml writes)."""
+    report = m.build_report(facts.fleet())
+    plan = report["migration_plan"]
+    assert plan["schema"] == "hybridops.fleet/migration-plan/v1"
+    vms = dict((v["vm"], v) for v in plan["vms"])
+    assert vms["db1"]["movable"] == ["postgresql@15-main.service"]
+    assert vms["db1"]["blocked"] == [{"unit": "hostile-agent.service", "blockers": ["uses CAP_NET_ADMIN"]}]
+    assert vms["db1"]["addresses"] == ["192.168.122.13"] and vms["db1"]["memory_mib"] == 2048
+    assert not vms["legacy1"]["inspected"] and "No route to host" in vms["legacy1"]["not_inspected_reason"]
+    assert [w["hosts"] for w in plan["waves"]] == [["db1"]]
+    assert plan["waves"][0]["commands"] == [
+        "ansible-playbook hybridops.fleet.migrate -l db1 -e migrate_service=postgresql@15-main.service"]
+    # no VM with a discovery result: no plan
+    fleet = facts.fleet()
+    fleet["guests"]["db1"]["discovery"] = None
+    assert m.build_report(fleet)["migration_plan"] is None

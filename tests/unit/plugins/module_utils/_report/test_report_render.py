@@ -145,3 +145,15 @@ def test_rollouts_section_says_which_vm_serves_which_version():
     assert 'class="mixed"' in page
     # a fleet without rollouts has no such section
     assert "Rollouts" not in render_markdown(build_report(copy.deepcopy(facts.fleet())))
+
+
+def test_migration_plan_section():
+    report = build_report(facts.fleet())
+    page = render_html(report)
+    assert page.count('<section id="migration-plan">') == 1
+    assert '<tr class="plan-service" data-vm="db1" data-unit="postgresql@15-main.service">' in page
+    assert '<code class="wave-command" data-wave="1">' in page
+    assert "## Migration plan" in render_markdown(report)
+    fleet = facts.fleet()
+    fleet["guests"]["db1"]["discovery"] = None
+    assert 'id="migration-plan"' not in render_html(build_report(fleet))
