@@ -60,12 +60,12 @@ DOMAIN = """  <domain type='qemu' xmlns:test='%(test_ns)s'>
     <test:runstate>%(runstate)d</test:runstate>
   </domain>
 """
-FLEET_META = """      <fleet:vm xmlns:fleet='%s'><fleet:managed>true</fleet:managed><fleet:tags><fleet:tag>%s</fleet:tag><fleet:tag>bench</fleet:tag></fleet:tags></fleet:vm>
-"""
-OSINFO_META = """      <libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'><libosinfo:os id='http://debian.org/debian/12'/></libosinfo:libosinfo>
-"""
-CMDB_META = """      <cmdb:record xmlns:cmdb='http://cmdb.example.com/xmlns/1'><cmdb:env>%s</cmdb:env><cmdb:service>%s</cmdb:service><cmdb:ssh user='debian'/></cmdb:record>
-"""
+FLEET_META = ("      <fleet:vm xmlns:fleet='%s'><fleet:managed>true</fleet:managed>"
+              "<fleet:tags><fleet:tag>%s</fleet:tag><fleet:tag>bench</fleet:tag></fleet:tags></fleet:vm>\n")
+OSINFO_META = ("      <libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'>"
+               "<libosinfo:os id='http://debian.org/debian/12'/></libosinfo:libosinfo>\n")
+CMDB_META = ("      <cmdb:record xmlns:cmdb='http://cmdb.example.com/xmlns/1'><cmdb:env>%s</cmdb:env>"
+             "<cmdb:service>%s</cmdb:service><cmdb:ssh user='debian'/></cmdb:record>\n")
 VOLUME = """    <volume type='file'><name>%(file)s</name><capacity unit='GiB'>%(gib)d</capacity>
       <target><path>%(pool_dir)s/%(file)s</path></target></volume>
 """

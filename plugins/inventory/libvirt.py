@@ -428,7 +428,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         vms = []
         for uri, (listed, error) in zip(uris, list_concurrently(uris, lambda uri: self._list_hypervisor(uri, params))):
             if error is not None:  # this hypervisor could not be listed (the others were)
-                raise AnsibleError("hybridops.fleet.libvirt inventory: %s" % error)
+                where = "" if uri in str(error) else "%s: " % uri
+                raise AnsibleError("hybridops.fleet.libvirt inventory: %s%s" % (where, error))
             vms.extend(listed)
         if self.get_option("containers"):
             self._add_containers(vms)

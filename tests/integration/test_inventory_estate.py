@@ -215,8 +215,10 @@ def without_uuids(data):
 def test_cache_over_several_hypervisors_gives_what_a_listing_gives(tmp_path):
     # three hypervisors listed concurrently; the cached run must give exactly the hosts, groups and facts of a
     # plain listing, come from the cache when a hypervisor changed, and read the change after --flush-cache
-    uris = [node_file(tmp_path / ("hv%d.xml" % i), [("app%d" % i, "prod", True, "App %d" % i),
-                                                       ("batch%d" % i, "test", False, None)]) for i in range(3)]
+    uris = []
+    for i in range(3):
+        domains = [("app%d" % i, "prod", True, "App %d" % i), ("batch%d" % i, "test", False, None)]
+        uris.append(node_file(tmp_path / ("hv%d.xml" % i), domains))
     config = {"uris": uris, "hypervisor_names": dict((uri, "hv%d" % i) for i, uri in enumerate(uris)),
               "host_names": "qualified"}
     cached = dict(config, cache=True, cache_plugin="ansible.builtin.jsonfile",

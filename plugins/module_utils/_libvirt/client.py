@@ -148,7 +148,9 @@ class LibvirtClient:
         listing per pool: the key of such a volume is its path. Volumes of other pools are not in it
         (look them up by path)."""
         result = {}
-        pools = self.call("listing storage pools", self.conn.listAllStoragePools, libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
+        pools = self.call(
+            "listing storage pools", self.conn.listAllStoragePools, libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE
+        )
         for pool in pools:
             try:
                 kind = pool_type(pool.XMLDesc(0))

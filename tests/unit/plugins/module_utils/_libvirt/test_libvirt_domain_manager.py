@@ -9,8 +9,10 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
     BackendError,
     ValidationError,
 )
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import client as client_module  # noqa: E402
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import volume as volumes  # noqa: E402
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import (
+    client as client_module,  # noqa: E402
+    volume as volumes,  # noqa: E402
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient  # noqa: E402
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import VmManager, validate_params  # noqa: E402
 
