@@ -270,6 +270,13 @@ def hypervisor_name(uri):
     return socket.gethostname()
 
 
+def plain_str(text):
+    """``text`` as a plain ``str``. Option values are strings tagged by ansible-core (their origin in the inventory
+    file, trust): copied into every VM's facts they would be stored in the cache with their tags and rebuilt from
+    it, tag by tag, for every VM."""
+    return str.__str__(text) if isinstance(text, str) else text
+
+
 HOST_NAME_MODES = ("name", "qualified")
 _DESCRIPTION_VAR = re.compile(r"""(?:^|(?<=[\s,;]))([A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|'[^']*'|[^\s,;="'][^\s,;]*|)(?=$|[\s,;])""")
 
@@ -372,6 +379,24 @@ def ssh_command(target, timeout, ssh_args=(), become=False):
     return cmd
 
 
+HYPERVISOR_WORKERS = 8
+
+
+def list_concurrently(uris, list_one, workers=HYPERVISOR_WORKERS):
+    """[(VMs, None) or (None, BackendError)] for each URI, in the order of ``uris``: ``list_one(uri)`` on a thread
+    pool, one thread (and connection) per hypervisor at a time, so that the slowest hypervisor, not the sum of
+    them, bounds the listing. A hypervisor that fails does not stop the others."""
+    def one(uri):
+        try:
+            return list_one(uri), None
+        except BackendError as exc:
+            return None, exc
+    if len(uris) <= 1:
+        return [one(uri) for uri in uris]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(uris)))) as pool:
+        return list(pool.map(one, uris))
+
+
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "hybridops.fleet.libvirt"
 
@@ -421,38 +446,42 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             problems.append("hypervisor_names: %s not in uris (accepted: entries of uris)" % ", ".join(unknown))
         if problems:
             raise AnsibleError("hybridops.fleet.libvirt inventory: " + "; ".join(problems))
-        vms, unreachable, asked = [], [], 0
-        for uri in self.get_option("uris"):
-            hypervisor = self._hypervisor(uri)
-            if filters.get("hypervisors") and not any(fnmatch.fnmatchcase(hypervisor, p) for p in filters["hypervisors"]):
-                continue  # not connected to at all
-            asked += 1
-            try:
-                with LibvirtClient(uri) as client:
-                    listed = list_vms(client, {
-                        "name": filters.get("names"), "state": filters.get("states"), "tags": filters.get("tags"),
-                        "managed": filters.get("managed"), "titles": filters.get("titles"),
-                        "descriptions": filters.get("descriptions"), "metadata": filters.get("metadata"),
-                        "ips": True, "ip_sources": sources})
-            except BackendError as exc:
-                # the hypervisor as a whole is left out (no VM of a half-read listing)
-                if self.get_option("strict"):
-                    raise AnsibleError("hybridops.fleet.libvirt inventory: hypervisor %s (%s) did not answer: %s "
-                                       "(strict: true; with strict: false it is left out with a warning)"
-                                       % (hypervisor, uri, exc))
-                unreachable.append({"hypervisor": hypervisor, "uri": uri, "error": str(exc)})
+        uris = [uri for uri in self.get_option("uris") if not filters.get("hypervisors")
+                or any(fnmatch.fnmatchcase(self._hypervisor(uri), p) for p in filters["hypervisors"])]
+        params = {"name": filters.get("names"), "state": filters.get("states"), "tags": filters.get("tags"),
+                  "managed": filters.get("managed"), "titles": filters.get("titles"),
+                  "descriptions": filters.get("descriptions"), "metadata": filters.get("metadata"),
+                  "ips": True, "ip_sources": sources}
+        vms, unreachable = [], []
+        for uri, (listed, error) in zip(uris, list_concurrently(uris, lambda uri: self._list_hypervisor(uri, params))):
+            if error is None:
+                vms.extend(listed)
                 continue
-            for facts in listed:
-                facts["hypervisor"] = hypervisor
-                facts["uri"] = uri
-                facts["description_vars"] = parse_description_vars(facts.get("description"))
-                vms.append(facts)
-        if unreachable and len(unreachable) == asked:
+            # this hypervisor is left out as a whole (no VM of a half-read listing); the others were listed
+            hypervisor = self._hypervisor(uri)
+            if self.get_option("strict"):
+                raise AnsibleError("hybridops.fleet.libvirt inventory: hypervisor %s (%s) did not answer: %s "
+                                   "(strict: true; with strict: false it is left out with a warning)"
+                                   % (hypervisor, uri, error))
+            unreachable.append({"hypervisor": plain_str(hypervisor), "uri": plain_str(uri), "error": str(error)})
+        if unreachable and len(unreachable) == len(uris):
             raise AnsibleError("hybridops.fleet.libvirt inventory: no hypervisor answered: %s" % "; ".join(
                 "%s (%s): %s" % (u["hypervisor"], u["uri"], u["error"]) for u in unreachable))
         if self.get_option("containers"):
             self._add_containers(vms)
         return {"vms": vms, "unreachable": unreachable}
+
+    def _list_hypervisor(self, uri, params):
+        """The VMs of one hypervisor (its own connection; run on a thread of list_concurrently)."""
+        hypervisor = plain_str(self._hypervisor(uri))
+        with LibvirtClient(uri) as client:
+            listed = list_vms(client, params)
+        uri = plain_str(uri)
+        for facts in listed:
+            facts["hypervisor"] = hypervisor
+            facts["uri"] = uri
+            facts["description_vars"] = parse_description_vars(facts.get("description"))
+        return listed
 
     def _composed(self, vm, keys):
         """The first of ``keys`` that O(compose) sets, evaluated for this VM alone (None when none is)."""
@@ -531,6 +560,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                "host_names: qualified, which names hosts NAME@HYPERVISOR, or filters that keep one "
                                "of them)" % clashes)
         self.inventory.add_group("libvirt")
+        constructed = any(self.get_option(key) for key in ("compose", "groups", "keyed_groups"))
         for vm in vms:
             host = host_name(vm, mode)
             self.inventory.add_host(host, group="libvirt")
@@ -552,6 +582,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.set_variable(host, "fleet_containers", vm["containers"])
             if "containers_error" in vm:
                 self.inventory.set_variable(host, "fleet_containers_error", vm["containers_error"])
+            if not constructed:
+                continue  # no compose, groups or keyed_groups: nothing to template
             hostvars = self.inventory.get_host(host).get_vars()
             self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)

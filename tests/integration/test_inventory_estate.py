@@ -203,3 +203,37 @@ def test_one_daemon_through_two_uris_is_two_hypervisors(tmp_path, legacy_domains
     assert hostvars[app1 + "@hv-b"]["ansible_host"] == app1
     data = inventory(tmp_path, dict(config, host_names="qualified", filters={"names": [PREFIX + "*"], "hypervisors": ["hv-b"]}))
     assert all(host.endswith("@hv-b") for host in hosts(data)) and len(hosts(data)) == 3
+
+
+def without_uuids(data):
+    data = json.loads(json.dumps(data))
+    for hostvars in data["_meta"]["hostvars"].values():
+        hostvars["fleet_vm"].pop("uuid")
+    return data
+
+
+def test_cache_over_several_hypervisors_gives_what_a_listing_gives(tmp_path):
+    # three hypervisors listed concurrently; the cached run must give exactly the hosts, groups and facts of a
+    # plain listing, come from the cache when a hypervisor changed, and read the change after --flush-cache
+    uris = []
+    for i in range(3):
+        domains = [("app%d" % i, "prod", True, "App %d" % i), ("batch%d" % i, "test", False, None)]
+        uris.append(node_file(tmp_path / ("hv%d.xml" % i), domains))
+    config = {"uris": uris, "hypervisor_names": dict((uri, "hv%d" % i) for i, uri in enumerate(uris)),
+              "host_names": "qualified"}
+    cached = dict(config, cache=True, cache_plugin="ansible.builtin.jsonfile",
+                  cache_connection=str(tmp_path / "cache"), cache_timeout=600)
+    listed = inventory(tmp_path, config)
+    assert hosts(listed) == set("%s%d@hv%d" % (n, i, i) for i in range(3) for n in ("app", "batch"))
+    filled = inventory(tmp_path, cached)  # fills the cache
+    # the test driver gives a domain without <uuid> a new one on every connection: all else is the same
+    assert without_uuids(filled) == without_uuids(listed)
+    node_file(tmp_path / "hv1.xml", [("app1", "prod", True, "App 1")])  # batch1 is gone from hv1
+    from_cache = inventory(tmp_path, cached)
+    assert from_cache == filled, "the second run should come from the cache, unchanged (uuids included)"
+    assert from_cache["_meta"]["hostvars"]["app2@hv2"]["fleet_vm"]["uri"] == uris[2]
+    path = tmp_path / "estate.libvirt.yml"
+    path.write_text(json.dumps(dict({"plugin": "hybridops.fleet.libvirt"}, **cached)))
+    flushed = ansible_inventory(path, "--flush-cache")
+    assert "batch1@hv1" not in hosts(flushed) and "batch0@hv0" in hosts(flushed)
+    assert inventory(tmp_path, cached) == flushed  # the cache now holds the new listing

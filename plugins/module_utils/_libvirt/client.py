@@ -11,6 +11,7 @@ Everything else receives a :class:`LibvirtClient` and calls libvirt through
 from __future__ import annotations
 
 import traceback
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 
@@ -127,6 +128,47 @@ class LibvirtClient:
     def domains(self) -> list[Any]:
         return self.call("listing domains", self.conn.listAllDomains, 0)
 
+    def domains_with_states(self) -> list[tuple[Any, str]]:
+        """[(virDomain, state name)] of every domain, in one call where the driver has bulk stats
+        (virConnectGetAllDomainStats), otherwise a listing and one state call per domain."""
+        try:
+            stats = self.conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE, 0)
+        except libvirt.libvirtError as exc:
+            if error_code(exc) not in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED):
+                raise BackendError("listing domains: %s" % error_message(exc), libvirt_error_code=error_code(exc))
+            return [(dom, domain_state(self, dom)) for dom in self.domains()]
+        return [(dom, state_of(values.get("state.state", -1))) for dom, values in stats]
+
+    def domain_uuids(self, flags: int) -> set[str]:
+        """UUIDs of the domains listAllDomains(flags) gives (for example the autostarted or persistent ones)."""
+        return set(dom.UUIDString() for dom in self.call("listing domains", self.conn.listAllDomains, flags))
+
+    def file_volumes(self) -> dict[str, tuple[Any, str]]:
+        """{path: (virStorageVol, pool name)} of the volumes of the active file-based pools (dir, fs, netfs), from one
+        listing per pool: the key of such a volume is its path. Volumes of other pools are not in it
+        (look them up by path)."""
+        result = {}
+        pools = self.call(
+            "listing storage pools", self.conn.listAllStoragePools, libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE
+        )
+        for pool in pools:
+            try:
+                kind = pool_type(pool.XMLDesc(0))
+            except libvirt.libvirtError:
+                continue
+            if kind not in FILE_POOL_TYPES:
+                continue
+            try:
+                volumes = pool.listAllVolumes(0)
+            except libvirt.libvirtError:
+                continue  # a pool that went away or cannot be listed: its disks are looked up one by one
+            name = pool.name()
+            for vol in volumes:
+                key = vol.key()
+                if key and key.startswith("/"):
+                    result[key] = (vol, name)
+        return result
+
     def node(self) -> tuple[list[Any], str, int]:
         """(virConnect.getInfo() list, host name, libvirt version number) of the hypervisor."""
         return (
@@ -157,9 +199,23 @@ def domain_state_name(state: int) -> str:
     return names.get(state, "unknown")
 
 
-def domain_state(client: LibvirtClient, dom: Any) -> str:
-    state = client.call("reading state of %s" % dom.name(), dom.state)[0]
+def state_of(state: int) -> str:
+    """The state a VM is reported in for a virDomainState integer (blocked counts as running)."""
     name = domain_state_name(state)
-    if name == "blocked":
-        name = "running"
-    return name
+    return "running" if name == "blocked" else name
+
+
+def domain_state(client: LibvirtClient, dom: Any) -> str:
+    return state_of(client.call("reading state of %s" % dom.name(), dom.state)[0])
+
+
+# pools whose volumes are files (or block devices) named by their path, which is also the volume's key
+FILE_POOL_TYPES = ("dir", "fs", "netfs")
+
+
+def pool_type(xml: str) -> str | None:
+    """The type attribute of a storage pool's XML (``<pool type='dir'>``), or None."""
+    try:
+        return ET.fromstring(xml).get("type")
+    except ET.ParseError:
+        return None

@@ -825,8 +825,9 @@ def live_class(key):
 INTERNAL_KEYS = ("cloud_init_sha256", "template_sha256", "managed", "adopted")
 
 
-def view(spec, keys=None):
-    """The user-facing part of a spec (for diff and facts): internal keys dropped."""
+def view(spec, keys=None, copy_values=True):
+    """The user-facing part of a spec (for diff and facts): internal keys dropped. ``copy_values=False`` for a spec
+    the caller made for this view alone (values are then shared, not deep-copied)."""
     result = {}
     for key in keys or (["name"] + SPEC_KEYS):
         if key in INTERNAL_KEYS and keys is None:
@@ -835,7 +836,7 @@ def view(spec, keys=None):
             value = spec[key]
             if key in LIST_KEYS and value is not None:
                 value = [dict((k, v) for k, v in item.items() if not k.startswith("_")) for item in value]
-            result[key] = copy.deepcopy(value)
+            result[key] = copy.deepcopy(value) if copy_values else value
     return result
 
 

@@ -18,47 +18,55 @@ from typing import TYPE_CHECKING, Any
 from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError, ValidationError
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import domain_xml as dx, waiters
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import domain_state
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import domain_state, libvirt
 
 if TYPE_CHECKING:
     from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
 
 
-def vm_facts(client, dom, with_ips=True, ip_sources=("lease", "arp"), state=None):
-    """Facts of a domain as returned by libvirt_vm and libvirt_vm_info (``state``: already read by the caller)."""
+def vm_facts(client, dom, with_ips=True, ip_sources=("lease", "arp"), state=None, listing=None):
+    """Facts of a domain as returned by libvirt_vm and libvirt_vm_info (``state``: already read by the caller;
+    ``listing``: a :class:`Listing` of the hypervisor, which reads autostart, persistence and the file volumes
+    once for all its domains, so that a domain costs one XMLDesc, one volume info per disk and its addresses)."""
     state = state or domain_state(client, dom)
     xml = client.call("reading %s" % dom.name(), dom.XMLDesc, 0)
     root = dx.parse(xml)
     spec = dx.xml_to_spec(root)
-    try:
-        autostart = bool(dom.autostart())
-    except Exception:  # pylint: disable=broad-except
-        autostart = False
+    uuid = dom.UUIDString()
+    if listing is not None:
+        autostart = uuid in listing.autostart()
+    else:
+        try:
+            autostart = bool(dom.autostart())
+        except Exception:  # pylint: disable=broad-except
+            autostart = False
     disks = []
     for disk in spec["disks"]:
         item = dict(disk)
         if disk.get("path") and disk["path"].startswith("/"):
-            vol = client.volume_by_path(disk["path"])
+            found = listing.volume(disk["path"]) if listing is not None else None
+            vol, pool = found if found else (client.volume_by_path(disk["path"]), None)
             if vol is not None:
                 try:
                     info = vol.info()
                     item["capacity"] = int(info[1])
                     item["volume"] = vol.name()
-                    item["pool"] = vol.storagePoolLookupByVolume().name()
+                    item["pool"] = pool or vol.storagePoolLookupByVolume().name()
                 except Exception:  # pylint: disable=broad-except
                     pass
         disks.append(item)
-    addresses = waiters.addresses(dom, ip_sources) if with_ips and state == "running" else []
+    macs = set(nic["mac"] for nic in spec["networks"] if nic.get("mac"))
+    addresses = waiters.addresses(dom, ip_sources, macs=macs) if with_ips and state == "running" else []
     interfaces = []
     for nic in spec["networks"]:
         item = dict(nic)
         item["ips"] = [a["ip"] for a in addresses if a["mac"] == nic.get("mac")]
         interfaces.append(item)
     ipv4 = [a["ip"] for a in addresses if a["family"] == "ipv4"]
-    facts = dx.view(spec)
+    facts = dx.view(spec, copy_values=False)  # spec was read for these facts alone
     facts.update({
         "name": dom.name(),
-        "uuid": dom.UUIDString(),
+        "uuid": uuid,
         "state": state,
         "autostart": autostart,
         "managed": spec["managed"],
@@ -69,11 +77,36 @@ def vm_facts(client, dom, with_ips=True, ip_sources=("lease", "arp"), state=None
         "interfaces": interfaces,
         "ip": ipv4[0] if ipv4 else None,
         "ips": [a["ip"] for a in addresses],
-        "persistent": bool(dom.isPersistent()),
+        "persistent": uuid in listing.persistent() if listing is not None else bool(dom.isPersistent()),
     })
     facts.pop("networks", None)
     facts["networks"] = spec["networks"]
     return facts
+
+
+class Listing:
+    """What a listing reads once per hypervisor instead of once per domain, each read on first use: the UUIDs of
+    the autostarted and of the persistent domains, and the volumes of the file-based pools by path (a disk found
+    there costs one info call instead of three lookups)."""
+
+    def __init__(self, client):
+        self.client = client
+        self._read = {}
+
+    def _once(self, key, read):
+        if key not in self._read:
+            self._read[key] = read()
+        return self._read[key]
+
+    def autostart(self):
+        return self._once("autostart", lambda: self.client.domain_uuids(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART))
+
+    def persistent(self):
+        return self._once("persistent", lambda: self.client.domain_uuids(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT))
+
+    def volume(self, path):
+        """(virStorageVol, pool name) of a file volume at ``path``, or None (not in a file-based pool)."""
+        return self._once("volumes", self.client.file_volumes).get(path)
 
 
 # --- selecting and listing --------------------------------------------------------------------
@@ -165,16 +198,18 @@ def list_vms(client: LibvirtClient, params: dict[str, Any]) -> list[dict[str, An
     ``tags``, ``managed``, ``titles``, ``descriptions``, ``metadata`` (see :func:`vm_matches`); ``ips`` (default
     true) and ``ip_sources`` say how addresses are read. Sorted by name; each has ``uri``.
 
-    The name and state filters drop a VM before its XML, volumes and addresses are read. A VM undefined while
-    it is listed is left out; any other error of libvirt is raised."""
+    The domains and their states are read in one call, autostart, persistence and the file volumes once per
+    hypervisor (:class:`Listing`); the name and state filters drop a VM before its XML, volumes and addresses are
+    read. A VM undefined while it is listed is left out; any other error of libvirt is raised."""
     result = []
-    for dom in client.domains():
+    listing = Listing(client)
+    for dom, state in client.domains_with_states():
         try:
-            state = domain_state(client, dom)
             if not vm_matches({"name": dom.name(), "state": state}, names=params.get("name"), states=params.get("state")):
                 continue
             facts = vm_facts(client, dom, with_ips=params.get("ips", True),
-                             ip_sources=tuple(params.get("ip_sources") or ("lease", "arp")), state=state)
+                             ip_sources=tuple(params.get("ip_sources") or ("lease", "arp")), state=state,
+                             listing=listing)
         except BackendError:
             if client.domain(dom.name()) is None:
                 continue  # undefined while we listed: not part of the fleet any more

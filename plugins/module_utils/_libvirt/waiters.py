@@ -77,9 +77,11 @@ def guest_macs(dom):
     return set(n["mac"] for n in domain_xml.read_networks(root) if n.get("mac"))
 
 
-def addresses(dom, sources=("lease", "arp")):
-    """All guest addresses found by the first sources that answer (no waiting)."""
-    macs = guest_macs(dom)
+def addresses(dom, sources=("lease", "arp"), macs=None):
+    """All guest addresses found by the first sources that answer (no waiting); ``macs``: the guest's MACs when
+    the caller has its XML already (otherwise read from it)."""
+    if macs is None:
+        macs = guest_macs(dom)
     result = []
     for source in sources:
         found, _answer = query_addresses(dom, source, macs or None)

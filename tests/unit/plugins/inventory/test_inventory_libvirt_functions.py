@@ -109,3 +109,33 @@ def test_ssh_command_user_key_port_become():
     cmd = inv.ssh_command({"host": "10.0.0.5", "user": "deploy", "key": "/k", "port": 2222}, 15, ["-o", "X=y"], True)
     assert cmd[-2] == "deploy@10.0.0.5" and cmd[-1].startswith("sudo -n docker ps")
     assert cmd[cmd.index("-i") + 1] == "/k" and cmd[cmd.index("-p") + 1] == "2222" and "X=y" in cmd
+
+
+def test_list_concurrently_keeps_the_order_and_isolates_a_failing_hypervisor():
+    from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError
+
+    def list_one(uri):
+        if uri == "qemu+ssh://down/system":
+            raise BackendError("cannot connect to libvirt at %s: no route" % uri)
+        return [{"name": "vm-" + uri}]
+    uris = ["test:///a", "qemu+ssh://down/system", "test:///c"]
+    results = inv.list_concurrently(uris, list_one, workers=2)
+    assert [r[0] for r in results] == [[{"name": "vm-test:///a"}], None, [{"name": "vm-test:///c"}]]
+    assert results[1][1] is not None and "down" in str(results[1][1])
+    assert inv.list_concurrently(["test:///a"], list_one) == [([{"name": "vm-test:///a"}], None)]
+    assert inv.list_concurrently([], list_one) == []
+
+
+def test_list_concurrently_lets_other_errors_through():
+    def broken(uri):
+        raise ValueError("a bug, not an unreachable hypervisor")
+    with pytest.raises(ValueError):
+        inv.list_concurrently(["test:///a", "test:///b"], broken)
+
+
+def test_plain_str_drops_a_str_subclass():
+    class Tagged(str):
+        pass
+    value = inv.plain_str(Tagged("qemu:///system"))
+    assert value == "qemu:///system" and isinstance(value, str) and not isinstance(value, Tagged)
+    assert inv.plain_str(None) is None and inv.plain_str(3) == 3

@@ -9,7 +9,10 @@ from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors imp
     BackendError,
     ValidationError,
 )
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import volume as volumes  # noqa: E402
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt import (
+    client as client_module,  # noqa: E402
+    volume as volumes,  # noqa: E402
+)
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient  # noqa: E402
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.domain import VmManager, validate_params  # noqa: E402
 
@@ -295,6 +298,47 @@ def test_list_vms_filters(client, names, base):
     assert list_vms(client, {"name": ["unit-vm-*"], "managed": False}) == []
     vm = list_vms(client, {"name": [web]})[0]
     assert vm["uri"] == "test:///default" and vm["state"] == "running" and vm["memory"] == 1024
+
+
+def test_list_vms_reads_in_bulk_what_vm_facts_reads_per_domain(client, names, base):
+    # list_vms reads states, autostart, persistence and the file volumes once per hypervisor (Listing);
+    # the facts must be those vm_facts gives when it asks each domain itself
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_read import list_vms, vm_facts
+    web, db = names(), names()
+    run(client, **vm_params(web, tags=["unit", "bulk"], state="running"))
+    run(client, **vm_params(db, tags=["unit", "bulk"]))
+    client.domain(db).setAutostart(1)
+    listed = list_vms(client, {"tags": ["bulk"], "ip_sources": ["lease", "agent", "arp"]})
+    assert [v["name"] for v in listed] == sorted([web, db])
+    for vm in listed:
+        alone = vm_facts(client, client.domain(vm["name"]), ip_sources=("lease", "agent", "arp"))
+        assert vm == dict(alone, uri="test:///default")
+    by_name = dict((v["name"], v) for v in listed)
+    assert by_name[db]["autostart"] is True and by_name[web]["autostart"] is False
+    assert by_name[web]["state"] == "running" and by_name[db]["state"] == "stopped"
+    assert all(v["persistent"] for v in listed)
+    root = by_name[web]["disks"][0]
+    assert root["pool"] == POOL and root["volume"] and root["capacity"] == 4 * 1024 ** 3
+
+
+def test_domains_with_states_and_file_volumes(client, names, base):
+    web = names()
+    run(client, **vm_params(web, state="running"))
+    states = dict((dom.name(), state) for dom, state in client.domains_with_states())
+    assert states[web] == "running"
+    assert states == dict((dom.name(), client_module.domain_state(client, dom)) for dom in client.domains())
+    found = client.file_volumes()
+    assert base.path() in found and found[base.path()][1] == POOL
+    assert all(path.startswith("/") for path in found)
+
+
+def test_pool_type_and_state_of_are_pure():
+    assert client_module.pool_type("<pool type='dir'><name>p</name></pool>") == "dir"
+    assert client_module.pool_type('<pool type="logical"/>') == "logical"
+    assert client_module.pool_type("<pool><name>p</name></pool>") is None
+    assert client_module.pool_type("not xml") is None
+    assert client_module.state_of(1) == "running" and client_module.state_of(2) == "running"
+    assert client_module.state_of(5) == "stopped" and client_module.state_of(99) == "unknown"
 
 
 def test_hypervisor_facts_from_the_test_driver(client):
