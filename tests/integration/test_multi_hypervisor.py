@@ -146,7 +146,7 @@ def test_one_playbook_provisions_and_reports_across_three_hypervisors(ansible, f
     tmp_path = tmp_path_factory.mktemp("fleet")
     fleet["tmp"] = tmp_path
     assert defined(fleet) == {"lab": [], "hv1": [], "hv2": []}
-    first, _ = run_fleet(ansible, tmp_path, fleet, "provision")
+    first = run_fleet(ansible, tmp_path, fleet, "provision")[0]
     assert first["changed"] >= 2  # the VMs, the report
     assert defined(fleet) == dict((hv, sorted(PREFIX + vm for vm in vms)) for hv, vms in LAYOUT.items())
     assert volumes(fleet) == dict((hv, sorted(PREFIX + vm + "-root.qcow2" for vm in vms)) for hv, vms in LAYOUT.items())

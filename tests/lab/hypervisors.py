@@ -187,7 +187,7 @@ def ensure_link(hv):
 
 def prepare_dirs(hv):
     os.makedirs(hv.run_dir, mode=0o700, exist_ok=True)
-    for _, root, name in BIND_MOUNTS:
+    for _source, root, name in BIND_MOUNTS:
         os.makedirs(hv.path(root, name), exist_ok=True)
     os.makedirs(hv.pool_dir, exist_ok=True)
     etc = hv.path("run", "etc")
