@@ -203,9 +203,9 @@ services:
       description:
         - Established TCP connections of the unit's processes, deduplicated (a snapshot; read from
           C(/proc/net/tcp) and C(/proc/net/tcp6), nothing is traced).
-        - V(direction=out) is one the unit opened, to RV(services.connections.address):RV(services.connections.port)
+        - V(direction=out) is one the unit opened, to RV(services.connections[].address):RV(services.connections[].port)
           (a dependency); V(direction=in) was accepted on one of the unit's listening ports
-          RV(services.connections.port) from the client RV(services.connections.address).
+          RV(services.connections[].port) from the client RV(services.connections[].address).
         - At most 100 of each direction; RV(services.connections_truncated) says when more were left out.
       type: list
       elements: dict
