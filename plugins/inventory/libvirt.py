@@ -248,8 +248,16 @@ from ansible.errors import AnsibleError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 try:
-    from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError
-    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import HAS_LIBVIRT, LibvirtClient
+    from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import BackendError, ValidationError
+    from ansible_collections.hybridops.fleet.plugins.module_utils._common.validators import (
+        LIBVIRT_URI_ACCEPTED,
+        check_libvirt_uri,
+    )
+    from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import (
+        HAS_LIBVIRT,
+        LibvirtClient,
+        names_no_driver,
+    )
     from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.vm_read import list_vms
 except ImportError:  # pragma: no cover - only when the collection is broken
     HAS_LIBVIRT = False
@@ -444,6 +452,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         unknown = sorted(set(self.get_option("hypervisor_names") or {}) - set(self.get_option("uris")))
         if unknown:
             problems.append("hypervisor_names: %s not in uris (accepted: entries of uris)" % ", ".join(unknown))
+        for index, uri in enumerate(self.get_option("uris")):
+            try:
+                check_libvirt_uri(uri, "uris[%d]" % index)
+            except ValidationError as exc:
+                problems.append(exc.msg)
         if problems:
             raise AnsibleError("hybridops.fleet.libvirt inventory: " + "; ".join(problems))
         uris = [uri for uri in self.get_option("uris") if not filters.get("hypervisors")
@@ -459,6 +472,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 continue
             # this hypervisor is left out as a whole (no VM of a half-read listing); the others were listed
             hypervisor = self._hypervisor(uri)
+            if names_no_driver(error):  # a wrong URI is bad input, not a hypervisor that is down
+                raise AnsibleError("hybridops.fleet.libvirt inventory: uris[%d]: %s (accepted: %s)"
+                                   % (self.get_option("uris").index(uri), error, LIBVIRT_URI_ACCEPTED))
             if self.get_option("strict"):
                 raise AnsibleError("hybridops.fleet.libvirt inventory: hypervisor %s (%s) did not answer: %s "
                                    "(strict: true; with strict: false it is left out with a warning)"

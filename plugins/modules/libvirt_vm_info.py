@@ -207,12 +207,14 @@ hosts:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hybridops.fleet.plugins.module_utils._common import validators
 from ansible_collections.hybridops.fleet.plugins.module_utils._common.errors import (
     BackendError,
     FleetError,
+    ValidationError,
     fail_from_error,
 )
-from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient
+from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.client import LibvirtClient, names_no_driver
 from ansible_collections.hybridops.fleet.plugins.module_utils._libvirt.runner import (
     URI_ARG,
     open_client,
@@ -241,15 +243,21 @@ def main():
         supports_check_mode=True,
     )
     uris = module.params["uris"] or [module.params["uri"]]
+
+    def option_of(index: int) -> str:
+        return "uris[%d]" % index if module.params["uris"] else "uri"
+
     try:
         check_vm_filters(module.params)
+        for index, uri in enumerate(uris):
+            validators.check_libvirt_uri(uri, option_of(index))
     except FleetError as exc:
         fail_from_error(module, exc)
 
     def collect(_clients):
         vms, hosts, unreachable = [], [], []
         for index, uri in enumerate(uris):
-            option = "uris[%d]" % index if module.params["uris"] else "uri"
+            option = option_of(index)
             if module.params["strict"] or len(uris) == 1:
                 with open_client(uri, option) as client:  # fails naming the option
                     vms.extend(list_vms(client, module.params))
@@ -260,8 +268,10 @@ def main():
                     listed = list_vms(client, module.params)
                     host = hypervisor_facts(client.uri, *client.node())
             except BackendError as exc:
+                if names_no_driver(exc):  # a wrong URI is bad input, not a hypervisor that is down
+                    raise ValidationError(option, exc.msg, accepted=validators.LIBVIRT_URI_ACCEPTED)
                 # one policy with the inventory: a hypervisor that does not answer is left out with a warning
-                # (nothing of a half-read listing); the URIs were validated before, so this is not bad input
+                # (nothing of a half-read listing)
                 unreachable.append({"uri": uri, "option": option, "error": exc.msg})
                 module.warn("%s: hypervisor %s is left out, it did not answer (strict: true fails instead): %s"
                             % (option, uri, exc.msg))

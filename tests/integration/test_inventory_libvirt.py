@@ -83,6 +83,16 @@ def test_filters(lab_guest, stopped_domains, tmp_path):
     assert set(data["_meta"]["hostvars"]) == {stopped_domains[0]}
 
 
+@pytest.mark.parametrize("bad", ["banana", "nope:///system", "qemu:///system\n"])
+def test_a_wrong_uri_fails_naming_it_even_when_not_strict(lab_env, tmp_path, bad):
+    # a URI no libvirt driver takes is bad input, not a hypervisor that is down: no warning and a half inventory
+    path = tmp_path / "fleet.libvirt.yml"
+    path.write_text(json.dumps({"plugin": "hybridops.fleet.libvirt", "uris": ["qemu:///system", bad], "strict": False}))
+    error = ansible_inventory(path, expect_ok=False)
+    assert "uris[1]" in error and "libvirt URI" in error, error
+    assert "left out" not in error, error
+
+
 def test_inventory_cache_is_used_and_flushed(lab_env, tmp_path):
     name = "hybridops-it-inv-cached"
     conn = libvirt.open(lab_env.libvirt_uri)

@@ -44,6 +44,12 @@ def error_code(exc: libvirt.libvirtError) -> int | None:
         return None
 
 
+def names_no_driver(error: BackendError) -> bool:
+    """True when libvirt refused to connect because no driver takes the URI (a malformed URI such as
+    ``banana``, an unknown scheme): the URI is wrong, not a hypervisor that does not answer."""
+    return libvirt is not None and error.details.get("libvirt_error_code") == libvirt.VIR_ERR_NO_CONNECT
+
+
 def error_message(exc: libvirt.libvirtError) -> str:
     """libvirt's message for an exception (falls back to str())."""
     try:
@@ -66,7 +72,8 @@ class LibvirtClient:
             try:
                 self.conn = libvirt.open(self.uri)
             except libvirt.libvirtError as exc:
-                raise BackendError("cannot connect to libvirt at %s: %s" % (self.uri, error_message(exc)), uri=self.uri)
+                raise BackendError("cannot connect to libvirt at %s: %s" % (self.uri, error_message(exc)), uri=self.uri,
+                                   libvirt_error_code=error_code(exc))
             if self.conn is None:  # pragma: no cover - old bindings
                 raise BackendError("cannot connect to libvirt at %s" % self.uri, uri=self.uri)
         return self
