@@ -102,6 +102,20 @@ def ensure_netns():
 
 
 def pid_alive(pid):
+    """True while process ``pid`` runs. A child of this process that exited is reaped here, and a zombie counts as
+    ended: a daemon the test session spawned and stopped stays a zombie until its parent waits for it, so
+    ``kill(pid, 0)`` alone would report it alive until the wait timed out."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:  # not our child
+        pass
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return False
+    except (OSError, IndexError):
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
