@@ -72,8 +72,11 @@ class LibvirtClient:
             try:
                 self.conn = libvirt.open(self.uri)
             except libvirt.libvirtError as exc:
-                raise BackendError("cannot connect to libvirt at %s: %s" % (self.uri, error_message(exc)), uri=self.uri,
-                                   libvirt_error_code=error_code(exc))
+                raise BackendError(
+                    "cannot connect to libvirt at %s: %s" % (self.uri, error_message(exc)),
+                    uri=self.uri,
+                    libvirt_error_code=error_code(exc),
+                )
             if self.conn is None:  # pragma: no cover - old bindings
                 raise BackendError("cannot connect to libvirt at %s" % self.uri, uri=self.uri)
         return self
