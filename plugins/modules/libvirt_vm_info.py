@@ -35,6 +35,8 @@ options:
         naming its URI (its VMs and its entry in RV(hosts) are missing; RV(unreachable_hypervisors) says why) and lists the
         others; V(true) fails, naming it.
       - The module fails when no hypervisor answers (with one URI, when that one does not), whatever this says.
+      - A URI that no libvirt driver takes (C(banana), C(nope:///system)) is bad input, not a hypervisor that does
+        not answer: the module fails naming it (C(uris[N])), whatever this says, before it lists anything.
     type: bool
     default: false
     version_added: 0.3.0
