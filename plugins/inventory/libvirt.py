@@ -35,7 +35,7 @@ description:
     C(libvirt) gets C(fleet_unreachable_hypervisors), a list of C(hypervisor), C(uri) and C(error) for each
     one left out (empty when all answered). With O(strict=true) the inventory fails instead. When no hypervisor
     answers, it fails whatever O(strict) says. A URI that no libvirt driver takes (C(banana), C(nope:///system))
-    is bad input, not a hypervisor that is down: the inventory fails naming it (C(uris[N])) whatever O(strict)
+    is bad input, not a hypervisor that is down; the inventory fails naming it (C(uris[N])) whatever O(strict)
     says. Hypervisors are asked concurrently (up to 8 at a time, one connection each), so an unreachable
     C(qemu+ssh://) URI costs the ssh client's connect timeout (C(ConnectTimeout) in its configuration) once,
     not once per hypervisor.

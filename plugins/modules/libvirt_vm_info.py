@@ -36,7 +36,7 @@ options:
         others; V(true) fails, naming it.
       - The module fails when no hypervisor answers (with one URI, when that one does not), whatever this says.
       - A URI that no libvirt driver takes (C(banana), C(nope:///system)) is bad input, not a hypervisor that does
-        not answer: the module fails naming it (C(uris[N])), whatever this says.
+        not answer; the module fails naming it (C(uris[N])), whatever this says.
     type: bool
     default: false
     version_added: 0.3.0
