@@ -58,7 +58,7 @@ def rows_inventory(data):
 def rows_guests(data):
     return [{"bench": "guests: vm_provision vs serial loop", "n": row["n"], "phase": row["phase"],
              "ours": row["ours_async_s"], "peer": row["serial_s"], "ratio": row["serial_over_concurrent"],
-             "async": None, "async_ratio": None, "changed": "", "floor": None, "load": row["load"]}
+             "async": None, "async_ratio": None, "changed": "", "floor": row.get("one_s"), "load": row["load"]}
             for row in data.get("table", [])]
 
 
