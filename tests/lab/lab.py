@@ -94,11 +94,21 @@ def reexec_in_netns():
 
 # --------------------------------------------------------------------- daemons
 
+RESERVED_PORTS = "39000-39999"  # the host ports tests publish above 32767 (HYBRIDOPS_MATRIX_PORT and the next 200)
+
+
 def ensure_netns():
     if not os.path.exists(netns_path()):
         log("creating network namespace " + NETNS)
         run(["ip", "netns", "add", NETNS])
     run(["ip", "-n", NETNS, "link", "set", "lo", "up"])
+    # the option matrix publishes fixed host ports in 39000-39999, inside the kernel's ephemeral range: an
+    # outgoing connection of the namespace (SSH to a guest, an HTTP load loop) took one of them as its source
+    # port once, and the engine could not bind it ("address already in use"); reserved, they are never picked
+    proc = run(["ip", "netns", "exec", NETNS, "sysctl", "-q", "-w", "net.ipv4.ip_local_reserved_ports=" + RESERVED_PORTS],
+               check=False)
+    if proc.returncode != 0:
+        log("could not reserve ports %s in %s: %s" % (RESERVED_PORTS, NETNS, (proc.stderr or "").strip()))
 
 
 def pid_alive(pid):
